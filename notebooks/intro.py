@@ -1,0 +1,65 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Membership Leakage
+#
+# A reproducible companion to research on **membership inference attacks** (MIA): given a
+# trained model and a sample, did the sample belong to the model's training set? Every table
+# and figure in this book is regenerated from code in `src/leakage` by the notebooks in
+# `notebooks/`, executed with papermill for one *profile*, and every number on these pages
+# was computed by that build.
+#
+# The book regenerates:
+#
+# 1. **Label-only MIA** (Li & Zhang, "Membership Leakage in Label-Only Exposures", CCS 2021):
+#    the target models, transfer and boundary attacks, and defences.
+# 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence.
+# 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k%.
+#
+# The [reproduction scorecard](scorecard) lists every claim checked, the paper's value beside
+# ours, and a computed verdict.
+#
+# ## Re-running it
+#
+# ```bash
+# python -m leakage book --profile default            # the whole book (see README for set-up)
+# python -m leakage book --profile smoke --only lz_targets   # one chapter, tiny
+# python -m leakage book --profile default --set epochs=50   # change a parameter
+# ```
+#
+# Profiles set parameters only; the code path is the same:
+
+# %% tags=["parameters"]
+profile = "smoke"  # the profile of this build
+
+# %% tags=["remove-input"]
+import pandas as pd
+from IPython.display import Markdown
+
+from leakage.profiles import PROFILE_COST, PROFILES
+from leakage.results import load_provenance
+from leakage.store import package_versions
+
+pd.DataFrame({"profile": PROFILES, "cost": [PROFILE_COST[p] for p in PROFILES],
+              "this build": ["yes" if p == profile else "" for p in PROFILES]}).style.hide(axis="index")
+
+# %% [markdown]
+# ## This build
+#
+# The data each item used, as recorded by the notebook that made it:
+
+# %% tags=["remove-input"]
+versions = ", ".join(f"{k} {v}" for k, v in package_versions().items())
+provenance = load_provenance(profile)
+display(Markdown(f"Profile **{profile}**; {versions}."))
+provenance.style.hide(axis="index")

@@ -1,0 +1,201 @@
+"""The book runner: execute every notebook of a profile with papermill, then build the Jupyter Book.
+
+Notebooks are jupytext percent-format ``notebooks/<name>.py`` files with a cell tagged
+``parameters``. Each is converted in memory, executed with its profile's parameters injected,
+and written to ``book/generated/<name>.ipynb``, which the book renders without re-executing.
+Chapter notebooks are independent and run in parallel (``jobs``); the summary pages (intro,
+scorecard) read the chapters' results, so they run after them.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leakage.paths import project_root
+from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
+from leakage.store import FORCE_ENV
+
+CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets",)
+SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
+ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
+
+
+class BookError(RuntimeError):
+    """A failure the user can act on; its message says what and where."""
+
+
+@dataclass(frozen=True)
+class NotebookResult:
+    """What became of one notebook."""
+
+    name: str
+    output: Path
+    seconds: float
+
+
+def notebook_source(name: str) -> Path:
+    """``notebooks/<name>.py``."""
+    return project_root() / "notebooks" / f"{name}.py"
+
+
+def generated_dir() -> Path:
+    """``book/generated/``: executed notebooks, rendered by the book."""
+    return project_root() / "book" / "generated"
+
+
+def declared_parameters(notebook) -> dict[str, Any]:
+    """Names and default values assigned in the notebook's ``parameters`` cell."""
+    cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if len(cells) != 1:
+        raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(cells)}")
+    namespace: dict[str, Any] = {}
+    exec(compile(cells[0].source, "<parameters>", "exec"), {}, namespace)  # noqa: S102 (our own notebooks)
+    return namespace
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["epochs=3", "datasets=['digits']"]`` -> ``{"epochs": 3, "datasets": ["digits"]}`` (bare words stay strings)."""
+    overrides: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name.isidentifier():
+            raise BookError(f"--set takes NAME=VALUE, got {item!r}")
+        try:
+            overrides[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            overrides[name] = text
+    return overrides
+
+
+def resolve_parameters(name: str, profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    """The profile's parameters for notebook ``name`` with ``overrides`` applied (each must be declared)."""
+    import jupytext
+
+    path = notebook_source(name)
+    if not path.exists():
+        raise BookError(f"notebook {name!r} has no source file {path}")
+    declared = declared_parameters(jupytext.read(path))
+    parameters = {**notebook_parameters(name, profile), **{k: v for k, v in overrides.items() if k in declared}}
+    unknown = sorted(set(parameters) - set(declared))
+    if unknown:
+        raise BookError(f"notebook {name} has no parameter {', '.join(unknown)}; "
+                        f"its parameters are: {', '.join(sorted(declared))}")
+    return parameters
+
+
+def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
+    """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically."""
+    import jupytext
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    start = time.perf_counter()
+    out_dir = generated_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    output = out_dir / f"{name}.ipynb"
+    with tempfile.TemporaryDirectory(prefix=f"leakage-{name}-") as tmp:
+        source, executed = Path(tmp) / f"{name}.ipynb", Path(tmp) / f"{name}.executed.ipynb"
+        notebook = jupytext.read(notebook_source(name))
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, source)
+        try:
+            papermill.execute_notebook(source, executed, parameters=parameters, kernel_name="python3",
+                                       cwd=str(project_root()), progress_bar=False)
+        except PapermillExecutionError as err:
+            failed = out_dir / f"{name}.failed.ipynb"
+            if executed.exists():
+                shutil.copy(executed, failed)
+            first_line = next((line for line in err.source.splitlines() if line.strip()), "")
+            raise BookError(
+                f"notebook {name} ({notebook_source(name)}) failed in cell {err.cell_index} "
+                f"(starting `{first_line.strip()}`): {err.ename}: {err.evalue}\n"
+                f"the notebook as executed up to the failure is at {failed}") from None
+        os.replace(executed, output)
+    (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
+    return NotebookResult(name, output, time.perf_counter() - start)
+
+
+def _run_stage(names: list[str], params: dict[str, dict[str, Any]], jobs: int) -> list[NotebookResult]:
+    if jobs <= 1 or len(names) <= 1:
+        return [execute_notebook(n, params[n]) for n in names]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        futures = {n: pool.submit(execute_notebook, n, params[n]) for n in names}
+        results, errors = [], []
+        for name, future in futures.items():
+            try:
+                results.append(future.result())
+            except BookError as err:
+                errors.append(str(err))
+        if errors:
+            raise BookError("\n".join(errors))
+        return results
+
+
+def write_placeholders() -> list[str]:
+    """Give every page not generated yet a one-cell notebook that says how to generate it; returns their names."""
+    import nbformat
+
+    missing = [n for n in ALL_NOTEBOOKS if not (generated_dir() / f"{n}.ipynb").exists()]
+    for name in missing:
+        text = (f"# {name}\n\nThis page has not been generated in this build. Run\n"
+                f"`python -m leakage book --profile default --only {name}` to generate it.")
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(text)])
+        nbformat.write(notebook, generated_dir() / f"{name}.ipynb")
+    return missing
+
+
+def build_html() -> Path:
+    """Build the book from the executed notebooks (no re-execution); returns the HTML folder."""
+    root = project_root()
+    generated_dir().mkdir(parents=True, exist_ok=True)
+    write_placeholders()
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "book",
+               "--warningiserror", "--keep-going", "--quiet"]
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
+        raise BookError(f"jupyter-book build failed (exit {done.returncode}):\n{tail}")
+    return root / "_build" / "html"
+
+
+def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 1, force: bool = False,
+             overrides: list[str] | None = None, build: bool = True, log=print) -> Path | None:
+    """Execute the profile's notebooks (``only`` some chapters, plus the summary pages), then build the book."""
+    check_profile(profile)
+    unknown = sorted(set(only or []) - set(ALL_NOTEBOOKS))
+    if unknown:
+        raise BookError(f"unknown notebook {', '.join(unknown)}; known: {', '.join(ALL_NOTEBOOKS)}")
+    if jobs < 1:
+        raise BookError(f"--jobs must be at least 1, got {jobs}")
+    chapters = [n for n in CHAPTER_NOTEBOOKS if not only or n in only]
+    summaries = [n for n in SUMMARY_NOTEBOOKS if not only or n in only or chapters]
+    values = parse_overrides(overrides or [])
+    params = {n: resolve_parameters(n, profile, values) for n in chapters + summaries}
+    unused = sorted(set(values) - {k for p in params.values() for k in p})
+    if unused:
+        raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}")
+
+    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
+    os.environ.setdefault("LEAKAGE_PROGRESS", "0")
+    if force:
+        os.environ[FORCE_ENV] = str(time.time())
+    for stage in (chapters, summaries):
+        for result in _run_stage(stage, params, jobs):
+            log(f"executed {result.name} in {result.seconds:.0f} s -> {result.output.relative_to(project_root())}")
+    if not build:
+        return None
+    html = build_html()
+    log(f"book built: {html / 'index.html'}")
+    return html

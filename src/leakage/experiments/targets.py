@@ -1,0 +1,90 @@
+"""Stage: train Li & Zhang's target models M-0..M-5 on one data set (cached in the store)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from leakage.config import doc_field
+from leakage.data.splits import NUM_TARGETS, SplitConfig, Splits, make_splits
+from leakage.data.vision import VisionData, load_vision
+from leakage.device import describe_device, get_device
+from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
+from leakage.seed import derive_seed, seed_everything
+from leakage.store import Store
+from leakage.train import TrainConfig, accuracy, fit
+
+
+@dataclass(frozen=True)
+class TargetConfig:
+    """One target model M-i: its data, architecture, optimisation and seed."""
+
+    split: SplitConfig = doc_field(SplitConfig(), "data set and Table 7 split (the seed of the split lives here)")
+    model_index: int = doc_field(0, "i of M-i: 0 has the largest D_train, 5 the smallest (most overfit)")
+    arch: CNNConfig = doc_field(CNNConfig(), "CNN size")
+    train: TrainConfig = doc_field(TrainConfig(), "optimisation")
+    seed: int = doc_field(0, "seed of weight initialisation and batch order")
+
+
+@dataclass
+class Target:
+    """A trained target with everything an attack is allowed (or, for evaluation, needed) to know."""
+
+    config: TargetConfig
+    model: TargetCNN
+    data: VisionData
+    splits: Splits
+    metrics: dict[str, float]
+
+    @property
+    def members(self) -> np.ndarray:
+        """Indices of D_train (the members)."""
+        return self.splits.train[self.config.model_index]
+
+
+@functools.lru_cache(maxsize=4)
+def cached_data(name: str) -> VisionData:
+    """``load_vision(name)``, parsed once per process."""
+    return load_vision(name)
+
+
+def build_model(data: VisionData, arch: CNNConfig, seed: int) -> TargetCNN:
+    """A freshly initialised CNN for ``data``, its weights drawn from ``seed``."""
+    torch.manual_seed(derive_seed(seed, "init"))
+    return TargetCNN(data.input_shape, data.num_classes, arch)
+
+
+def train_target(config: TargetConfig, store: Store | None = None) -> Target:
+    """Train M-i (or load it from the store) and measure its train and test accuracy."""
+    if not 0 <= config.model_index < NUM_TARGETS:
+        raise ValueError(f"model_index must be in 0..{NUM_TARGETS - 1}, got {config.model_index}")
+    store = store or Store()
+    data = cached_data(config.split.dataset)
+    splits = make_splits(config.split, len(data))
+    device = get_device()
+    members = splits.train[config.model_index]
+
+    def compute() -> dict:
+        seed_everything(config.seed)
+        model = build_model(data, config.arch, config.seed).to(device)
+        x, y = data.images(members).to(device), data.y[members].to(device)
+        log = fit(model, x, y, config.train, seed=config.seed, desc=f"M-{config.model_index} {config.split.dataset}")
+        return {
+            "model": model.state_dict(),
+            "train_accuracy": accuracy(model, x, y),
+            "test_accuracy": accuracy(model, data.images(splits.test), data.y[splits.test]),
+            "final_train_loss": log.loss[-1],
+            "train_size": len(members), "test_size": len(splits.test), "shadow_size": len(splits.shadow),
+            "parameters": count_parameters(model),
+            **{f"split_{k}": v for k, v in splits.as_arrays().items()},
+        }
+
+    payload = store.cached("target", config, compute, seed=config.seed, device=describe_device(device))
+    model = build_model(data, config.arch, config.seed)
+    model.load_state_dict(payload["model"])
+    model.to(device).eval()
+    metrics = {k: v for k, v in payload.items() if isinstance(v, (int, float))}
+    return Target(config=config, model=model, data=data, splits=splits, metrics=metrics)
