@@ -55,7 +55,7 @@ def target_config(dataset: str, index: int) -> TargetConfig:
                         arch=CNNConfig(width=width), train=TrainConfig(epochs=epochs), seed=seed)
 
 
-pd.DataFrame(describe(target_config(datasets[0], 0)))
+pd.DataFrame(describe(target_config(datasets[0], 0))).style.hide(axis="index")
 
 # %% tags=["remove-output"]
 rows = []

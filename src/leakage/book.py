@@ -10,12 +10,14 @@ scorecard) read the chapters' results, so they run after them.
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,6 +95,26 @@ def resolve_parameters(name: str, profile: str, overrides: dict[str, Any]) -> di
     return parameters
 
 
+def log_file(name: str) -> Path:
+    """``book/generated/<name>.log``: the kernel's stderr during the last execution of ``name``."""
+    return generated_dir() / f"{name}.log"
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Point file descriptor 2 (inherited by the kernel process) at ``path`` for the duration."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "w") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
     """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically."""
     import jupytext
@@ -108,10 +130,15 @@ def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
         source, executed = Path(tmp) / f"{name}.ipynb", Path(tmp) / f"{name}.executed.ipynb"
         notebook = jupytext.read(notebook_source(name))
         notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        for cell in notebook.cells:  # the book shows the injected values, not the defaults
+            tags = cell.metadata.setdefault("tags", [])
+            if "parameters" in tags:
+                tags.append("remove-cell")
         nbformat.write(notebook, source)
         try:
-            papermill.execute_notebook(source, executed, parameters=parameters, kernel_name="python3",
-                                       cwd=str(project_root()), progress_bar=False)
+            with _stderr_to(log_file(name)):  # the kernel's own chatter goes to the log, not the terminal
+                papermill.execute_notebook(source, executed, parameters=parameters, kernel_name="python3",
+                                           cwd=str(project_root()), progress_bar=False)
         except PapermillExecutionError as err:
             failed = out_dir / f"{name}.failed.ipynb"
             if executed.exists():
@@ -120,7 +147,7 @@ def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
             raise BookError(
                 f"notebook {name} ({notebook_source(name)}) failed in cell {err.cell_index} "
                 f"(starting `{first_line.strip()}`): {err.ename}: {err.evalue}\n"
-                f"the notebook as executed up to the failure is at {failed}") from None
+                f"the notebook as executed up to the failure is at {failed}; kernel log: {log_file(name)}") from None
         os.replace(executed, output)
     (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
     return NotebookResult(name, output, time.perf_counter() - start)

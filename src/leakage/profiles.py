@@ -15,8 +15,8 @@ PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
 # Notebook name -> profile -> parameters injected into its `parameters` cell (besides `profile`).
 NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
     "lz_targets": {
-        "smoke": {"datasets": ["digits"], "scale": 0.1, "epochs": 30, "width": 16, "seed": 0},
-        "default": {"datasets": ["fashion-mnist"], "scale": 1.0, "epochs": 30, "width": 32, "seed": 0},
+        "smoke": {"datasets": ["digits"], "scale": 0.1, "epochs": 100, "width": 16, "seed": 0},
+        "default": {"datasets": ["fashion-mnist"], "scale": 1.0, "epochs": 60, "width": 16, "seed": 0},
         "paper": {"datasets": ["cifar10", "cifar100", "gtsrb", "lfw"], "scale": 1.0, "epochs": 200,
                   "width": 64, "seed": 0},
     },

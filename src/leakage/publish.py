@@ -22,6 +22,7 @@ def set_style() -> None:
     """One plot style for the whole book."""
     import seaborn as sns
 
+    pd.set_option("display.max_colwidth", None)
     matplotlib.rcParams.update({"figure.dpi": 110, "savefig.dpi": 120, "axes.titlesize": "medium"})
     sns.set_theme(context="notebook", style="whitegrid", palette="colorblind")
 
@@ -44,7 +45,7 @@ def publish(item_id: str, profile: str, *, table: pd.DataFrame | None = None, fi
         raise ValueError(f"publish({item_id!r}) needs a table or a figure")
     if table is not None:
         save_table(table, item_id, profile)
-        _glue(f"{item_id}-table", table.round(round_to))
+        _glue(f"{item_id}-table", table.style.hide(axis="index").format(precision=round_to))
     if figure is not None:
         save_figure(figure, item_id, profile)
         _glue(item_id, figure)

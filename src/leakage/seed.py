@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 
 import numpy as np
@@ -17,6 +18,7 @@ def derive_seed(seed: int, *labels: object) -> int:
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (CPU and CUDA) global generators, and ask for deterministic kernels."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS on GPUs
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)

@@ -1,0 +1,90 @@
+"""The book runner: notebooks, profiles and the table of contents agree; bad input gives clear errors."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+import yaml
+
+from leakage import book
+from leakage.book import (ALL_NOTEBOOKS, BookError, declared_parameters, notebook_source, parse_overrides,
+                          resolve_parameters, run_book)
+from leakage.paths import project_root
+from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError
+
+
+def toc_files() -> set[str]:
+    toc = yaml.safe_load((project_root() / "_toc.yml").read_text())
+    files = {toc["root"]}
+    for part in toc["parts"]:
+        files |= {chapter["file"] for chapter in part["chapters"]}
+    return files
+
+
+def test_every_notebook_is_in_the_toc_and_has_every_profile():
+    assert set(ALL_NOTEBOOKS) == set(NOTEBOOK_PARAMETERS)
+    assert {f"generated/{n}" for n in ALL_NOTEBOOKS} == toc_files()
+    for name in ALL_NOTEBOOKS:
+        assert set(NOTEBOOK_PARAMETERS[name]) == set(PROFILES), name
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_profiles_only_set_declared_parameters(name, profile):
+    declared = declared_parameters(jupytext.read(notebook_source(name)))
+    parameters = resolve_parameters(name, profile, {})
+    assert set(parameters) <= set(declared) and parameters["profile"] == profile
+
+
+def test_unknown_profile_notebook_and_parameter_are_clear_errors():
+    with pytest.raises(UnknownProfileError, match="choose one of smoke, default, paper"):
+        run_book("fast")
+    with pytest.raises(BookError, match="unknown notebook nope"):
+        run_book("smoke", only=["nope"])
+    with pytest.raises(BookError, match="no notebook of this run has a parameter learning_rate"):
+        run_book("smoke", only=["lz_targets"], overrides=["learning_rate=3"], build=False)
+    with pytest.raises(BookError, match="NAME=VALUE"):
+        parse_overrides(["epochs"])
+    with pytest.raises(BookError, match="--jobs"):
+        run_book("smoke", jobs=0)
+
+
+def test_overrides_parse_literals_and_words():
+    assert parse_overrides(["epochs=3", "datasets=['digits']", "dataset=mnist"]) == {
+        "epochs": 3, "datasets": ["digits"], "dataset": "mnist"}
+
+
+def write_notebook(path: Path, body: str) -> None:
+    path.write_text('# %% tags=["parameters"]\nprofile = "smoke"\nx = 1\n\n# %%\n' + body)
+
+
+def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
+    monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+    write_notebook(tmp_path / "broken.py", "y = x + 1\n\n# %%\nraise ValueError('no data for you')\n")
+    with pytest.raises(BookError) as err:
+        book.execute_notebook("broken", {"profile": "smoke", "x": 2})
+    message = str(err.value)
+    assert "notebook broken" in message and "cell" in message and "ValueError: no data for you" in message
+    assert (tmp_path / "generated" / "broken.failed.ipynb").exists()
+    assert not (tmp_path / "generated" / "broken.ipynb").exists()
+
+
+def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
+    monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+    write_notebook(tmp_path / "good.py", "print('x is', x)\n")
+    result = book.execute_notebook("good", {"profile": "smoke", "x": 41})
+    executed = nbformat.read(result.output, as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
+    assert "x is 41" in outputs
+
+
+def test_cli_reports_errors_without_a_traceback():
+    done = subprocess.run([sys.executable, "-m", "leakage", "book", "--profile", "huge"], capture_output=True,
+                          text=True, cwd=project_root())
+    assert done.returncode == 1
+    assert "unknown profile 'huge'" in done.stderr and "Traceback" not in done.stderr
