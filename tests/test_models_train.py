@@ -7,7 +7,7 @@ from leakage.data.splits import SplitConfig
 from leakage.experiments.targets import TargetConfig, train_target
 from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
 from leakage.store import Store
-from leakage.train import TrainConfig, TrainHook, accuracy, fit, predict_logits
+from leakage.train import TrainConfig, TrainHook, accuracy, epochs_for, fit, predict_logits
 
 
 @pytest.mark.parametrize("shape,classes", [((1, 8, 8), 10), ((1, 28, 28), 10), ((3, 32, 32), 100),
@@ -46,6 +46,11 @@ def test_fit_memorises_a_small_training_set_and_calls_hooks():
     assert Counter.epochs == 150 and Counter.batches == 150 * 4
     assert log.loss[-1] < log.loss[0] and accuracy(model, x, y) == 1.0
     assert predict_logits(model, x, batch_size=5).shape == (32, 4)
+
+
+def test_min_steps_adds_epochs_on_small_sets_only():
+    config = TrainConfig(epochs=10, batch_size=100, min_steps=200)
+    assert epochs_for(config, 100) == 200 and epochs_for(config, 1000) == 20 and epochs_for(config, 50_000) == 10
 
 
 def test_fit_rejects_mismatched_inputs():

@@ -27,7 +27,7 @@ from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
 from leakage.store import FORCE_ENV
 
-CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets",)
+CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 

@@ -12,13 +12,29 @@ from typing import Any
 
 PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
 
+# The target models M-0..M-5 every label-only notebook attacks (the same parameters give the same,
+# cached, targets).
+TARGETS: dict[str, dict[str, Any]] = {
+    "smoke": {"datasets": ["digits"], "scale": 0.1, "epochs": 30, "min_steps": 300, "width": 16, "seed": 0},
+    "default": {"datasets": ["fashion-mnist"], "scale": 1.0, "epochs": 50, "min_steps": 1000, "width": 16,
+                "seed": 0},
+    "paper": {"datasets": ["cifar10", "cifar100", "gtsrb", "lfw"], "scale": 1.0, "epochs": 200, "min_steps": 0,
+              "width": 64, "seed": 0},
+}
+
 # Notebook name -> profile -> parameters injected into its `parameters` cell (besides `profile`).
 NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
-    "lz_targets": {
-        "smoke": {"datasets": ["digits"], "scale": 0.1, "epochs": 100, "width": 16, "seed": 0},
-        "default": {"datasets": ["fashion-mnist"], "scale": 1.0, "epochs": 60, "width": 16, "seed": 0},
-        "paper": {"datasets": ["cifar10", "cifar100", "gtsrb", "lfw"], "scale": 1.0, "epochs": 200,
-                  "width": 64, "seed": 0},
+    "lz_targets": {profile: dict(TARGETS[profile]) for profile in PROFILES},
+    "lz_transfer": {
+        "smoke": {**TARGETS["smoke"], "shadow_size": 0, "shadow_epochs": 30, "shadow_min_steps": 300,
+                  "grid_sizes": [300, 700, 1397], "grid_widths": [4, 8, 16], "grid_target": 0, "max_per_side": 0,
+                  "n_boot": 200},
+        "default": {**TARGETS["default"], "shadow_size": 5000, "shadow_epochs": 20, "shadow_min_steps": 500,
+                    "grid_sizes": [1250, 2500, 5000], "grid_widths": [8, 16, 24], "grid_target": 0,
+                    "max_per_side": 0, "n_boot": 1000},
+        "paper": {**TARGETS["paper"], "shadow_size": 0, "shadow_epochs": 200, "shadow_min_steps": 0,
+                  "grid_sizes": [5000, 15000, 25000, 35000, 42000], "grid_widths": [32, 48, 64, 80],
+                  "grid_target": 0, "max_per_side": 0, "n_boot": 1000},
     },
     "intro": {profile: {} for profile in PROFILES},
     "scorecard": {profile: {} for profile in PROFILES},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +23,13 @@ class TrainConfig:
     epochs: int = doc_field(200, "passes over the training set")
     lr: float = doc_field(1e-3, "Adam learning rate")
     batch_size: int = doc_field(128, "minibatch size")
+    min_steps: int = doc_field(0, "at least this many optimiser steps (more epochs on small sets; 0 = just `epochs`)")
+
+
+def epochs_for(config: TrainConfig, num_samples: int) -> int:
+    """Epochs ``fit`` runs on ``num_samples``: ``config.epochs``, or more to reach ``config.min_steps`` steps."""
+    batches = math.ceil(num_samples / config.batch_size)
+    return max(config.epochs, math.ceil(config.min_steps / batches))
 
 
 class TrainHook:
@@ -58,7 +67,7 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
     generator = torch_generator(seed, "batches")
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     log = TrainLog()
-    bar = progress(range(config.epochs), desc=desc)
+    bar = progress(range(epochs_for(config, len(x))), desc=desc)
     for epoch in bar:
         model.train()
         order = torch.randperm(len(x), generator=generator).to(device)

@@ -88,3 +88,11 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
     model.to(device).eval()
     metrics = {k: v for k, v in payload.items() if isinstance(v, (int, float))}
     return Target(config=config, model=model, data=data, splits=splits, metrics=metrics)
+
+
+def paper_targets(dataset: str, *, scale: float, epochs: int, min_steps: int, width: int,
+                  seed: int) -> list[TargetConfig]:
+    """Configs of M-0..M-5 on ``dataset`` as the profiles' notebook parameters describe them."""
+    return [TargetConfig(split=SplitConfig(dataset=dataset, scale=scale, seed=seed), model_index=index,
+                         arch=CNNConfig(width=width), train=TrainConfig(epochs=epochs, min_steps=min_steps), seed=seed)
+            for index in range(NUM_TARGETS)]

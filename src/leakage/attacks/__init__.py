@@ -1,0 +1,75 @@
+"""Membership inference attacks, one module each, behind one registry and one score signature.
+
+Every attack is a class with a frozen config dataclass and a ``run(context) -> AttackOutput``
+method; ``AttackOutput.scores`` holds one score per candidate, HIGHER = MEMBER, none dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from leakage.attacks.oracle import LabelOnlyOracle, PosteriorOracle, QueryBudgetExceeded
+from leakage.store import Store
+
+
+@dataclass
+class AttackContext:
+    """What an attacker is given. The target itself is reachable only through the oracles."""
+
+    oracle: LabelOnlyOracle
+    candidates: torch.Tensor  # (n, C, H, W) float in [0, 1]: the samples whose membership is inferred
+    candidate_labels: torch.Tensor  # (n,) int64 true labels
+    shadow_x: torch.Tensor  # (m, C, H, W) auxiliary data from the target's distribution (D_shadow)
+    shadow_y: torch.Tensor  # (m,) its true labels (label-only attacks relabel through the oracle instead)
+    num_classes: int
+    seed: int
+    store: Store
+    target_key: Any  # the target's config: lets an attack cache what it builds for this target (a shadow model)
+    data_key: Any  # identifies the data alone (the split config): for shadows that never query the target
+    posterior_oracle: PosteriorOracle | None = None  # the score-based threat model only
+
+
+@dataclass
+class AttackOutput:
+    """Per-candidate scores (n,), higher = member, and the measured cost."""
+
+    scores: np.ndarray
+    cost: dict[str, float] = field(default_factory=dict)
+    extras: dict[str, np.ndarray] = field(default_factory=dict)  # per-candidate by-products (e.g. perturbations)
+
+
+ATTACKS: dict[str, type] = {}
+
+
+def register(name: str) -> Callable[[type], type]:
+    """Class decorator adding an attack to ``ATTACKS`` under ``name``."""
+
+    def add(cls: type) -> type:
+        if name in ATTACKS:
+            raise ValueError(f"attack {name!r} registered twice")
+        cls.name = name
+        ATTACKS[name] = cls
+        return cls
+
+    return add
+
+
+def get_attack(name: str) -> type:
+    """The attack class registered as ``name``, or a clear error listing the known ones."""
+    _load_all()
+    if name not in ATTACKS:
+        raise ValueError(f"unknown attack {name!r}; known: {', '.join(sorted(ATTACKS))}")
+    return ATTACKS[name]
+
+
+def _load_all() -> None:
+    from leakage.attacks import baseline, score_based, transfer  # noqa: F401  (registration side effect)
+
+
+__all__ = ["ATTACKS", "AttackContext", "AttackOutput", "LabelOnlyOracle", "PosteriorOracle",
+           "QueryBudgetExceeded", "get_attack", "register"]

@@ -1,0 +1,94 @@
+"""Shadow models: the attacker's own copy of the target's task, trained on D_shadow (cached in the store)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from leakage.config import doc_field
+from leakage.device import describe_device
+from leakage.models.cnn import CNNConfig, TargetCNN
+from leakage.seed import derive_seed, numpy_rng, seed_everything
+from leakage.store import Store
+from leakage.train import TrainConfig, epochs_for, fit, predict_logits
+
+
+@dataclass(frozen=True)
+class ShadowConfig:
+    """How the attacker builds a shadow model."""
+
+    arch: CNNConfig = doc_field(CNNConfig(), "shadow CNN size (paper: the target's architecture)")
+    train: TrainConfig = doc_field(TrainConfig(), "shadow optimisation")
+    size: int = doc_field(0, "D_shadow samples used (0 = all of D_shadow)")
+    seed: int = doc_field(0, "seed of the subset drawn from D_shadow, initialisation and batch order")
+
+
+@dataclass(frozen=True)
+class ShadowRun:
+    """Identity of one shadow model: whose data it was built from, and how."""
+
+    data: Any = doc_field(None, "config identifying the data (the target's config for relabelled shadows)")
+    shadow: ShadowConfig = doc_field(ShadowConfig(), "the shadow's own config")
+    purpose: str = doc_field("transfer", "what the shadow is for: 'transfer' (relabelled) or 'score' (true labels)")
+
+
+def shadow_subset(num_shadow: int, config: ShadowConfig) -> np.ndarray:
+    """Indices (size,) into D_shadow of the samples a shadow uses, drawn from the shadow's seed."""
+    size = config.size or num_shadow
+    if size > num_shadow:
+        raise ValueError(f"shadow size {size} is larger than D_shadow ({num_shadow} samples)")
+    return np.sort(numpy_rng(config.seed, "shadow-subset").permutation(num_shadow)[:size])
+
+
+def train_shadow(run: ShadowRun, x: torch.Tensor, labels: Callable[[], torch.Tensor], num_classes: int,
+                 store: Store, *, oracle: Any = None, true_labels: torch.Tensor | None = None,
+                 ) -> tuple[TargetCNN, dict[str, Any]]:
+    """Train (or load) a shadow CNN on x (n, C, H, W); returns it and its stored values.
+
+    ``labels()`` gives the training labels (n,) and is only called when the shadow is not cached
+    (for a transfer shadow it queries the target). The queries it spent on ``oracle`` are measured
+    and stored as ``label_queries``; with ``true_labels`` the agreement of the labels with them too.
+    """
+    device = x.device
+
+    def compute() -> dict[str, Any]:
+        before = oracle.queries if oracle is not None else 0
+        y = labels()
+        spent = (oracle.queries - before) if oracle is not None else 0
+        seed_everything(run.shadow.seed)
+        model = _build(x.shape[1:], num_classes, run.shadow).to(device)
+        fit(model, x, y, run.shadow.train, seed=run.shadow.seed, desc=f"shadow ({run.purpose})")
+        accuracy = (predict_logits(model, x).argmax(1) == y).double().mean().item()
+        agreement = (y.cpu() == true_labels.cpu()).double().mean().item() if true_labels is not None else 1.0
+        return {"model": model.state_dict(), "train_accuracy": accuracy, "label_queries": spent,
+                "label_agreement": agreement, "epochs": epochs_for(run.shadow.train, len(x)), "size": len(x)}
+
+    values = store.cached("shadow", run, compute, seed=run.shadow.seed, device=describe_device(device))
+    model = _build(x.shape[1:], num_classes, run.shadow)
+    model.load_state_dict(values.pop("model"))
+    return model.to(device).eval(), values
+
+
+def _build(input_shape: tuple[int, ...], num_classes: int, config: ShadowConfig) -> TargetCNN:
+    torch.manual_seed(derive_seed(config.seed, "shadow-init"))
+    return TargetCNN(tuple(input_shape), num_classes, config.arch)
+
+
+def posterior_statistics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, np.ndarray]:
+    """Per-sample statistics of logits (n, K) with true labels (n,), each signed so that higher = member.
+
+    - ``loss``: minus the cross-entropy with the true label;
+    - ``max_confidence``: the largest softmax probability;
+    - ``entropy``: minus the normalised entropy -1/log(K) * sum_k p_k log p_k.
+    """
+    log_p = F.log_softmax(logits.double(), dim=1)
+    p = log_p.exp()
+    loss = F.nll_loss(log_p, labels, reduction="none")
+    entropy = -(p * log_p).sum(1) / np.log(logits.shape[1])
+    return {"loss": (-loss).cpu().numpy(), "max_confidence": p.max(1).values.cpu().numpy(),
+            "entropy": (-entropy).cpu().numpy()}

@@ -1,0 +1,306 @@
+"""Stage: membership inference on causal LMs with known members (cached in the store).
+
+A *target* is a causal LM trained on the member passages of the Brown corpus (document-level pools,
+:mod:`leakage.lm.corpus`): either a small GPT-2 trained from scratch (``model="gpt2-scratch"``) or a
+pretrained LM fine-tuned on them (``"smollm2-135m"`` offline, or any Hugging Face id / local folder).
+Its *references* are
+
+- ``base``: the pretrained model before fine-tuning (pretrained targets only);
+- ``disjoint``: the same model and recipe trained on the reference pool (disjoint documents of the
+  same genres), i.e. the target's config with ``train_on="reference"``.
+
+Artefacts (``Store().cached``, keyed by the full config):
+
+- ``lm_tokenizer``  the byte-level BPE of a scratch model, trained on the reference pool;
+- ``lm_target``     the trainable weights at each checkpoint epoch and the training losses;
+- ``lm_stats``      per-token statistics of the evaluation texts (and their neighbours) under one
+                    model at one epoch: one forward pass per text, shared by every attack;
+- ``lm_scores``     the per-text scores of every attack (higher = member) and the membership labels.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from leakage.config import doc_field
+from leakage.device import describe_device, get_device
+from leakage.lm.attacks import AttackInputs, lowest_k_mean, run_attacks, standardised_logprobs
+from leakage.lm.corpus import BrownCorpus, PoolConfig, Pools, load_brown, make_pools
+from leakage.lm.models import (SCRATCH, FinetuneConfig, ScratchConfig, build_scratch, count_parameters,
+                               load_pretrained, load_trainable_state, prepare_for_training, tokenizer_from_json,
+                               train_lm, train_tokenizer)
+from leakage.lm.neighbours import NeighbourConfig, TagLexicon, make_neighbours
+from leakage.lm.scoring import Scorer, StatsBatch
+from leakage.metrics import roc_auc, summarize
+from leakage.seed import seed_everything
+from leakage.store import Store
+
+TRAIN_ON = ("members", "reference", "none")
+
+
+@dataclass(frozen=True)
+class LMTargetConfig:
+    """One causal LM trained on one pool of Brown passages."""
+
+    model: str = doc_field(SCRATCH, "'gpt2-scratch', 'smollm2-135m' (offline), a local folder or a Hugging Face id")
+    pools: PoolConfig = doc_field(PoolConfig(), "passages and their member / non-member / reference pools")
+    corpus_digest: str = doc_field("", "content digest of the Brown corpus read (so another corpus is another key)")
+    scratch: ScratchConfig = doc_field(ScratchConfig(), "architecture of a from-scratch GPT-2 (model 'gpt2-scratch')")
+    train: FinetuneConfig = doc_field(FinetuneConfig(), "optimisation ('full' or 'lora'; scratch models train fully)")
+    train_on: str = doc_field("members", "'members' (a target), 'reference' (the disjoint reference) or 'none' (base)")
+    checkpoints: tuple[int, ...] = doc_field((), "epochs whose weights are kept besides the last")
+    max_tokens: int = doc_field(128, "tokens of a text scored and trained on (longer texts are truncated)")
+    seed: int = doc_field(0, "seed of initialisation, LoRA adapters and batch order")
+
+    @property
+    def is_scratch(self) -> bool:
+        return self.model == SCRATCH
+
+
+@dataclass(frozen=True)
+class StatsConfig:
+    """Per-token statistics of the evaluation texts (and optionally their neighbours) under one model."""
+
+    model: LMTargetConfig = doc_field(LMTargetConfig(), "the model's training config (train_on 'none': the base model)")
+    epoch: int = doc_field(0, "checkpoint epoch of that model (0: before training)")
+    neighbours: NeighbourConfig | None = doc_field(None, "also score these neighbours of each text (None: no)")
+    batch_size: int = doc_field(16, "texts per forward pass")
+
+
+@dataclass(frozen=True)
+class LLMRunConfig:
+    """Every attack against one target at one checkpoint epoch."""
+
+    target: LMTargetConfig = doc_field(LMTargetConfig(), "the target model")
+    epoch: int = doc_field(0, "checkpoint epoch attacked (0: the last)")
+    references: tuple[str, ...] = doc_field(("disjoint",), "reference models: 'base' (pretrained targets) and/or 'disjoint'")
+    neighbours: NeighbourConfig = doc_field(NeighbourConfig(), "neighbour texts of the neighbourhood attack")
+    min_k: float = doc_field(0.2, "k of Min-k% and Min-k%++ (a fraction)")
+    k_grid: tuple[float, ...] = doc_field((0.05, 0.1, 0.2, 0.3, 0.5, 1.0), "k values of the Min-k% sweep")
+    batch_size: int = doc_field(16, "texts per forward pass")
+
+
+# --------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=2)
+def corpus() -> BrownCorpus:
+    """The Brown corpus from the first available source (see :func:`leakage.lm.corpus.load_brown`)."""
+    return load_brown()
+
+
+@functools.lru_cache(maxsize=8)
+def pools_for(config: PoolConfig, digest: str) -> Pools:
+    """The pools of ``config`` on the corpus whose digest is ``digest``."""
+    brown = corpus()
+    if digest and brown.digest() != digest:
+        raise ValueError(f"the Brown corpus found ({brown.source}, digest {brown.digest()}) is not the one this "
+                         f"config was made for (digest {digest}); rebuild the config with target_config()")
+    return make_pools(brown, config)
+
+
+def target_config(**fields) -> LMTargetConfig:
+    """An :class:`LMTargetConfig` with ``fields`` and the digest of the corpus this machine reads."""
+    return LMTargetConfig(corpus_digest=corpus().digest(), **fields)
+
+
+def training_texts(config: LMTargetConfig) -> list[str]:
+    pools = pools_for(config.pools, config.corpus_digest)
+    if config.train_on not in TRAIN_ON:
+        raise ValueError(f"train_on must be one of {TRAIN_ON}, got {config.train_on!r}")
+    return [p.text for p in (pools.members if config.train_on == "members" else pools.reference)]
+
+
+def reference_config(config: LMTargetConfig, name: str) -> tuple[LMTargetConfig, int]:
+    """(config, epoch) of reference model ``name`` ('base' or 'disjoint') of target ``config``."""
+    if name == "disjoint":
+        return replace(config, train_on="reference", checkpoints=()), config.train.epochs
+    if name == "base":
+        if config.is_scratch:
+            raise ValueError("a from-scratch target has no 'base' (pretrained) reference; use 'disjoint'")
+        return base_config(config), 0
+    raise ValueError(f"unknown reference model {name!r}; choose 'base' or 'disjoint'")
+
+
+def base_config(config: LMTargetConfig) -> LMTargetConfig:
+    """The canonical config of the untrained model (training fields reset, so every target shares it)."""
+    return replace(config, train=FinetuneConfig(), train_on="none", checkpoints=())
+
+
+# --------------------------------------------------------------------------- models
+
+
+def scratch_tokenizer(config: LMTargetConfig, store: Store | None = None):
+    """The byte-level BPE of a scratch model, trained on the reference pool (never on members)."""
+    store = store or Store()
+    key = replace(base_config(config), model=SCRATCH, scratch=ScratchConfig(vocab_size=config.scratch.vocab_size),
+                  seed=0, max_tokens=0)
+    pools = pools_for(config.pools, config.corpus_digest)
+    payload = store.cached("lm_tokenizer", key, lambda: {
+        "tokenizer_json": train_tokenizer([p.text for p in pools.reference], config.scratch.vocab_size).backend_tokenizer.to_str()},
+        seed=None)
+    return tokenizer_from_json(payload["tokenizer_json"])
+
+
+def fresh_model(config: LMTargetConfig, device: torch.device):
+    """(model, tokenizer) before training: a pretrained model as loaded, or a scratch GPT-2 at its init."""
+    if config.is_scratch:
+        tokenizer = scratch_tokenizer(config)
+        return build_scratch(config.scratch, tokenizer, config.seed).to(device), tokenizer
+    return load_pretrained(config.model, device)
+
+
+def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
+    """Train (or load) the model of ``config``; payload: ``ckpt_<epoch>`` weights, ``losses``, sizes."""
+    if config.train_on == "none":
+        raise ValueError("train_on='none' is the untrained base model; there is nothing to train")
+    if config.is_scratch and config.train.method != "full":
+        raise ValueError("a from-scratch model trains every weight: use train.method='full'")
+    store = store or Store()
+    device = get_device()
+
+    def compute() -> dict:
+        seed_everything(config.seed)
+        model, tokenizer = fresh_model(config, device)
+        model = prepare_for_training(model, config.train)
+        texts = training_texts(config)
+        start = time.perf_counter()
+        states, losses = train_lm(model, tokenizer, texts, config.train, max_tokens=config.max_tokens,
+                                  seed=config.seed, checkpoints=config.checkpoints,
+                                  desc=f"train {config.model} on {config.train_on}")
+        return {**{f"ckpt_{epoch}": state for epoch, state in states.items()}, "losses": losses,
+                "train_seconds": time.perf_counter() - start, "n_train_texts": len(texts),
+                "parameters": count_parameters(model), "trainable_parameters": count_parameters(model, True)}
+
+    return store.cached("lm_target", config, compute, seed=config.seed, device=describe_device(device))
+
+
+def load_model(config: LMTargetConfig, epoch: int, store: Store | None = None):
+    """(model, tokenizer) of ``config`` after ``epoch`` epochs (0: before training), in eval mode."""
+    device = get_device()
+    model, tokenizer = fresh_model(config, device)
+    if epoch == 0:
+        return model.eval(), tokenizer
+    payload = train_target(config, store)
+    if f"ckpt_{epoch}" not in payload:
+        kept = sorted(int(k[5:]) for k in payload if k.startswith("ckpt_"))
+        raise ValueError(f"epoch {epoch} was not kept; checkpoints of this model: {kept}")
+    model = prepare_for_training(model, config.train)
+    load_trainable_state(model, payload[f"ckpt_{epoch}"], config.train)
+    return model.to(device).eval(), tokenizer
+
+
+# --------------------------------------------------------------------------- statistics and scores
+
+
+def eval_neighbours(config: LMTargetConfig, neighbours: NeighbourConfig) -> list[str]:
+    """Neighbour texts of every evaluation passage (lexicon from the reference pool), flattened."""
+    pools = pools_for(config.pools, config.corpus_digest)
+    return make_neighbours(pools.eval_passages, TagLexicon.from_passages(pools.reference), neighbours)
+
+
+def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsBatch, StatsBatch | None, dict]:
+    """(stats of the evaluation texts, stats of their neighbours or None, run record) under one model."""
+    store = store or Store()
+    pools = pools_for(config.model.pools, config.model.corpus_digest)
+    texts = pools.eval_texts
+    neighbour_texts = eval_neighbours(config.model, config.neighbours) if config.neighbours else []
+    device = get_device()
+
+    def compute() -> dict:
+        model, tokenizer = load_model(config.model, config.epoch, store)
+        scorer = Scorer(model, tokenizer, name=f"{config.model.model}/{config.model.train_on}/e{config.epoch}",
+                        max_tokens=config.model.max_tokens, batch_size=config.batch_size)
+        start = time.perf_counter()
+        payload = scorer.stats(texts).to_payload("eval")
+        if neighbour_texts:
+            payload.update(scorer.stats(neighbour_texts).to_payload("neighbours"))
+        return {**payload, "seconds": time.perf_counter() - start, "forward_texts": scorer.forward_texts,
+                "forward_calls": scorer.forward_calls}
+
+    payload = store.cached("lm_stats", config, compute, seed=config.model.seed, device=describe_device(device))
+    record = {k: payload[k] for k in ("seconds", "forward_texts", "forward_calls")}
+    neighbours = StatsBatch.from_payload(payload, "neighbours", neighbour_texts) if neighbour_texts else None
+    return StatsBatch.from_payload(payload, "eval", texts), neighbours, record
+
+
+def attack_specs(config: LLMRunConfig) -> list[tuple[str, dict]]:
+    """(registry name, parameters) of every attack of a run, in table order."""
+    return [("loss", {}), *[("reference", {"reference": r}) for r in config.references], ("zlib", {}),
+            ("neighbourhood", {}), ("min-k", {"k": config.min_k}), ("min-k++", {"k": config.min_k})]
+
+
+@dataclass
+class LLMRun:
+    """The scores of every attack against one target at one epoch."""
+
+    config: LLMRunConfig
+    scores: dict[str, np.ndarray]
+    is_member: np.ndarray
+    mink_sweep: dict[str, np.ndarray]  # 'min-k' / 'min-k++' -> (N, K) scores over config.k_grid
+    record: dict = field(default_factory=dict)
+
+
+def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
+    """Score the evaluation texts with every attack (cached); each model forwards each text once."""
+    store = store or Store()
+    target = config.target
+    epoch = config.epoch or target.train.epochs
+
+    def compute() -> dict:
+        stats, neighbours, rec = model_stats(StatsConfig(target, epoch, config.neighbours, config.batch_size), store)
+        references, ref_records = {}, {}
+        for name in config.references:
+            ref_config, ref_epoch = reference_config(target, name)
+            references[name], _, ref_records[name] = model_stats(StatsConfig(ref_config, ref_epoch, None,
+                                                                             config.batch_size), store)
+        inputs = AttackInputs(stats, references, neighbours, config.neighbours.n)
+        scores = run_attacks(inputs, attack_specs(config))
+        pools = pools_for(target.pools, target.corpus_digest)
+        sweep_minus = np.stack([lowest_k_mean(stats.logprobs, stats.mask, k) for k in config.k_grid], 1)
+        z = standardised_logprobs(stats.logprobs, stats.mu, stats.sigma)
+        sweep_plus = np.stack([lowest_k_mean(z, stats.mask, k) for k in config.k_grid], 1)
+        return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
+                "is_member": pools.is_member, "sweep_min_k": sweep_minus, "sweep_min_k_pp": sweep_plus,
+                "target_loss": stats.loss(), "n_tokens": stats.n_tokens, "target_record": rec,
+                "reference_records": ref_records, "truncated": int(stats.truncated.sum())}
+
+    payload = store.cached("lm_scores", replace(config, epoch=epoch), compute, seed=target.seed)
+    scores = {label: payload[f"score_{i}"] for i, label in enumerate(payload["labels"])}
+    return LLMRun(replace(config, epoch=epoch), scores, payload["is_member"].astype(bool),
+                  {"min-k": payload["sweep_min_k"], "min-k++": payload["sweep_min_k_pp"]},
+                  {k: payload[k] for k in ("target_record", "reference_records", "truncated")})
+
+
+def summary_table(run: LLMRun, target_name: str, n_boot: int = 1000) -> pd.DataFrame:
+    """One row per attack: AUC with 95% bootstrap CI, TPR at 1% and 0.1% FPR, best F1 (leakage.metrics)."""
+    rows = [{"target": target_name, "epoch": run.config.epoch, "attack": label,
+             **summarize(scores, run.is_member, n_boot=n_boot, seed=run.config.target.seed)}
+            for label, scores in run.scores.items()]
+    return pd.DataFrame(rows)
+
+
+def mink_table(run: LLMRun, target_name: str) -> pd.DataFrame:
+    """AUC of Min-k% and Min-k%++ for every k of the run's grid."""
+    return pd.DataFrame([{"target": target_name, "attack": name, "k": k,
+                          "auc": roc_auc(sweep[:, j], run.is_member)}
+                         for name, sweep in run.mink_sweep.items() for j, k in enumerate(run.config.k_grid)])
+
+
+def describe_target(config: LMTargetConfig) -> dict:
+    """Sizes of a trained target for the book: parameters, texts, final training loss."""
+    payload = train_target(config)
+    return {"parameters": payload["parameters"], "trainable_parameters": payload["trainable_parameters"],
+            "train_texts": payload["n_train_texts"], "final_train_loss": payload["losses"][-1],
+            "train_seconds": payload["train_seconds"]}
+
+
+__all__ = ["LLMRun", "LLMRunConfig", "LMTargetConfig", "StatsConfig", "attack_specs", "base_config", "corpus",
+           "describe_target", "eval_neighbours", "load_model", "mink_table", "model_stats", "pools_for",
+           "reference_config", "run_llm", "summary_table", "target_config", "train_target"]

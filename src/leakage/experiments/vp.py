@@ -1,0 +1,245 @@
+"""Stages of the VP chapter: corpus and splits, tokenizer, target and shadow models, attacks under NMID.
+
+Artefacts (all in the store, keyed by their full config):
+
+- ``vp_tokenizer``: the BPE tokenizer learnt on the corpus's public pool;
+- ``vp_model``: a trained BiLSTM / BiGRU / CodeBERT (target or shadow), its raw outputs (embedding,
+  logits) on its members and non-members, and its utility on the held-out non-members;
+- ``vp_attack``: per-function attack scores on the target's members and non-members for each feature
+  set, under one NMID setting and one attack classifier, with the attack metrics and the utility of
+  the defended release.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from leakage.config import doc_field
+from leakage.device import describe_device, get_device
+from leakage.metrics import summarize
+from leakage.seed import derive_seed, numpy_rng, seed_everything
+from leakage.store import Store
+from leakage.train import TrainConfig, epochs_for, fit
+from leakage.vp.attack import AttackConfig, attack_scores
+from leakage.vp.features import FEATURE_SETS, feature_matrix, model_outputs
+from leakage.vp.juliet import JulietConfig, VPCorpus, load_juliet
+from leakage.vp.models import VPModelConfig, build_vp_model, count_parameters
+from leakage.vp.nmid import NMIDConfig, apply_nmid
+from leakage.vp.realworld import REALWORLD_DATASETS, load_realworld
+from leakage.vp.splits import VPSplitConfig, VPSplits, make_vp_splits
+from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer, TokenizerConfig
+
+VP_DATASETS: tuple[str, ...] = ("juliet", *REALWORLD_DATASETS)
+ROLES: tuple[str, ...] = ("target", "shadow")
+
+
+@dataclass(frozen=True)
+class VPDataConfig:
+    """The corpus, its four MIA sets, and the tokenizer."""
+
+    dataset: str = doc_field("juliet", "'juliet' (offline), or 'devign' / 'bigvul' read from `path`")
+    path: str | None = doc_field(None, "file or folder to read the data set from; None = Juliet's default sources")
+    juliet: JulietConfig = doc_field(JulietConfig(), "which functions to keep (max_chars applies to every data set)")
+    split: VPSplitConfig = doc_field(VPSplitConfig(), "sizes and seed of the four sets")
+    tokenizer: TokenizerConfig = doc_field(TokenizerConfig(), "the BPE tokenizer (unused with a CodeBERT checkpoint)")
+
+    def __post_init__(self) -> None:
+        if self.dataset not in VP_DATASETS:
+            raise ValueError(f"unknown VP data set {self.dataset!r}; choose one of {', '.join(VP_DATASETS)}")
+        if self.dataset != "juliet" and not self.path:
+            raise ValueError(f"data set {self.dataset!r} is read from a file: give its path")
+
+
+@dataclass(frozen=True)
+class VPModelRunConfig:
+    """One trained VP model: the target, or the attacker's shadow (same recipe, its own data and seed)."""
+
+    data: VPDataConfig = doc_field(VPDataConfig(), "corpus, sets and tokenizer")
+    model: VPModelConfig = doc_field(VPModelConfig(), "architecture")
+    train: TrainConfig = doc_field(TrainConfig(epochs=30, lr=2e-3, batch_size=32), "optimisation (Adam)")
+    role: str = doc_field("target", "'target' (trained on target_in) or 'shadow' (trained on shadow_in)")
+    seed: int = doc_field(0, "seed of weight initialisation and batch order")
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}, got {self.role!r}")
+
+
+@dataclass(frozen=True)
+class VPAttackRunConfig:
+    """One attack: a target, the shadow it is attacked with, the NMID both releases go through, the classifier."""
+
+    target: VPModelRunConfig = doc_field(VPModelRunConfig(), "the attacked model")
+    shadow: VPModelRunConfig = doc_field(VPModelRunConfig(role="shadow", seed=1), "the attacker's shadow model")
+    nmid: NMIDConfig = doc_field(NMIDConfig(), "the defence on the target's release (the adaptive attacker applies "
+                                               "the same to its shadow's)")
+    attack: AttackConfig = doc_field(AttackConfig(), "the attack classifier")
+    feature_sets: tuple[str, ...] = doc_field(tuple(FEATURE_SETS), "attack feature sets to evaluate")
+    n_boot: int = doc_field(1000, "bootstrap resamples of the AUC's 95% CI")
+
+
+def shadow_of(target: VPModelRunConfig) -> VPModelRunConfig:
+    """The shadow recipe for ``target``: same data, architecture and optimisation; own set and seed."""
+    if target.role != "target":
+        raise ValueError("shadow_of takes a target config")
+    return replace(target, role="shadow", seed=derive_seed(target.seed, "shadow"))
+
+
+# --------------------------------------------------------------------------- data
+
+
+@functools.lru_cache(maxsize=4)
+def load_corpus(dataset: str, path: str | None, juliet: JulietConfig) -> tuple[VPCorpus, dict[str, int]]:
+    """The corpus of a data config (cached per process)."""
+    if dataset == "juliet":
+        return load_juliet(juliet, path)
+    return load_realworld(dataset, path, max_chars=juliet.max_chars)  # type: ignore[arg-type]
+
+
+@functools.lru_cache(maxsize=8)
+def prepare(data: VPDataConfig) -> tuple[VPCorpus, VPSplits]:
+    """(corpus, its four sets) for ``data``."""
+    corpus, _ = load_corpus(data.dataset, data.path, data.juliet)
+    return corpus, make_vp_splits(corpus.label, corpus.group, data.split)
+
+
+def load_tokenizer(data: VPDataConfig, model: VPModelConfig, store: Store | None = None):
+    """The model's tokenizer: the checkpoint's own for a pretrained CodeBERT, else the BPE learnt on the public pool."""
+    if model.codebert_path:
+        return PretrainedTokenizer(model.codebert_path, data.tokenizer.max_len)
+    store = store or Store()
+    corpus, splits = prepare(data)
+
+    def compute() -> dict:
+        pool = splits.public
+        if len(pool) == 0:
+            raise ValueError("the four sets use the whole corpus, leaving no public functions to train the "
+                             "tokenizer on; lower per_set")
+        rng = numpy_rng(data.split.seed, "vp-tokenizer")
+        chosen = np.sort(rng.choice(pool, min(len(pool), data.tokenizer.train_size), replace=False))
+        tokenizer = CodeTokenizer.train([corpus.code[i] for i in chosen], data.tokenizer)
+        return {"tokenizer": tokenizer.to_json(), "trained_on": chosen, "vocab_size": tokenizer.vocab_size}
+
+    payload = store.cached("vp_tokenizer", data, compute, seed=data.split.seed)
+    return CodeTokenizer.from_json(payload["tokenizer"], data.tokenizer.max_len)
+
+
+def encode_set(data: VPDataConfig, model: VPModelConfig, name: str, store: Store | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(token ids (n, max_len), labels (n,)) of one of the four sets."""
+    corpus, splits = prepare(data)
+    index = splits[name]
+    tokenizer = load_tokenizer(data, model, store)
+    return tokenizer.encode([corpus.code[i] for i in index]), torch.as_tensor(corpus.label[index])
+
+
+# --------------------------------------------------------------------------- models
+
+
+def utility(labels: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+    """Accuracy, precision, recall and F1 (vulnerable = positive) of predictions (N,) against labels (N,)."""
+    from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+
+    precision, recall, f1, _ = precision_recall_fscore_support(labels, prediction, average="binary",
+                                                               zero_division=0)
+    return {"accuracy": float(accuracy_score(labels, prediction)), "precision": float(precision),
+            "recall": float(recall), "f1": float(f1)}
+
+
+@dataclass
+class VPModelRun:
+    """A trained VP model's artefact: raw outputs on its members (``in``) and non-members (``out``), metrics."""
+
+    config: VPModelRunConfig
+    payload: dict
+
+    def outputs(self, part: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(embedding (n, D), logits (n, 2), labels (n,)) on ``part`` = 'in' (members) or 'out' (non-members)."""
+        return self.payload[f"embedding_{part}"], self.payload[f"logits_{part}"], self.payload[f"labels_{part}"]
+
+    @property
+    def metrics(self) -> dict:
+        return {k: v for k, v in self.payload.items() if isinstance(v, (int, float, str))}
+
+
+def train_vp_model(config: VPModelRunConfig, store: Store | None = None) -> VPModelRun:
+    """Train (or load) one VP model and record its outputs on its members and non-members."""
+    store = store or Store()
+    device = get_device()
+    sets = (f"{config.role}_in", f"{config.role}_out")
+
+    def compute() -> dict:
+        import time
+
+        seed_everything(config.seed)
+        tokenizer = load_tokenizer(config.data, config.model, store)
+        (x_in, y_in), (x_out, y_out) = (encode_set(config.data, config.model, s, store) for s in sets)
+        torch.manual_seed(derive_seed(config.seed, "init"))
+        model = build_vp_model(config.model, tokenizer.vocab_size, tokenizer.pad_id, config.data.tokenizer.max_len)
+        model.to(device)
+        start = time.perf_counter()
+        log = fit(model, x_in.to(device), y_in.to(device), config.train, seed=config.seed,
+                  desc=f"{config.model.arch} {config.role}")
+        seconds = time.perf_counter() - start
+        payload: dict = {"model": model.state_dict(), "train_seconds": seconds,
+                         "epochs": epochs_for(config.train, len(x_in)), "parameters": count_parameters(model),
+                         "train_loss_curve": log.loss, "train_accuracy_curve": log.accuracy,
+                         "mean_tokens": float((x_in != tokenizer.pad_id).sum(1).float().mean()),
+                         "truncated_fraction": float((x_in[:, -1] != tokenizer.pad_id).float().mean())}
+        for part, x, y in (("in", x_in, y_in), ("out", x_out, y_out)):
+            embedding, logits = model_outputs(model, x)
+            payload.update({f"embedding_{part}": embedding.astype(np.float32), f"logits_{part}": logits,
+                            f"labels_{part}": y.numpy()})
+            for name, value in utility(y.numpy(), logits.argmax(1)).items():
+                payload[f"{'train' if part == 'in' else 'heldout'}_{name}"] = value
+        return payload
+
+    payload = store.cached("vp_model", config, compute, seed=config.seed, device=describe_device(device))
+    return VPModelRun(config, payload)
+
+
+# --------------------------------------------------------------------------- attacks
+
+
+def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict:
+    """Scores, attack metrics per feature set, and the defended release's utility, for one attack setting.
+
+    Returns the artefact: ``is_member`` (2n,) bool (target members first), ``scores_<i>`` (2n,) for the
+    i-th feature set (higher = member), ``metrics`` {feature set: summarize()}, ``utility`` (on the
+    held-out non-members, from the defended release) and ``utility_members``.
+    """
+    store = store or Store()
+    unknown = [f for f in config.feature_sets if f not in FEATURE_SETS]
+    if unknown:
+        raise ValueError(f"unknown feature set(s) {', '.join(unknown)}; choose from {', '.join(FEATURE_SETS)}")
+    if config.target.role != "target" or config.shadow.role != "shadow":
+        raise ValueError("an attack needs a target config (role 'target') and a shadow config (role 'shadow')")
+
+    def released(run: VPModelRun, stream: str):
+        parts = [run.outputs("in"), run.outputs("out")]
+        embedding, logits, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        member = np.r_[np.ones(len(parts[0][2]), bool), np.zeros(len(parts[1][2]), bool)]
+        return apply_nmid(embedding, logits, labels, config.nmid, stream), labels, member
+
+    def compute() -> dict:
+        target, shadow = train_vp_model(config.target, store), train_vp_model(config.shadow, store)
+        target_release, target_labels, is_member = released(target, "target")
+        shadow_release, _, shadow_member = released(shadow, "shadow")
+        payload: dict = {"is_member": is_member, "metrics": {}}
+        for i, feature_set in enumerate(config.feature_sets):
+            scores = attack_scores(feature_matrix(shadow_release, feature_set), shadow_member,
+                                   feature_matrix(target_release, feature_set), config.attack)
+            payload[f"scores_{i}"] = scores
+            payload["metrics"][feature_set] = summarize(scores, is_member, n_boot=config.n_boot,
+                                                        seed=derive_seed(config.attack.seed, "boot", feature_set))
+        payload["utility"] = utility(target_labels[~is_member], target_release.prediction[~is_member])
+        payload["utility_members"] = utility(target_labels[is_member], target_release.prediction[is_member])
+        payload["label_kept"] = float(np.mean(target_release.prediction ==
+                                              np.concatenate([target.outputs(p)[1] for p in ("in", "out")]).argmax(1)))
+        return payload
+
+    return store.cached("vp_attack", config, compute, seed=config.attack.seed)

@@ -1,0 +1,76 @@
+"""What every language-model attack reads, and the one signature it implements.
+
+An attack never runs a model: it reads the per-token statistics that :class:`leakage.lm.scoring.Scorer`
+computed once per text and model, bundled in :class:`AttackInputs`, and returns one score per text,
+**higher = member**. A score that cannot be computed (a non-finite statistic from a broken model)
+still yields a score: the lowest float, i.e. "least likely member" (see :func:`finite_scores`).
+"""
+
+from __future__ import annotations
+
+import warnings
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from leakage.lm.scoring import StatsBatch
+
+FAILED_SCORE = float(np.finfo(np.float64).min)
+
+
+@dataclass(frozen=True, eq=False)
+class AttackInputs:
+    """Everything the attacks may read, for N target texts.
+
+    - ``target``: statistics of the N texts under the target model;
+    - ``references``: reference-model name -> statistics of the same N texts under that model;
+    - ``neighbours``: statistics under the target model of N * n neighbour texts, the neighbours of
+      text i in rows ``i*n .. i*n + n - 1`` (None when no neighbours were made).
+    """
+
+    target: StatsBatch
+    references: Mapping[str, StatsBatch] = field(default_factory=dict)
+    neighbours: StatsBatch | None = None
+    n_neighbours: int = 0
+
+    def __post_init__(self) -> None:
+        n = len(self.target)
+        for name, ref in self.references.items():
+            if len(ref) != n:
+                raise ValueError(f"reference {name!r} has statistics of {len(ref)} texts, the target of {n}")
+        if self.neighbours is not None and len(self.neighbours) != n * self.n_neighbours:
+            raise ValueError(f"expected {n} x {self.n_neighbours} neighbour rows, got {len(self.neighbours)}")
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+
+def finite_scores(scores: np.ndarray, attack: str) -> np.ndarray:
+    """(N,) float64 scores with every non-finite value replaced by FAILED_SCORE (with a warning)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    bad = ~np.isfinite(scores)
+    if bad.any():
+        warnings.warn(f"attack {attack}: {int(bad.sum())} score(s) were not finite (a model gave non-finite "
+                      "statistics); they get the lowest score (least likely member)", RuntimeWarning, stacklevel=3)
+        scores = np.where(bad, FAILED_SCORE, scores)
+    return scores
+
+
+class Attack(ABC):
+    """One membership-inference attack on a causal LM: ``attack(inputs)`` -> (N,) scores, higher = member."""
+
+    name: str = ""
+
+    @abstractmethod
+    def score(self, inputs: AttackInputs) -> np.ndarray:
+        """(N,) raw scores, higher = member."""
+
+    def __call__(self, inputs: AttackInputs) -> np.ndarray:
+        return finite_scores(self.score(inputs), self.label)
+
+    @property
+    def label(self) -> str:
+        """The name shown in tables (attack name plus its parameters)."""
+        return self.name

@@ -1,0 +1,16 @@
+"""LOSS (Yeom et al. 2018): score = -L(x; M), the negative mean token NLL; members have lower loss."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from leakage.lm.attacks.base import Attack, AttackInputs
+
+
+class LossAttack(Attack):
+    """score(x) = -L(x; M) = mean_t log p(x_t | x_<t)  (higher = member)."""
+
+    name = "loss"
+
+    def score(self, inputs: AttackInputs) -> np.ndarray:
+        return -inputs.target.loss()

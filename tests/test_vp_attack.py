@@ -1,0 +1,108 @@
+"""The VP pipeline end to end on a toy real-world file: loader, overfit target, attack sanity, determinism."""
+
+import json
+
+import numpy as np
+import pytest
+
+from leakage.config import field_docs
+from leakage.data.vision import DataUnavailableError
+from leakage.experiments.vp import (VPAttackRunConfig, VPDataConfig, VPModelRunConfig, run_vp_attack, shadow_of,
+                                    train_vp_model)
+from leakage.store import Store
+from leakage.train import TrainConfig
+from leakage.vp.attack import AttackConfig, attack_scores
+from leakage.vp.juliet import JulietConfig
+from leakage.vp.models import VPModelConfig
+from leakage.vp.nmid import NMIDConfig
+from leakage.vp.realworld import load_realworld
+from leakage.vp.splits import VPSplitConfig
+from leakage.vp.tokenizer import TokenizerConfig
+
+OPS = ["+", "-", "*", "^", "|", "&"]
+
+
+def devign_rows(n: int = 200, seed: int = 0) -> list[dict]:
+    """Unique little functions with random labels: a model can only memorise them."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        body = " ".join(f"x = x {OPS[rng.integers(6)]} {rng.integers(100)};" for _ in range(rng.integers(3, 7)))
+        rows.append({"project": "toy", "commit_id": f"c{i // 4}", "target": int(rng.integers(2)),
+                     "func": f"int f(int x) {{ /* comment {i} */ {body} return x; }}"})
+    return rows
+
+
+@pytest.fixture(scope="module")
+def devign_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("devign") / "function.json"
+    path.write_text(json.dumps(devign_rows()))
+    return path
+
+
+def test_realworld_loaders_read_devign_json_and_bigvul_csv(devign_file, tmp_path):
+    corpus, stats = load_realworld("devign", devign_file)
+    assert len(corpus) == stats["kept"] == 200 and corpus.name == "devign"
+    assert "comment" not in corpus.code[0] and corpus.group[0] == "c0"
+    import pandas as pd
+
+    csv = tmp_path / "MSR_data_cleaned.csv"
+    pd.DataFrame({"func_before": ["int a() { return 1; }", "int b() { return 2; }", "int a() { return 1; }"],
+                  "vul": [1, 0, 1], "commit_id": ["x", "y", "z"]}).to_csv(csv, index=False)
+    bigvul, stats = load_realworld("bigvul", csv)
+    assert list(bigvul.label) == [1, 0] and stats["duplicates_dropped"] == 1
+    pd.DataFrame({"text": ["x"], "vul": [1]}).to_csv(tmp_path / "bad.csv", index=False)
+    with pytest.raises(DataUnavailableError, match="no code column"):
+        load_realworld("bigvul", tmp_path / "bad.csv")
+    with pytest.raises(DataUnavailableError, match="no devign file"):
+        load_realworld("devign", tmp_path / "missing.json")
+
+
+def toy_target(path) -> VPModelRunConfig:
+    data = VPDataConfig(dataset="devign", path=str(path), juliet=JulietConfig(max_chars=2000),
+                        split=VPSplitConfig(per_set=30, seed=0), tokenizer=TokenizerConfig(vocab_size=150, max_len=48))
+    return VPModelRunConfig(data=data, model=VPModelConfig(arch="bilstm", embed_dim=16, hidden=16, dropout=0.0),
+                            train=TrainConfig(epochs=40, lr=1e-2, batch_size=10), role="target", seed=0)
+
+
+def test_an_overfit_toy_model_leaks_and_the_attack_scores_members_higher(devign_file, tmp_path):
+    target = toy_target(devign_file)
+    config = VPAttackRunConfig(target=target, shadow=shadow_of(target), nmid=NMIDConfig(),
+                               attack=AttackConfig(max_iter=300), feature_sets=("loss", "all"), n_boot=50)
+    store = Store(tmp_path / "a")
+    run = train_vp_model(target, store)
+    assert run.metrics["train_accuracy"] == 1.0 and run.metrics["heldout_accuracy"] < 0.8
+    result = run_vp_attack(config, store)
+    member = result["is_member"]
+    assert member.sum() == (~member).sum() == 30
+    assert result["metrics"]["loss"]["auc"] > 0.8
+    assert result["scores_0"][member].mean() > result["scores_0"][~member].mean()  # higher = member
+    again = run_vp_attack(config, Store(tmp_path / "b"))  # same config, fresh store: same numbers
+    assert np.array_equal(again["scores_1"], result["scores_1"])
+    label_only = run_vp_attack(VPAttackRunConfig(**{**config.__dict__, "nmid": NMIDConfig(level="label")}), store)
+    assert label_only["utility"] == result["utility"]  # the label is kept, so is utility
+    assert label_only["label_kept"] == 1.0
+
+
+def test_attack_classifiers_separate_a_shifted_feature():
+    rng = np.random.default_rng(0)
+    member = np.r_[np.ones(100, bool), np.zeros(100, bool)]
+    x = rng.normal(size=(200, 3)) + member[:, None] * 2.0
+    for classifier in ("mlp", "gbdt"):
+        scores = attack_scores(x, member, x, AttackConfig(classifier=classifier, max_iter=100))
+        assert scores.shape == (200,) and scores[member].mean() > scores[~member].mean() + 0.3
+    with pytest.raises(ValueError, match="members and non-members"):
+        attack_scores(x, np.ones(200, bool), x, AttackConfig())
+    with pytest.raises(ValueError, match="unknown attack classifier"):
+        AttackConfig(classifier="svm")
+
+
+def test_every_vp_config_documents_every_field():
+    from leakage.vp.models import VPModelConfig as M
+    from leakage.vp.nmid import NMIDConfig as N
+
+    for config_type in (VPDataConfig, VPModelRunConfig, VPAttackRunConfig, JulietConfig, VPSplitConfig,
+                        TokenizerConfig, M, N, AttackConfig):
+        assert all("\n" not in doc for doc in field_docs(config_type).values())
+    with pytest.raises(ValueError, match="give its path"):
+        VPDataConfig(dataset="devign")
