@@ -33,17 +33,17 @@ def test_fit_memorises_a_small_training_set_and_calls_hooks():
     model = TargetCNN((1, 8, 8), 4, CNNConfig(width=8, hidden=32))
 
     class Counter(TrainHook):
-        epochs, batches = 0, 0
+        epochs, n_batches = 0, 0
 
         def transform(self, xb, yb, generator):
-            Counter.batches += 1
+            Counter.n_batches += 1
             return xb, yb
 
         def after_epoch(self, epoch, model):
             Counter.epochs += 1
 
     log = fit(model, x, y, TrainConfig(epochs=150, lr=3e-3, batch_size=8), seed=0, hooks=[Counter()])
-    assert Counter.epochs == 150 and Counter.batches == 150 * 4
+    assert Counter.epochs == 150 and Counter.n_batches == 150 * 4
     assert log.loss[-1] < log.loss[0] and accuracy(model, x, y) == 1.0
     assert predict_logits(model, x, batch_size=5).shape == (32, 4)
 

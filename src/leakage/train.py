@@ -35,6 +35,21 @@ def epochs_for(config: TrainConfig, num_samples: int) -> int:
 class TrainHook:
     """Extension points of ``fit``; a defence overrides the ones it needs (all default to no-ops)."""
 
+    def prepare(self, model: nn.Module, optimizer: torch.optim.Optimizer, num_samples: int,
+                batch_size: int) -> tuple[nn.Module, torch.optim.Optimizer]:
+        """Before training: may wrap the module used for forward passes and the optimiser (e.g. DP-SGD)."""
+        return model, optimizer
+
+    def batches(self, num_samples: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor] | None:
+        """One epoch's batches of indices, or None for the default (a shuffled partition)."""
+        return None
+
+    def after_step(self) -> None:
+        """After every optimiser step (e.g. privacy accounting)."""
+
+    def finish(self, model: nn.Module) -> None:
+        """After training (e.g. remove hooks a wrapper added)."""
+
     def transform(self, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Change a batch before the forward pass (e.g. data augmentation); x is (B, C, H, W)."""
         return x, y
@@ -65,20 +80,24 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
         raise ValueError(f"fit needs as many labels as inputs, and at least one: got {len(x)} inputs, {len(y)} labels")
     device = next(model.parameters()).device
     generator = torch_generator(seed, "batches")
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    optimizer: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    forward = model
+    for hook in hooks:
+        forward, optimizer = hook.prepare(forward, optimizer, len(x), config.batch_size)
     log = TrainLog()
     bar = progress(range(epochs_for(config, len(x))), desc=desc)
     for epoch in bar:
-        model.train()
-        order = torch.randperm(len(x), generator=generator).to(device)
+        forward.train()
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
-        for start in range(0, len(x), config.batch_size):
-            idx = order[start:start + config.batch_size]
+        for idx in _epoch_batches(len(x), config.batch_size, generator, hooks):
+            if len(idx) == 0:
+                continue
+            idx = idx.to(device)
             xb, yb = x[idx], y[idx]
             for hook in hooks:
                 xb, yb = hook.transform(xb, yb, generator)
-            logits = model(xb)
+            logits = forward(xb)
             loss = F.cross_entropy(logits, yb)
             for hook in hooks:
                 extra = hook.extra_loss(model, logits, yb)
@@ -87,6 +106,8 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            for hook in hooks:
+                hook.after_step()
             total_loss += loss.detach() * len(idx)
             correct += (logits.argmax(1) == yb).sum()
         log.loss.append(total_loss.item() / len(x))
@@ -94,8 +115,20 @@ def fit(model: nn.Module, x: torch.Tensor, y: torch.Tensor, config: TrainConfig,
         bar.set_postfix(loss=f"{log.loss[-1]:.3f}", acc=f"{log.accuracy[-1]:.3f}")
         for hook in hooks:
             hook.after_epoch(epoch, model)
+    for hook in hooks:
+        hook.finish(model)
     model.eval()
     return log
+
+
+def _epoch_batches(num_samples: int, batch_size: int, generator: torch.Generator,
+                   hooks: Sequence[TrainHook]) -> list[torch.Tensor]:
+    for hook in hooks:
+        custom = hook.batches(num_samples, batch_size, generator)
+        if custom is not None:
+            return custom
+    order = torch.randperm(num_samples, generator=generator)
+    return list(order.split(batch_size))
 
 
 @torch.no_grad()

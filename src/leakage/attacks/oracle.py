@@ -39,8 +39,10 @@ class _Oracle:
         self.queries += n
 
     @torch.no_grad()
-    def _logits(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat([self._model(x[i:i + self._batch_size].to(self._device))
+    def _logits(self, x: torch.Tensor, label_only: bool = False) -> torch.Tensor:
+        # A wrapper that provably keeps every label (MemGuard) exposes `label_model` for label queries.
+        model = getattr(self._model, "label_model", self._model) if label_only else self._model
+        return torch.cat([model(x[i:i + self._batch_size].to(self._device))
                           for i in range(0, len(x), self._batch_size)]) if len(x) else torch.empty(0)
 
 
@@ -52,7 +54,7 @@ class LabelOnlyOracle(_Oracle):
         self._charge(len(x), owner)
         if len(x) == 0:
             return torch.empty(0, dtype=torch.long, device=x.device)
-        return self._logits(x).argmax(1).to(x.device)
+        return self._logits(x, label_only=True).argmax(1).to(x.device)
 
 
 class PosteriorOracle(_Oracle):

@@ -76,7 +76,7 @@ def attack_context(target: Target, indices: np.ndarray, store: Store, *, budget:
         candidates=target.data.images(index).to(device), candidate_labels=target.data.y[index].to(device),
         shadow_x=target.data.images(shadow).to(device), shadow_y=target.data.y[shadow].to(device),
         num_classes=target.data.num_classes, seed=target.config.seed, store=store,
-        target_key=target.config, data_key=target.config.split,
+        target_key=target.key, data_key=target.config.split,
         posterior_oracle=PosteriorOracle(target.model, num_owners=len(indices)) if with_posteriors else None)
 
 
@@ -85,7 +85,7 @@ def run_attack(target: Target, name: str, config: Any = None, candidates: Candid
     """Run attack ``name`` (with its ``config``, default if None) on ``target``, or load its cached result."""
     store = store or Store()
     attack = get_attack(name)(config)
-    run = AttackRun(target=target.config, attack=name, config=attack.config, candidates=candidates)
+    run = AttackRun(target=target.key, attack=name, config=attack.config, candidates=candidates)
     indices, is_member = candidates_of(target, candidates)
 
     def compute() -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -11,11 +13,14 @@ import torch
 from leakage.config import doc_field
 from leakage.data.splits import NUM_TARGETS, SplitConfig, Splits, make_splits
 from leakage.data.vision import VisionData, load_vision
+from leakage.defenses import DefenceConfig, training_hooks
+from leakage.defenses.dp import DPSGD
+from leakage.defenses.memguard import MemGuardConfig, MemGuardModel, train_defence_classifier
 from leakage.device import describe_device, get_device
 from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
 from leakage.seed import derive_seed, seed_everything
 from leakage.store import Store
-from leakage.train import TrainConfig, accuracy, fit
+from leakage.train import TrainConfig, accuracy, epochs_for, fit, predict_logits
 
 
 @dataclass(frozen=True)
@@ -26,7 +31,16 @@ class TargetConfig:
     model_index: int = doc_field(0, "i of M-i: 0 has the largest D_train, 5 the smallest (most overfit)")
     arch: CNNConfig = doc_field(CNNConfig(), "CNN size")
     train: TrainConfig = doc_field(TrainConfig(), "optimisation")
+    defence: DefenceConfig = doc_field(DefenceConfig(), "training-time defence (none by default)")
     seed: int = doc_field(0, "seed of weight initialisation and batch order")
+
+
+@dataclass(frozen=True)
+class DefendedKey:
+    """Identity of a target behind an inference-time defence (what attack artefacts are keyed by)."""
+
+    target: TargetConfig = doc_field(TargetConfig(), "the trained target")
+    inference: Any = doc_field(None, "the inference-time defence's config (e.g. MemGuardConfig)")
 
 
 @dataclass
@@ -38,11 +52,22 @@ class Target:
     data: VisionData
     splits: Splits
     metrics: dict[str, float]
+    inference: Any = None  # an inference-time defence's config, when ``model`` is wrapped by one
 
     @property
     def members(self) -> np.ndarray:
         """Indices of D_train (the members)."""
         return self.splits.train[self.config.model_index]
+
+    @property
+    def reference(self) -> np.ndarray:
+        """The defender's own non-member data: the last |D_train| samples of D_shadow (same distribution)."""
+        return self.splits.shadow[-len(self.members):]
+
+    @property
+    def key(self) -> Any:
+        """What identifies this target for caching attacks: its config, plus any inference-time defence."""
+        return self.config if self.inference is None else DefendedKey(self.config, self.inference)
 
 
 @functools.lru_cache(maxsize=4)
@@ -71,7 +96,13 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
         seed_everything(config.seed)
         model = build_model(data, config.arch, config.seed).to(device)
         x, y = data.images(members).to(device), data.y[members].to(device)
-        log = fit(model, x, y, config.train, seed=config.seed, desc=f"M-{config.model_index} {config.split.dataset}")
+        reference = splits.shadow[-len(members):]
+        hooks = training_hooks(config.defence, num_classes=data.num_classes, epochs=epochs_for(config.train, len(x)),
+                               seed=config.seed, reference=(data.images(reference).to(device),
+                                                            data.y[reference].to(device)))
+        log = fit(model, x, y, config.train, seed=config.seed, hooks=hooks,
+                  desc=f"M-{config.model_index} {config.split.dataset}")
+        epsilons = [h.epsilon for h in hooks if isinstance(h, DPSGD)]
         return {
             "model": model.state_dict(),
             "train_accuracy": accuracy(model, x, y),
@@ -79,6 +110,8 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
             "final_train_loss": log.loss[-1],
             "train_size": len(members), "test_size": len(splits.test), "shadow_size": len(splits.shadow),
             "parameters": count_parameters(model),
+            "dp_epsilon": epsilons[0] if epsilons else float("inf"),
+            "dp_delta": 1.0 / len(members) if epsilons else 0.0,
             **{f"split_{k}": v for k, v in splits.as_arrays().items()},
         }
 
@@ -90,9 +123,21 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
     return Target(config=config, model=model, data=data, splits=splits, metrics=metrics)
 
 
-def paper_targets(dataset: str, *, scale: float, epochs: int, min_steps: int, width: int,
-                  seed: int) -> list[TargetConfig]:
+def paper_targets(dataset: str, *, scale: float, epochs: int, min_steps: int, width: int, seed: int,
+                  defence: DefenceConfig = DefenceConfig(), dropout: float = 0.0) -> list[TargetConfig]:
     """Configs of M-0..M-5 on ``dataset`` as the profiles' notebook parameters describe them."""
     return [TargetConfig(split=SplitConfig(dataset=dataset, scale=scale, seed=seed), model_index=index,
-                         arch=CNNConfig(width=width), train=TrainConfig(epochs=epochs, min_steps=min_steps), seed=seed)
+                         arch=CNNConfig(width=width, dropout=dropout),
+                         train=TrainConfig(epochs=epochs, min_steps=min_steps), defence=defence, seed=seed)
             for index in range(NUM_TARGETS)]
+
+
+def behind_memguard(target: Target, config: MemGuardConfig) -> Target:
+    """The same target with MemGuard in front of it: the defender fits its membership classifier on the
+    target's confidence vectors of D_train (members) vs its reference data (non-members)."""
+    device = next(target.model.parameters()).device
+    with torch.no_grad():
+        members = predict_logits(target.model, target.data.images(target.members)).softmax(1)
+        reference = predict_logits(target.model, target.data.images(target.reference)).softmax(1)
+    classifier = train_defence_classifier(members.to(device), reference.to(device), config)
+    return dataclasses.replace(target, model=MemGuardModel(target.model, classifier, config).eval(), inference=config)
