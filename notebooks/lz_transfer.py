@@ -43,13 +43,13 @@ epochs = 30  # target training epochs (paper: 200)
 min_steps = 300  # at least this many optimiser steps per target
 width = 16  # channels of the first conv layer of targets and shadows
 seed = 0  # seed of splits, models and candidates
-shadow_size = 0  # D_shadow samples the shadows use (0 = all)
+shadow_size = 0  # D_shadow samples the shadows use; 0 means all
 shadow_epochs = 30  # shadow training epochs (paper: 200)
 shadow_min_steps = 300  # at least this many optimiser steps per shadow
 grid_sizes = [300, 700, 1397]  # Fig. 3: shadow data set sizes
 grid_widths = [4, 8, 16]  # Fig. 3: shadow widths (model complexity)
 grid_target = 0  # Fig. 3: which M-i (paper: M-0)
-max_per_side = 0  # members and non-members per target (0 = all of the smaller side)
+max_per_side = 0  # members and non-members per target; 0 means all of the smaller side
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
 
 # %% tags=["remove-input"]

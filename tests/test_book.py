@@ -88,3 +88,13 @@ def test_cli_reports_errors_without_a_traceback():
                           text=True, cwd=project_root())
     assert done.returncode == 1
     assert "unknown profile 'huge'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_papermill_can_parse_every_parameter_line(name, tmp_path):
+    import papermill
+
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(jupytext.read(notebook_source(name)), path)
+    inferred = papermill.inspect_notebook(str(path))
+    assert set(inferred) == set(declared_parameters(jupytext.read(notebook_source(name))))

@@ -148,6 +148,7 @@ def test_attacks_run_unchanged_against_defended_targets(dp_target, overfit_targe
                              ("score_based", ScoreBasedAttack.Config(shadow=shadow))]:
             result = run_attack(target, name, config, CandidateConfig(), toy_store, n_boot=10)
             assert result.scores.shape == (100,) and 0 <= result.metrics["auc"] <= 1
-    plain = run_attack(overfit_target, "baseline", None, CandidateConfig(), toy_store, n_boot=10)
-    behind = run_attack(guarded, "baseline", None, CandidateConfig(), toy_store, n_boot=10)
-    np.testing.assert_array_equal(plain.scores, behind.scores)  # MemGuard leaves label-only attacks unchanged
+    for name, config in [("baseline", None), ("transfer", TransferAttack.Config(shadow=shadow))]:
+        plain = run_attack(overfit_target, name, config, CandidateConfig(), toy_store, n_boot=10)
+        behind = run_attack(guarded, name, config, CandidateConfig(), toy_store, n_boot=10)
+        np.testing.assert_array_equal(plain.scores, behind.scores)  # MemGuard leaves label-only attacks unchanged

@@ -3,8 +3,9 @@
 Notebooks are jupytext percent-format ``notebooks/<name>.py`` files with a cell tagged
 ``parameters``. Each is converted in memory, executed with its profile's parameters injected,
 and written to ``book/generated/<name>.ipynb``, which the book renders without re-executing.
-Chapter notebooks are independent and run in parallel (``jobs``); the summary pages (intro,
-scorecard) read the chapters' results, so they run after them.
+Notebooks run in parallel (``jobs``, each with cores/jobs threads) once the notebooks whose cached
+results they reuse are done; the summary pages (intro, scorecard) read every chapter's results, so
+they run last.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,15 @@ from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
 from leakage.store import FORCE_ENV
 
-CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer")
+CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "vp_mia",
+                                       "llm_mia")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
+# Notebooks that reuse (cached) results of others run after them; the summaries read every chapter.
+DEPENDS_ON: dict[str, tuple[str, ...]] = {
+    "lz_transfer": ("lz_targets",), "lz_boundary": ("lz_transfer",), "lz_defences": ("lz_boundary",),
+    **{name: CHAPTER_NOTEBOOKS for name in SUMMARY_NOTEBOOKS},
+}
 
 
 class BookError(RuntimeError):
@@ -153,20 +160,31 @@ def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
     return NotebookResult(name, output, time.perf_counter() - start)
 
 
-def _run_stage(names: list[str], params: dict[str, dict[str, Any]], jobs: int) -> list[NotebookResult]:
-    if jobs <= 1 or len(names) <= 1:
-        return [execute_notebook(n, params[n]) for n in names]
+def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log) -> None:
+    """Execute ``names``, each once the notebooks it reuses results of (``DEPENDS_ON``) are done, up to
+    ``jobs`` at a time; stops at the first failure (after the notebooks already running finish)."""
+    pending, done, errors = list(names), set(), []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {n: pool.submit(execute_notebook, n, params[n]) for n in names}
-        results, errors = [], []
-        for name, future in futures.items():
-            try:
-                results.append(future.result())
-            except BookError as err:
-                errors.append(str(err))
-        if errors:
-            raise BookError("\n".join(errors))
-        return results
+        running: dict[Any, str] = {}
+        while pending or running:
+            ready = [n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))]
+            for name in ready[:max(0, jobs - len(running))] if not errors else []:
+                pending.remove(name)
+                running[pool.submit(execute_notebook, name, params[name])] = name
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                try:
+                    result = future.result()
+                except BookError as err:
+                    errors.append(str(err))
+                    continue
+                done.add(name)
+                log(f"executed {name} in {result.seconds:.0f} s -> {result.output.relative_to(project_root())}")
+    if errors:
+        raise BookError("\n".join(errors))
 
 
 def write_placeholders() -> list[str]:
@@ -197,7 +215,7 @@ def build_html() -> Path:
     return root / "_build" / "html"
 
 
-def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 1, force: bool = False,
+def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, force: bool = False,
              overrides: list[str] | None = None, build: bool = True, log=print) -> Path | None:
     """Execute the profile's notebooks (``only`` some chapters, plus the summary pages), then build the book."""
     check_profile(profile)
@@ -218,9 +236,7 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 1, forc
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
         os.environ[FORCE_ENV] = str(time.time())
-    for stage in (chapters, summaries):
-        for result in _run_stage(stage, params, jobs):
-            log(f"executed {result.name} in {result.seconds:.0f} s -> {result.output.relative_to(project_root())}")
+    _run_all(chapters + summaries, params, jobs, log)
     if not build:
         return None
     html = build_html()

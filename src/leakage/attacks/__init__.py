@@ -31,6 +31,7 @@ class AttackContext:
     store: Store
     target_key: Any  # the target's config: lets an attack cache what it builds for this target (a shadow model)
     data_key: Any  # identifies the data alone (the split config): for shadows that never query the target
+    label_key: Any = None  # identifies the label oracle's answers (for shadows trained on them); target_key if None
     posterior_oracle: PosteriorOracle | None = None  # the score-based threat model only
 
 
@@ -68,7 +69,7 @@ def get_attack(name: str) -> type:
 
 
 def _load_all() -> None:
-    from leakage.attacks import baseline, score_based, transfer  # noqa: F401  (registration side effect)
+    from leakage.attacks import baseline, boundary, score_based, transfer  # noqa: F401  (registration side effect)
 
 
 __all__ = ["ATTACKS", "AttackContext", "AttackOutput", "LabelOnlyOracle", "PosteriorOracle",

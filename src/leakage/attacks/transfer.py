@@ -41,7 +41,7 @@ class TransferAttack:
         """The shadow trained on D_shadow relabelled by the target (cached per target and shadow config)."""
         subset = torch.as_tensor(shadow_subset(len(ctx.shadow_x), self.config.shadow))
         x = ctx.shadow_x[subset]
-        run = ShadowRun(data=ctx.target_key, shadow=self.config.shadow, purpose="transfer")
+        run = ShadowRun(data=ctx.label_key or ctx.target_key, shadow=self.config.shadow, purpose="transfer")
         return train_shadow(run, x, lambda: ctx.oracle.labels(x), ctx.num_classes, ctx.store, oracle=ctx.oracle,
                             true_labels=ctx.shadow_y[subset])
 

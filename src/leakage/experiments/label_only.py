@@ -77,6 +77,7 @@ def attack_context(target: Target, indices: np.ndarray, store: Store, *, budget:
         shadow_x=target.data.images(shadow).to(device), shadow_y=target.data.y[shadow].to(device),
         num_classes=target.data.num_classes, seed=target.config.seed, store=store,
         target_key=target.key, data_key=target.config.split,
+        label_key=target.config,  # inference-time defences here (MemGuard) never change a label
         posterior_oracle=PosteriorOracle(target.model, num_owners=len(indices)) if with_posteriors else None)
 
 
