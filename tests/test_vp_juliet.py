@@ -2,6 +2,7 @@
 
 import re
 import tarfile
+import zipfile
 
 import numpy as np
 import pytest
@@ -97,10 +98,11 @@ def test_test_case_groups_flow_variants_and_wide_twins_together():
 
 
 def test_scrubbing_renames_label_words_consistently_and_blanks_literals():
-    out = scrub('void CWE1_x_bad() { int goodCount = badCount + goodCount; puts("the bad path"); puts("ok"); }',
+    out = scrub('void CWE1_x_bad() { int goodCount = badCount + goodCount; puts("the bad path"); puts("ok"); }'
+                ' if (0) { printLine("Benign, fixed string"); }',
                 ["x_thing"])
     assert not LABEL_WORDS.search(out)
-    assert out == 'void id0() { int id1 = id2 + id1; puts("STR"); puts("ok"); }'
+    assert out == 'void id0() { int id1 = id2 + id1; puts("STR"); puts("ok"); } if (0) { printLine("STR"); }'
     assert "id0" in scrub("int Fake_Flaw_count;", ["Fake_Flaw"])  # the CWE's name counts too
 
 
@@ -169,6 +171,14 @@ def test_sources_resolve_in_order_with_clear_errors(tmp_path, monkeypatch):
     monkeypatch.setattr(juliet, "SHIPPED_FILE", tmp_path / "not-shipped.jsonl.gz")
     with pytest.raises(DataUnavailableError, match="download=True"):
         resolve_source()
+    zipped = tmp_path / "nist.zip"  # online: NIST's zip, here served from a file:// URL
+    with zipfile.ZipFile(zipped, "w") as archive:
+        for file in (folder / "testcases").rglob("*.c*"):
+            archive.write(file, f"C/{file.relative_to(folder)}")
+    monkeypatch.setattr(juliet, "NIST_URL", zipped.as_uri())
+    downloaded = resolve_source(download=True, cache_dir=tmp_path / "cache")
+    assert downloaded.archive.parent == tmp_path / "cache" / "juliet"
+    assert build_records(downloaded.archive)[0] == build_records(folder)[0]
 
 
 def test_the_shipped_file_is_current_and_leak_free():
@@ -178,6 +188,6 @@ def test_the_shipped_file_is_current_and_leak_free():
     records, _ = read_records(SHIPPED_FILE)
     assert len(records) == meta["stats"]["kept"] > 50_000
     text = "\n".join(r["code"] for r in records).lower()
-    assert all(word not in text for word in ("bad", "good", "g2b", "b2g", "cwe"))  # = LABEL_WORDS, faster
+    assert all(word not in text for word in ("bad", "good", "g2b", "b2g", "cwe", "benign"))  # as LABEL_WORDS
     labels = np.array([r["label"] for r in records])
     assert set(labels) == {0, 1} and 0.3 < labels.mean() < 0.6

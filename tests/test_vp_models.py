@@ -7,6 +7,18 @@ from leakage.vp.models import (ARCHITECTURES, CodeBERTClassifier, VPModelConfig,
                                reverse_within_length)
 from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer, TokenizerConfig
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Run on one thread (BLAS and torch): on a shared 2-core machine oversubscription costs more than it gains."""
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(before)
+
+
 CODE = ["void id0()\n{\n    int data = 5;\n    if (data > 0) { printIntLine(data); }\n}",
         "void id0()\n{\n    char buf[10];\n    strcpy(buf, \"hello\");\n}",
         "int f(int a, int b) { return a + b; }", "void g(struct s * p) { p->n += 1; }"] * 4

@@ -148,10 +148,10 @@ def scratch_tokenizer(config: LMTargetConfig, store: Store | None = None):
     return tokenizer_from_json(payload["tokenizer_json"])
 
 
-def fresh_model(config: LMTargetConfig, device: torch.device):
+def fresh_model(config: LMTargetConfig, device: torch.device, store: Store | None = None):
     """(model, tokenizer) before training: a pretrained model as loaded, or a scratch GPT-2 at its init."""
     if config.is_scratch:
-        tokenizer = scratch_tokenizer(config)
+        tokenizer = scratch_tokenizer(config, store)
         return build_scratch(config.scratch, tokenizer, config.seed).to(device), tokenizer
     return load_pretrained(config.model, device)
 
@@ -167,7 +167,7 @@ def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
 
     def compute() -> dict:
         seed_everything(config.seed)
-        model, tokenizer = fresh_model(config, device)
+        model, tokenizer = fresh_model(config, device, store)
         model = prepare_for_training(model, config.train)
         texts = training_texts(config)
         start = time.perf_counter()
@@ -184,7 +184,7 @@ def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
 def load_model(config: LMTargetConfig, epoch: int, store: Store | None = None):
     """(model, tokenizer) of ``config`` after ``epoch`` epochs (0: before training), in eval mode."""
     device = get_device()
-    model, tokenizer = fresh_model(config, device)
+    model, tokenizer = fresh_model(config, device, store)
     if epoch == 0:
         return model.eval(), tokenizer
     payload = train_target(config, store)
@@ -293,9 +293,9 @@ def mink_table(run: LLMRun, target_name: str) -> pd.DataFrame:
                          for name, sweep in run.mink_sweep.items() for j, k in enumerate(run.config.k_grid)])
 
 
-def describe_target(config: LMTargetConfig) -> dict:
+def describe_target(config: LMTargetConfig, store: Store | None = None) -> dict:
     """Sizes of a trained target for the book: parameters, texts, final training loss."""
-    payload = train_target(config)
+    payload = train_target(config, store)
     return {"parameters": payload["parameters"], "trainable_parameters": payload["trainable_parameters"],
             "train_texts": payload["n_train_texts"], "final_train_loss": payload["losses"][-1],
             "train_seconds": payload["train_seconds"]}

@@ -20,13 +20,13 @@ import torch
 
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
-from leakage.metrics import summarize
+from leakage.metrics import summarize, tpr_at_fpr
 from leakage.seed import derive_seed, numpy_rng, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
 from leakage.vp.attack import AttackConfig, attack_scores
 from leakage.vp.features import FEATURE_SETS, feature_matrix, model_outputs
-from leakage.vp.juliet import JulietConfig, VPCorpus, load_juliet
+from leakage.vp.juliet import EXTRACTOR_VERSION, JulietConfig, VPCorpus, load_juliet
 from leakage.vp.models import VPModelConfig, build_vp_model, count_parameters
 from leakage.vp.nmid import NMIDConfig, apply_nmid
 from leakage.vp.realworld import REALWORLD_DATASETS, load_realworld
@@ -46,8 +46,13 @@ class VPDataConfig:
     juliet: JulietConfig = doc_field(JulietConfig(), "which functions to keep (max_chars applies to every data set)")
     split: VPSplitConfig = doc_field(VPSplitConfig(), "sizes and seed of the four sets")
     tokenizer: TokenizerConfig = doc_field(TokenizerConfig(), "the BPE tokenizer (unused with a CodeBERT checkpoint)")
+    data_version: int = doc_field(EXTRACTOR_VERSION, "version of the extraction / scrubbing code (part of every "
+                                                     "artefact key, so a new version never reuses old models)")
 
     def __post_init__(self) -> None:
+        if self.data_version != EXTRACTOR_VERSION:
+            raise ValueError(f"data_version {self.data_version} asked for, but this code extracts version "
+                             f"{EXTRACTOR_VERSION}")
         if self.dataset not in VP_DATASETS:
             raise ValueError(f"unknown VP data set {self.dataset!r}; choose one of {', '.join(VP_DATASETS)}")
         if self.dataset != "juliet" and not self.path:
@@ -80,6 +85,7 @@ class VPAttackRunConfig:
     attack: AttackConfig = doc_field(AttackConfig(), "the attack classifier")
     feature_sets: tuple[str, ...] = doc_field(tuple(FEATURE_SETS), "attack feature sets to evaluate")
     n_boot: int = doc_field(1000, "bootstrap resamples of the AUC's 95% CI")
+    tpr_boot: int = doc_field(1000, "bootstrap resamples of the 95% CI of the TPR at 1% FPR (0 = no CI)")
 
 
 def shadow_of(target: VPModelRunConfig) -> VPModelRunConfig:
@@ -205,6 +211,19 @@ def train_vp_model(config: VPModelRunConfig, store: Store | None = None) -> VPMo
 # --------------------------------------------------------------------------- attacks
 
 
+def bootstrap_tpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float = 0.01, *, n_boot: int = 1000,
+                  seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI (lo, hi) of the TPR at ``max_fpr`` FPR, members and non-members resampled apart."""
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
+    labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
+    values = [tpr_at_fpr(scores[np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]], labels, max_fpr)
+              for _ in range(n_boot)]
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
+
 def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict:
     """Scores, attack metrics per feature set, and the defended release's utility, for one attack setting.
 
@@ -234,8 +253,12 @@ def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict
             scores = attack_scores(feature_matrix(shadow_release, feature_set), shadow_member,
                                    feature_matrix(target_release, feature_set), config.attack)
             payload[f"scores_{i}"] = scores
-            payload["metrics"][feature_set] = summarize(scores, is_member, n_boot=config.n_boot,
-                                                        seed=derive_seed(config.attack.seed, "boot", feature_set))
+            boot_seed = derive_seed(config.attack.seed, "boot", feature_set)
+            metrics = summarize(scores, is_member, n_boot=config.n_boot, seed=boot_seed)
+            if config.tpr_boot:
+                metrics["tpr_at_1pct_fpr_lo"], metrics["tpr_at_1pct_fpr_hi"] = bootstrap_tpr(
+                    scores, is_member, 0.01, n_boot=config.tpr_boot, seed=boot_seed)
+            payload["metrics"][feature_set] = metrics
         payload["utility"] = utility(target_labels[~is_member], target_release.prediction[~is_member])
         payload["utility_members"] = utility(target_labels[is_member], target_release.prediction[is_member])
         payload["label_kept"] = float(np.mean(target_release.prediction ==

@@ -76,6 +76,10 @@ class BrownCorpus:
 
     def digest(self) -> str:
         """A 16-hex-digit hash of every document's id, genre, words and tags (same text -> same digest)."""
+        return self._digest
+
+    @functools.cached_property
+    def _digest(self) -> str:
         h = hashlib.sha256()
         for d in self.documents:
             h.update(f"{d.doc_id}\t{d.genre}\t{' '.join(d.words)}\t{' '.join(d.tags)}\n".encode())
@@ -389,25 +393,29 @@ class Pools:
 def assign_documents(corpus: BrownCorpus, docs_per_pool: int, seed: int) -> dict[str, list[BrownDocument]]:
     """Genre-stratified assignment: each pool gets ``docs_per_pool`` documents with the same genre mix.
 
-    Documents are shuffled within their genre and ordered by their relative position in it, so any
-    prefix of the order has the corpus's genre proportions; the prefix is dealt to the pools in turn.
+    Documents are shuffled within their genre and grouped in triples of one genre; each triple gives one
+    document to each pool. Triples are ordered by their relative position in their genre (plus a random
+    jitter), so the first ``docs_per_pool`` triples follow the corpus's genre proportions.
     """
-    needed = 3 * docs_per_pool
-    if docs_per_pool < 1 or needed > len(corpus.documents):
-        raise ValueError(f"docs_per_pool must be in 1..{len(corpus.documents) // 3} for a corpus of "
-                         f"{len(corpus.documents)} documents, got {docs_per_pool}")
-    rng = numpy_rng(seed, "brown-docs")
     by_genre: dict[str, list[BrownDocument]] = defaultdict(list)
     for d in corpus.documents:
         by_genre[d.genre].append(d)
-    keyed = []
+    available = sum(len(docs) // 3 for docs in by_genre.values())
+    if not 1 <= docs_per_pool <= available:
+        raise ValueError(f"docs_per_pool must be in 1..{available} for this corpus of {len(corpus.documents)} "
+                         f"documents in {len(by_genre)} genres, got {docs_per_pool}")
+    rng = numpy_rng(seed, "brown-docs")
+    triples = []
     for genre in sorted(by_genre):
-        docs = by_genre[genre]
-        order = rng.permutation(len(docs))
-        keyed += [((rank + rng.random()) / len(docs), docs[i].doc_id, docs[i]) for rank, i in enumerate(order)]
-    keyed.sort(key=lambda k: (k[0], k[1]))
-    chosen = [d for _, _, d in keyed[:needed]]
-    return {pool: chosen[i::3] for i, pool in enumerate(POOLS)}
+        docs = [by_genre[genre][i] for i in rng.permutation(len(by_genre[genre]))]
+        n = len(docs) // 3
+        triples += [((t + rng.random()) / n, genre, docs[3 * t:3 * t + 3]) for t in range(n)]
+    triples.sort(key=lambda k: (k[0], k[1]))
+    pools: dict[str, list[BrownDocument]] = {pool: [] for pool in POOLS}
+    for _, _, triple in triples[:docs_per_pool]:
+        for pool, i in zip(POOLS, rng.permutation(3)):
+            pools[pool].append(triple[i])
+    return pools
 
 
 def make_pools(corpus: BrownCorpus, config: PoolConfig) -> Pools:

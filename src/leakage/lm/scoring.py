@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from leakage.progress import progress
 
 __all__ = ["LOGPROB_FLOOR", "NonUTF8Warning", "Scorer", "StatsBatch", "TokenStats", "TruncationWarning",
-           "context_token_id", "encode_texts", "normalise_texts"]
+           "check_context", "context_token_id", "encode_texts", "normalise_texts"]
 
 LOGPROB_FLOOR = -1e4
 
@@ -220,10 +220,7 @@ class Scorer:
                  device: torch.device | str | None = None, context_token: int | None = None):
         if max_tokens < 1 or batch_size < 1:
             raise ValueError(f"max_tokens and batch_size must be at least 1, got {max_tokens} and {batch_size}")
-        limit = _context_length(model)
-        if limit is not None and max_tokens + 1 > limit:
-            raise ValueError(f"max_tokens={max_tokens} plus the context token exceeds the model's context of "
-                             f"{limit} positions; lower max_tokens to at most {limit - 1}")
+        check_context(model, max_tokens)
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -285,6 +282,14 @@ class Scorer:
                 text = self.tokenizer.decode(ids[i]) if truncated[i] else texts[i]
                 out[i] = TokenStats(lp[r, :k], mu[r, :k], sigma[r, :k], text, bool(truncated[i]))
         return out  # type: ignore[return-value]
+
+
+def check_context(model: torch.nn.Module, max_tokens: int) -> None:
+    """ValueError when ``max_tokens`` plus the context token do not fit the model's positions."""
+    limit = _context_length(model)
+    if limit is not None and max_tokens + 1 > limit:
+        raise ValueError(f"max_tokens={max_tokens} plus the context token exceeds the model's context of "
+                         f"{limit} positions; lower max_tokens to at most {limit - 1}")
 
 
 def _context_length(model: torch.nn.Module) -> int | None:

@@ -49,6 +49,7 @@ def attack_scores(shadow_x: np.ndarray, shadow_member: np.ndarray, target_x: np.
     Higher = member. Every target row gets a score (non-finite features are clipped, never dropped).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
+    from threadpoolctl import threadpool_limits
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier
     from sklearn.pipeline import make_pipeline
@@ -69,7 +70,7 @@ def attack_scores(shadow_x: np.ndarray, shadow_member: np.ndarray, target_x: np.
     else:
         model = HistGradientBoostingClassifier(max_iter=config.max_iter, early_stopping=False,
                                                random_state=config.seed)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), threadpool_limits(1):  # small data: threads only add contention
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(shadow_x, member)
-    return model.predict_proba(target_x)[:, 1].astype(np.float64)
+        return model.predict_proba(target_x)[:, 1].astype(np.float64)

@@ -8,10 +8,11 @@ of multi-file variants are not used (a helper's code can be identical under both
 Scrubbing (what would give the label away): comments are removed (``/* FLAW */``, ``/* FIX */``);
 every identifier containing ``bad``, ``good``, ``G2B``, ``B2G``, ``CWE<n>``, the CWE's name or the
 test case's name (case-insensitive) is renamed ``id0``, ``id1``, ... in order of first use within the
-function (the same name gets the same replacement); a string literal containing one of those words
-becomes ``"STR"``; the ``static``/``inline`` of the header is dropped (Juliet declares only good
-functions static). Exact duplicates (after collapsing whitespace) are dropped; code that occurs under
-both labels is dropped entirely.
+function (the same name gets the same replacement); a string literal containing one of those words,
+or "benign" (the "Benign, fixed string" printed in the dead branches of good variants), becomes
+``"STR"``; the ``static``/``inline`` of the header is dropped (Juliet declares only good functions
+static). Exact duplicates (after collapsing whitespace) are dropped; code that occurs under both
+labels is dropped entirely.
 
 Test case (the grouping unit of the splits): the file name without its flow-variant suffix
 (``_01``.. ``_84``, ``a``/``b`` parts, ``_bad``/``_good*`` class files), with ``wchar_t`` read as
@@ -60,9 +61,10 @@ ENV_VAR = "LEAKAGE_JULIET"
 ARCHIVE_NAME = "juliet-c-cpp-1.3.tar.xz"
 NIST_URL = "https://samate.nist.gov/SARD/downloads/test-suites/2017-10-01-juliet-test-suite-for-c-cplusplus-v1-3.zip"
 SHIPPED_FILE = Path(__file__).parent / "data" / "juliet_vp_functions.jsonl.gz"
-EXTRACTOR_VERSION = 1  # bump when extraction or scrubbing changes what a record holds
+EXTRACTOR_VERSION = 2  # bump when extraction or scrubbing changes what a record holds
 
 LABEL_WORDS = re.compile(r"bad|good|g2b|b2g|cwe\d*", re.IGNORECASE)
+_LITERAL_WORDS = re.compile(r"bad|good|g2b|b2g|cwe\d*|benign", re.IGNORECASE)  # "Benign, fixed string"
 _BAD_NAME = re.compile(r"(?:^|_)bad\Z")
 _GOOD_NAME = re.compile(r"(?:^|_)good[A-Z0-9]\w*\Z")
 _HELPER_NAME = re.compile(r"sink|source", re.IGNORECASE)
@@ -144,7 +146,8 @@ def scrub(code: str, names: Iterable[str] = ()) -> str:
     """Rename label-carrying identifiers to ``id0, id1, ...`` (consistently) and blank label-carrying literals.
 
     An identifier carries the label if it contains bad/good/G2B/B2G/CWE<n> or one of ``names``
-    (case-insensitive); a string or char literal containing one of them becomes ``"STR"``.
+    (case-insensitive); a string or char literal containing one of them, or "benign" (Juliet's
+    dead branches print "Benign, fixed string"), becomes ``"STR"``.
     """
     extra = [n.lower() for n in names if n]
     mapping: dict[str, str] = {}
@@ -159,7 +162,7 @@ def scrub(code: str, names: Iterable[str] = ()) -> str:
     def replace(match: re.Match) -> str:
         text = match.group()
         if match.lastgroup == "lit":
-            return '"STR"' if carries(text) else text
+            return '"STR"' if carries(text) or _LITERAL_WORDS.search(text) else text
         if match.lastgroup == "id" and carries(text):
             return mapping.setdefault(text, f"id{len(mapping)}")
         if match.lastgroup == "num" and carries(text):
@@ -244,8 +247,9 @@ def _iter_suite(path: Path) -> Iterator[tuple[str, str]]:
                     handle = archive.extractfile(member)
                     yield member.name, handle.read().decode(errors="replace") if handle else ""
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as err:
-        raise DataUnavailableError(f"cannot read the Juliet suite at {path}: {err}. Point ${ENV_VAR} at an intact "
-                                   f"{ARCHIVE_NAME} (or NIST's zip, or an extracted folder holding testcases/)") from err
+        raise DataUnavailableError(f"cannot read the Juliet suite at {path}: {err}. Point ${ENV_VAR} at an "
+                                   f"intact {ARCHIVE_NAME} (or NIST's zip, or an extracted folder holding "
+                                   f"testcases/)") from err
 
 
 def build_records(path: str | os.PathLike, *, progress_every: int = 0) -> tuple[list[dict], dict[str, int]]:
@@ -407,7 +411,8 @@ def resolve_source(path: str | os.PathLike | None = None, *, download: bool = Fa
             return SuiteSource(None, SHIPPED_FILE, f"Juliet C/C++ 1.3 (NIST SARD, public domain) from {shared.name} "
                                f"in ../shared/data (SHA-256 {file_sha256(shared)[:12]}...), functions read from its "
                                f"verified derivative {SHIPPED_FILE.name}")
-        return SuiteSource(shared, None, f"Juliet C/C++ 1.3 (NIST SARD, public domain) from ../shared/data/{shared.name}")
+        return SuiteSource(shared, None,
+                           f"Juliet C/C++ 1.3 (NIST SARD, public domain) from ../shared/data/{shared.name}")
     if SHIPPED_FILE.exists():
         meta = read_meta(SHIPPED_FILE)
         return SuiteSource(None, SHIPPED_FILE, f"Juliet C/C++ 1.3 (NIST SARD, public domain): functions shipped "

@@ -103,7 +103,8 @@ def apply_nmid(embedding: np.ndarray, logits: np.ndarray, labels: np.ndarray, co
     """
     e, z, y = np.asarray(embedding, np.float64), np.asarray(logits, np.float64), np.asarray(labels, np.int64)
     if e.ndim != 2 or z.ndim != 2 or not len(e) == len(z) == len(y):
-        raise ValueError(f"NMID needs embedding (N, D), logits (N, K), labels (N,); got {e.shape}, {z.shape}, {y.shape}")
+        raise ValueError(f"NMID needs embedding (N, D), logits (N, K), labels (N,); "
+                         f"got {e.shape}, {z.shape}, {y.shape}")
     n, k = z.shape
     prediction = z.argmax(1)
     rng = numpy_rng(config.seed, "nmid", stream)

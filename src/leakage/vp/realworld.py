@@ -55,7 +55,8 @@ def _read_table(path: Path):
             with open(path) as handle:
                 return pd.DataFrame(json.load(handle))
     except (OSError, ValueError) as err:
-        raise DataUnavailableError(f"cannot read {path} ({err}); expected Devign JSON/JSON lines or BigVul CSV") from err
+        raise DataUnavailableError(f"cannot read {path} ({err}); expected Devign JSON / JSON lines or "
+                                   f"BigVul CSV") from err
     raise DataUnavailableError(f"{path}: unsupported file type {path.suffix!r}; give a .json, .jsonl or .csv file")
 
 

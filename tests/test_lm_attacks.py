@@ -1,0 +1,153 @@
+"""Each LM attack against a hand computation on fixed-weight toy models; sign convention; registry;
+one forward per text per model for all six attacks; AUC sanity on a tiny GPT-2 over-trained on its members."""
+
+import math
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from leakage.lm.attacks import (ATTACKS, FAILED_SCORE, AttackInputs, finite_scores, lowest_k_mean, make_attack,
+                                run_attacks)
+from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm, train_tokenizer
+from leakage.lm.scoring import Scorer
+from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_loss, hand_stats
+from leakage.metrics import roc_auc
+from leakage.seed import numpy_rng
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+TEXTS = ["abca", "dcbad", "bb"]
+NEIGHBOURS = [["abcb", "dbca"], ["dcbaa", "acbad"], ["ba", "bd"]]
+ALL_SIX = [("loss", {}), ("reference", {"reference": "ref"}), ("zlib", {}), ("neighbourhood", {}),
+           ("min-k", {"k": 0.5}), ("min-k++", {"k": 0.5})]
+
+
+def toy_inputs() -> tuple[AttackInputs, Scorer, Scorer]:
+    target = Scorer(Bigram(TABLE), CharTokenizer(), name="target", max_tokens=12, batch_size=2)
+    reference = Scorer(Bigram(REF_TABLE), CharTokenizer(), name="ref", max_tokens=12, batch_size=2)
+    flat = [t for group in NEIGHBOURS for t in group]
+    inputs = AttackInputs(target.stats(TEXTS), {"ref": reference.stats(TEXTS)}, target.stats(flat), 2)
+    return inputs, target, reference
+
+
+def hand_min_k(values: list[float], k: float) -> float:
+    count = max(1, math.floor(k * len(values)))
+    return sum(sorted(values)[:count]) / count
+
+
+def test_the_registry_holds_the_six_attacks_and_rejects_unknown_ones():
+    assert set(ATTACKS) == {"loss", "reference", "zlib", "neighbourhood", "min-k", "min-k++"}
+    with pytest.raises(ValueError, match="unknown attack 'gap'"):
+        make_attack("gap")
+    with pytest.raises(ValueError, match="does not take parameters"):
+        make_attack("loss", k=0.2)
+    with pytest.raises(ValueError, match=r"k in \(0, 1\]"):
+        make_attack("min-k", k=20)
+
+
+def test_every_score_equals_its_hand_computed_value():
+    inputs, _, _ = toy_inputs()
+    scores = run_attacks(inputs, ALL_SIX)
+    for i, text in enumerate(TEXTS):
+        loss = hand_loss(TABLE, text)
+        stats = hand_stats(TABLE, text)
+        expected = {
+            "loss": -loss,
+            "reference (ref)": -(loss - hand_loss(REF_TABLE, text)),
+            "zlib": -loss / len(zlib.compress(text.encode())),
+            "neighbourhood": -(loss - sum(hand_loss(TABLE, n) for n in NEIGHBOURS[i]) / 2),
+            "min-k (50%)": hand_min_k([s[0] for s in stats], 0.5),
+            "min-k++ (50%)": hand_min_k([(lp - mu) / sigma for lp, mu, sigma in stats], 0.5),
+        }
+        for label, value in expected.items():
+            assert scores[label][i] == pytest.approx(value, abs=1e-5), (label, text)
+
+
+def test_higher_score_means_more_member_like():
+    # "abca" follows the toy model's likeliest transitions, "dadb" its unlikeliest: every attack that
+    # reads only the target must rank the likely text higher.
+    target = Scorer(Bigram(TABLE), CharTokenizer(), name="t", max_tokens=12)
+    likely, unlikely = "acda", "dadb"
+    assert hand_loss(TABLE, likely) < hand_loss(TABLE, unlikely)
+    inputs = AttackInputs(target.stats([likely, unlikely]))
+    for name, params in [("loss", {}), ("zlib", {}), ("min-k", {"k": 0.5}), ("min-k++", {"k": 0.5})]:
+        scores = make_attack(name, **params)(inputs)
+        assert scores[0] > scores[1], name
+
+
+def test_all_six_attacks_share_one_forward_per_text_and_model():
+    inputs, target, reference = toy_inputs()
+    n_neighbour_texts = len({t for group in NEIGHBOURS for t in group})
+    assert target.forward_texts == len(TEXTS) + n_neighbour_texts and reference.forward_texts == len(TEXTS)
+    calls = (target.forward_calls, reference.forward_calls)
+    run_attacks(inputs, ALL_SIX)
+    run_attacks(inputs, [("min-k", {"k": k}) for k in (0.1, 0.3, 1.0)])
+    target.stats(TEXTS)  # asking again is served from the cache
+    assert target.forward_texts == len(TEXTS) + n_neighbour_texts and (target.forward_calls, reference.forward_calls) == calls
+
+
+def test_attacks_that_need_more_inputs_say_so():
+    inputs = AttackInputs(Scorer(Bigram(TABLE), CharTokenizer(), name="t", max_tokens=12).stats(TEXTS))
+    with pytest.raises(ValueError, match="reference model 'disjoint'"):
+        make_attack("reference")(inputs)
+    with pytest.raises(ValueError, match="neighbour statistics"):
+        make_attack("neighbourhood")(inputs)
+    with pytest.raises(ValueError, match="neighbour rows"):
+        AttackInputs(inputs.target, neighbours=inputs.target, n_neighbours=2)
+
+
+def test_lowest_k_mean_takes_at_least_one_token_and_ignores_padding():
+    values = np.array([[-1.0, -3.0, -2.0, 0.0], [-5.0, -4.0, 0.0, 0.0]])
+    mask = np.array([[True, True, True, True], [True, True, False, False]])
+    np.testing.assert_allclose(lowest_k_mean(values, mask, 0.5), [-2.5, -5.0])
+    np.testing.assert_allclose(lowest_k_mean(values, mask, 0.1), [-3.0, -5.0])
+    np.testing.assert_allclose(lowest_k_mean(values, mask, 1.0), [-1.5, -4.5])
+
+
+def test_a_failed_score_is_the_lowest_score_not_a_dropped_sample():
+    with pytest.warns(RuntimeWarning, match="not finite"):
+        scores = finite_scores(np.array([0.5, np.nan, -np.inf]), "demo")
+    assert len(scores) == 3 and scores[1] == scores[2] == FAILED_SCORE and roc_auc(scores, np.array([1, 0, 0])) == 1.0
+
+
+def random_sentences(n: int, seed: int) -> list[str]:
+    rng = numpy_rng(seed, "sentences")
+    words = np.array([f"{a}{b}" for a in "bcdfgklmnprst" for b in "aeiou"])
+    return [" ".join(rng.choice(words, 10)) + "." for _ in range(n)]
+
+
+def test_auc_is_high_on_a_tiny_model_over_trained_on_its_members():
+    members, nonmembers, reference = random_sentences(24, 1), random_sentences(24, 2), random_sentences(24, 3)
+    tokenizer = train_tokenizer(reference * 2, 400)
+    config = ScratchConfig(n_layer=1, n_head=2, n_embd=32, n_positions=64, vocab_size=400)
+    recipe = FinetuneConfig(epochs=20, lr=2e-2, batch_size=24, warmup_steps=1)
+    models = {}
+    for name, texts in (("target", members), ("ref", reference)):
+        models[name] = build_scratch(config, tokenizer, 0)
+        train_lm(models[name], tokenizer, texts, recipe, max_tokens=48, seed=0)
+    target, ref = (Scorer(models[n], tokenizer, name=n, max_tokens=48, batch_size=48) for n in ("target", "ref"))
+    texts = members + nonmembers
+    is_member = np.r_[np.ones(24, bool), np.zeros(24, bool)]
+    rng = numpy_rng(0, "swaps")
+    neighbours = []
+    for text in texts:  # neighbours: swap two random words
+        words = text.split()
+        for _ in range(2):
+            w = list(words)
+            i, j = rng.choice(len(w), 2, replace=False)
+            w[i], w[j] = w[j], w[i]
+            neighbours.append(" ".join(w))
+    inputs = AttackInputs(target.stats(texts), {"ref": ref.stats(texts)}, target.stats(neighbours), 2)
+    aucs = {label: roc_auc(s, is_member) for label, s in run_attacks(inputs, ALL_SIX).items()}
+    print(aucs)
+    assert aucs["loss"] > 0.95, aucs
+    assert all(auc > 0.7 for auc in aucs.values()), aucs

@@ -1,0 +1,96 @@
+"""The LM chapter's cached stages: documented configs, neighbours, one forward per text per model,
+same config -> same numbers, and clear errors for impossible combinations."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from leakage.config import field_docs
+from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, mink_table, pools_for,
+                                     reference_config, run_llm, summary_table, target_config, train_target)
+from leakage.lm.corpus import Passage, PoolConfig
+from leakage.lm.models import FinetuneConfig, ScratchConfig
+from leakage.lm.neighbours import NeighbourConfig, TagLexicon, is_content_tag, make_neighbours, neighbours_of
+from leakage.store import Store
+
+CONFIGS = [PoolConfig, NeighbourConfig, ScratchConfig, FinetuneConfig, LMTargetConfig, StatsConfig, LLMRunConfig]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.mark.parametrize("config_type", CONFIGS, ids=lambda t: t.__name__)
+def test_every_config_field_has_a_one_line_doc(config_type):
+    docs = field_docs(config_type)
+    assert set(docs) == {f.name for f in dataclasses.fields(config_type)}
+    assert all("\n" not in doc for doc in docs.values())
+
+
+def passage(words: str, tags: str, doc: str = "ca01") -> Passage:
+    return Passage(doc, "news", 0, tuple(words.split()), tuple(tags.split()))
+
+
+def test_neighbours_replace_content_words_by_same_tag_words_deterministically():
+    lexicon = TagLexicon.from_passages([passage("dogs bark loudly at red cars", "nns vbz rb in jj nns"),
+                                        passage("cats sleep quietly on blue mats", "nns vb rb in jj nns")])
+    x = passage("Birds sing softly in green trees .", "nns vb rb in jj nns .", doc="ca02")
+    config = NeighbourConfig(n=4, replace_fraction=0.3, seed=0)
+    texts = neighbours_of(x, lexicon, config)
+    assert texts == neighbours_of(x, lexicon, config) and len(texts) == 4
+    for text in texts:
+        words = text.rstrip(".").split()
+        assert len(words) == 6 and text != "Birds sing softly in green trees."
+        for new, old, tag in zip(words, x.words, x.tags):
+            assert new == old or (is_content_tag(tag) and new.lower() in {w.lower() for w in lexicon.words[tag]})
+    assert words[3] == "in" and sum(n != o for n, o in zip(words, x.words)) <= 2  # round(0.3 * 7) = 2 swaps
+    none = passage("of the , .", "in at , .")
+    assert make_neighbours([none], lexicon, NeighbourConfig(n=2)) == ["of the,."] * 2
+    with pytest.raises(ValueError, match="at least 1 neighbour"):
+        neighbours_of(x, lexicon, NeighbourConfig(n=0))
+
+
+def tiny_run(epoch: int = 0) -> LLMRunConfig:
+    target = target_config(model="gpt2-scratch", pools=PoolConfig(passage_words=16, docs_per_pool=3, passages_per_doc=2),
+                           scratch=ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=96, vocab_size=300),
+                           train=FinetuneConfig(epochs=3, lr=1e-2, batch_size=6, warmup_steps=1), checkpoints=(1,),
+                           max_tokens=80)
+    return LLMRunConfig(target=target, epoch=epoch, neighbours=NeighbourConfig(n=2), k_grid=(0.1, 0.5), batch_size=8)
+
+
+def test_a_run_forwards_each_text_once_per_model_and_repeats_exactly(tmp_path):
+    config = tiny_run()
+    run = run_llm(config, Store(tmp_path / "a"))
+    n = len(run.is_member)
+    assert n == 12 and run.is_member.sum() == 6 and run.config.epoch == 3
+    assert run.record["target_record"]["forward_texts"] == n * (1 + config.neighbours.n)
+    assert run.record["reference_records"]["disjoint"]["forward_texts"] == n
+    assert list(run.scores) == ["loss", "reference (disjoint)", "zlib", "neighbourhood", "min-k (20%)", "min-k++ (20%)"]
+    again = run_llm(config, Store(tmp_path / "b"))  # recomputed from scratch in another store
+    for label, scores in run.scores.items():
+        np.testing.assert_allclose(again.scores[label], scores, rtol=1e-6, atol=1e-6)
+    table = summary_table(run, "tiny", n_boot=50)
+    assert len(table) == 6 and table["auc"].between(0, 1).all()
+    assert set(mink_table(run, "tiny")["k"]) == {0.1, 0.5}
+    early = run_llm(tiny_run(epoch=1), Store(tmp_path / "a"))
+    assert not np.allclose(early.scores["loss"], run.scores["loss"])
+    with pytest.raises(ValueError, match="epoch 2 was not kept"):
+        run_llm(tiny_run(epoch=2), Store(tmp_path / "a"))
+
+
+def test_impossible_combinations_are_clear_errors(tmp_path):
+    target = tiny_run().target
+    with pytest.raises(ValueError, match="no 'base'"):
+        reference_config(target, "base")
+    with pytest.raises(ValueError, match="unknown reference model"):
+        reference_config(target, "oracle")
+    with pytest.raises(ValueError, match="train.method='full'"):
+        train_target(dataclasses.replace(target, train=FinetuneConfig(method="lora")), Store(tmp_path))
+    with pytest.raises(ValueError, match="not the one this config was made for"):
+        pools_for(target.pools, "0000000000000000")

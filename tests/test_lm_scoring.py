@@ -1,0 +1,120 @@
+"""The shared forward pass: exact statistics, batching-invariance, the per-text cache and its counter,
+and the edge cases (empty, long, non-UTF-8 texts)."""
+
+import math
+import numpy as np
+import pytest
+import torch
+
+from leakage.lm.models import ScratchConfig, build_scratch, train_tokenizer
+from leakage.lm.scoring import (NonUTF8Warning, Scorer, StatsBatch, TruncationWarning, normalise_texts,
+                                token_statistics)
+from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_stats
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+SENTENCES = ["The jury said it did find that many of the registration laws are outmoded.",
+             "Only a relative handful of such reports was received.",
+             "It urged that the city take steps to remedy this problem.",
+             "The grand jury commented on a number of other topics."]
+
+
+def toy_scorer(table=TABLE, **kw) -> Scorer:
+    return Scorer(Bigram(table), CharTokenizer(), name="toy", max_tokens=kw.pop("max_tokens", 12), **kw)
+
+
+@pytest.fixture(scope="module")
+def tiny_gpt2():
+    tokenizer = train_tokenizer(SENTENCES * 3, 300)
+    model = build_scratch(ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=300), tokenizer, 0)
+    return model, tokenizer
+
+
+def test_statistics_match_a_hand_computation():
+    texts = ["abca", "dd", "cab"]
+    batch = toy_scorer(batch_size=2).stats(texts)
+    for i, text in enumerate(texts):
+        expected = np.array(hand_stats(TABLE, text))
+        n = len(text)
+        assert batch.n_tokens[i] == n and batch.texts[i] == text
+        np.testing.assert_allclose(batch.logprobs[i, :n], expected[:, 0], atol=1e-5)
+        np.testing.assert_allclose(batch.mu[i, :n], expected[:, 1], atol=1e-5)
+        np.testing.assert_allclose(batch.sigma[i, :n], expected[:, 2], atol=1e-5)
+        assert not batch.mask[i, n:].any()
+
+
+def test_statistics_of_peaked_and_masked_distributions_are_finite():
+    logits = torch.tensor([[[0.0, -float("inf"), 1.0, 200.0]]])
+    lp, mu, sigma = token_statistics(logits, torch.tensor([[1]]))
+    assert float(lp) == -1e4 and torch.isfinite(mu).all() and torch.isfinite(sigma).all()
+    assert abs(float(mu)) < 1e-6 and float(sigma) < 1e-3  # nearly one-hot
+
+
+def test_batched_equals_one_at_a_time_on_a_gpt2(tiny_gpt2):
+    model, tokenizer = tiny_gpt2
+    batched = Scorer(model, tokenizer, name="b", max_tokens=48, batch_size=4).stats(SENTENCES)
+    for i, text in enumerate(SENTENCES):
+        single = Scorer(model, tokenizer, name="s", max_tokens=48, batch_size=1).stats([text])
+        n = single.n_tokens[0]
+        assert batched.n_tokens[i] == n
+        for name in ("logprobs", "mu", "sigma"):
+            np.testing.assert_allclose(getattr(batched, name)[i, :n], getattr(single, name)[0, :n], atol=1e-4)
+
+
+def test_each_text_is_forwarded_once_and_then_served_from_the_cache():
+    scorer = toy_scorer(batch_size=2)
+    first = scorer.stats(["abc", "dab", "abc", "cc"])
+    assert scorer.forward_texts == 3 and scorer.forward_calls == 2  # "abc" twice in one request: once
+    again = scorer.stats(["cc", "abc"])
+    assert scorer.forward_texts == 3 and scorer.forward_calls == 2
+    np.testing.assert_array_equal(again.logprobs[1, :3], first.logprobs[0, :3])
+    scorer.stats(["ddd"])
+    assert scorer.forward_texts == 4
+
+
+def test_empty_texts_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"index \[1\] are empty"):
+        toy_scorer().stats(["abc", ""])
+    with pytest.raises(ValueError, match="sequence of texts"):
+        toy_scorer().stats("abc")
+    with pytest.raises(ValueError, match="text 0 is a int"):
+        normalise_texts([3])
+
+
+def test_long_texts_are_truncated_with_a_warning_and_scored_as_their_prefix():
+    scorer = toy_scorer(max_tokens=5)
+    with pytest.warns(TruncationWarning, match="truncated to their first 5 tokens"):
+        batch = scorer.stats(["abcdabcdab", "ab"])
+    assert list(batch.n_tokens) == [5, 2] and batch.texts[0] == "abcda" and list(batch.truncated) == [True, False]
+    np.testing.assert_allclose(batch.logprobs[0, :5], np.array(hand_stats(TABLE, "abcda"))[:, 0], atol=1e-5)
+
+
+def test_max_tokens_beyond_the_model_context_is_refused():
+    with pytest.raises(ValueError, match="exceeds the model's context of 16"):
+        Scorer(Bigram(TABLE, context=16), CharTokenizer(), name="toy", max_tokens=16)
+
+
+def test_non_utf8_bytes_become_replacement_characters_with_a_warning(tiny_gpt2):
+    model, tokenizer = tiny_gpt2
+    with pytest.warns(NonUTF8Warning, match="not valid UTF-8"):
+        texts = normalise_texts([b"caf\xe9 au lait", "ok", "lone \udce9 surrogate", b"fine \xc3\xa9"])
+    assert texts == ["caf\ufffd au lait", "ok", "lone \ufffd surrogate", "fine \u00e9"]
+    scorer = Scorer(model, tokenizer, name="g", max_tokens=48)
+    with pytest.warns(NonUTF8Warning):
+        batch = scorer.stats([b"caf\xe9 au lait", "ok"])
+    assert np.isfinite(batch.loss()).all() and batch.texts[0] == "caf\ufffd au lait"
+
+
+def test_stats_round_trip_through_the_store_payload():
+    batch = toy_scorer().stats(["abca", "dd"])
+    back = StatsBatch.from_payload(batch.to_payload("x"), "x", batch.texts)
+    np.testing.assert_allclose(back.loss(), batch.loss(), atol=1e-6)
+    assert math.isclose(float(back.loss()[1]), -float(np.mean(np.array(hand_stats(TABLE, "dd"))[:, 0])), abs_tol=1e-5)
+    assert not np.allclose(toy_scorer(REF_TABLE).stats(["abca"]).loss(), batch.loss()[:1])
