@@ -17,3 +17,18 @@ def other_label_cross_entropy(logits: torch.Tensor) -> tuple[np.ndarray, np.ndar
     ce = (-log_p).cpu().numpy()
     ce[np.arange(len(ce)), log_p.argmax(1).cpu().numpy()] = np.nan
     return ce, np.nanmean(ce, axis=1)
+
+
+def tsne_embedding(features: np.ndarray, seed: int, perplexity: float = 30.0) -> np.ndarray:
+    """2-D t-SNE (scikit-learn, PCA initialisation) of features (n, h) -> (n, 2), for Fig. 12.
+
+    The perplexity is capped below n / 3 so that small smoke-profile sets still embed.
+    """
+    from sklearn.manifold import TSNE
+
+    features = np.asarray(features, dtype=np.float64)
+    if features.ndim != 2 or len(features) < 4:
+        raise ValueError(f"t-SNE needs at least 4 feature rows (n, h), got shape {features.shape}")
+    perplexity = float(min(perplexity, (len(features) - 1) / 3))
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
+                random_state=seed % (2**32 - 1)).fit_transform(features)

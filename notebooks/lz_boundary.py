@@ -1,0 +1,611 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Boundary attack, and what it reveals
+#
+# Li & Zhang's second label-only attack (their section 4) needs no shadow data at all. The
+# adversary perturbs a candidate until the target **changes its predicted label**, using only
+# label queries, and takes the **size of the perturbation** as the membership score: a model is
+# more confident on its training samples, so it should be harder to change its mind about
+# them. The decision change is a black-box adversarial attack, untargeted:
+#
+# - **HopSkipJump** (Chen et al., S&P 2020): start from a random input the target labels
+#   differently, then repeatedly binary-search towards the candidate, estimate the boundary's
+#   normal from sign queries, and step along it;
+# - **QEBA** (Li et al., CVPR 2020): the same walk, with the normal estimated in a
+#   low-dimensional subspace of the image (here a resized grid, QEBA-S).
+#
+# Both are batched over all candidates of a target (one oracle call per step for the whole
+# batch) and talk to the target only through the label-only oracle, which counts every query
+# per candidate and enforces the budget. A candidate the target already misclassifies gets
+# perturbation 0; one the attack cannot flip within the budget keeps the largest distance it
+# searched (it is never dropped). Section 5 then asks *why* the attack works: members lie
+# farther from the decision boundary, measured by the certified radius of randomized smoothing
+# (Tables 3 and 5) and seen in a t-SNE of the last hidden layer (Fig. 12).
+
+# %% tags=["parameters"]
+profile = "smoke"  # which profile's results folder to write to
+datasets = ["digits"]  # data sets (targets M-0..M-5 each)
+scale = 0.1  # multiplier on every Table 7 size
+epochs = 30  # target training epochs (paper: 200)
+min_steps = 300  # at least this many optimiser steps per target
+width = 16  # channels of the first conv layer of the targets
+seed = 0  # seed of splits, models, candidates and attacks
+max_per_side = 30  # members and non-members attacked per target, each (authors' code: 200)
+hsj_budget = 500  # HopSkipJump label queries per candidate (paper: 15,000)
+qeba_budget = 300  # QEBA label queries per candidate (paper: 7,000)
+max_iter = 50  # boundary-walk iterations at most (authors: 50)
+init_eval = 100  # sign queries of the first gradient estimate (authors: 100)
+max_eval = 10000  # most sign queries of one gradient estimate (authors: 10,000)
+qeba_ratio = 2  # QEBA's subspace grid is (C, H/ratio, W/ratio)
+attack_norms = ["l2"]  # HopSkipJump versions run: "l2" (every figure), "linf" (an extra panel of Fig. 8)
+reference_samples = 30  # Algorithm 3: random uniform inputs taken as non-members (paper: 100)
+reference_target = 5  # Fig. 11: which M-i (paper: M-5)
+chosen_percentile = 50  # Fig. 11: the top-t percentile the threshold is chosen at
+certify_per_side = 30  # Tables 3 and 5: members and non-members certified per target, each
+certify_sigma = 0.25  # randomized smoothing noise (paper's code: 0.25)
+certify_n0 = 10  # noisy copies choosing the top class (paper's code: 100)
+certify_n = 100  # noisy copies estimating its probability (paper's code: 100,000)
+certify_alpha = 0.001  # failure probability of the Clopper-Pearson bound (paper's code: 0.001)
+tsne_target = 3  # Fig. 12: which M-i (paper: M-3)
+tsne_per_side = 100  # Fig. 12: members and non-members embedded, each (paper: 1,000)
+n_boot = 200  # bootstrap resamples for AUC confidence intervals
+torch_threads = 1  # CPU threads for the torch work of this notebook (0: leave the torch default; 1 is fastest on a busy 2-core CPU)
+
+# %% tags=["remove-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import Markdown, display
+from scipy.stats import spearmanr
+
+from leakage.analysis import tsne_embedding
+from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints, \
+    random_reference
+from leakage.attacks.score_based import ScoreBasedAttack
+from leakage.attacks.shadow import ShadowConfig, ShadowRun
+from leakage.attacks.transfer import TransferAttack
+from leakage.certify import CertifyConfig, CertifyRun, certified_radii
+from leakage.config import describe
+from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
+from leakage.experiments.targets import cached_data, paper_targets, train_target
+from leakage.metrics import best_f1, f1_at_threshold, roc_auc
+from leakage.models.cnn import CNNConfig
+from leakage.profiles import notebook_parameters
+from leakage.publish import publish, set_style
+from leakage.results import Claim, record_claims, record_provenance
+from leakage.store import Store
+from leakage.train import TrainConfig, predict_logits
+
+set_style()
+if torch_threads:
+    torch.set_num_threads(torch_threads)
+store = Store()
+NORM_NAMES = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}
+candidates = CandidateConfig(max_per_side=max_per_side, seed=seed)
+common = dict(max_iter=max_iter, init_eval=min(init_eval, max_eval), max_eval=max_eval, seed=seed)
+hsj = {norm: BoundaryAttack.Config(method="hopskipjump", norm=norm, budget=hsj_budget,
+                                   checkpoints=query_checkpoints(hsj_budget, include=(131, 2500)), **common)
+       for norm in attack_norms}
+qeba = BoundaryAttack.Config(method="qeba", norm="l2", budget=qeba_budget, subspace="resize", subspace_ratio=qeba_ratio,
+                             checkpoints=query_checkpoints(qeba_budget, include=(131, 2500)), **common)
+certify_config = CertifyConfig(sigma=certify_sigma, n0=certify_n0, n=certify_n, alpha=certify_alpha, seed=seed)
+
+# Fig. 10 and Table 5 reuse part 1 (the lz_transfer chapter): its configs, rebuilt from its parameters of this
+# profile, name the same cached artefacts, so nothing is recomputed when that chapter ran first.
+part1 = notebook_parameters("lz_transfer", profile)
+shadow = ShadowConfig(arch=CNNConfig(width=part1["width"]),
+                      train=TrainConfig(epochs=part1["shadow_epochs"], min_steps=part1["shadow_min_steps"]),
+                      size=part1["shadow_size"], seed=part1["seed"])
+part1_candidates = CandidateConfig(max_per_side=part1["max_per_side"], seed=part1["seed"])
+part1_runs = {"baseline": ("baseline", None),
+              "transfer": ("transfer", TransferAttack.Config(shadow=shadow, statistic="loss", misclassified="lowest")),
+              "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow))}
+same_targets = all(part1[k] == v for k, v in dict(datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps,
+                                                   width=width, seed=seed).items())
+
+# %% [markdown]
+# ## Set-up
+#
+# The attack configurations of this build (HopSkipJump first, then QEBA), as hashed into their
+# artefact keys. Budgets are label queries per candidate, the first label check included.
+
+# %% tags=["remove-input"]
+setup = pd.DataFrame(describe(hsj["l2"] if "l2" in hsj else next(iter(hsj.values()))))
+setup = setup.merge(pd.DataFrame(describe(qeba))[["field", "value"]], on="field", suffixes=(" (HopSkipJump)",
+                                                                                              " (QEBA)"))
+setup["value (HopSkipJump)"] = setup["value (HopSkipJump)"].astype(str)
+setup["value (QEBA)"] = setup["value (QEBA)"].astype(str)
+setup.style.hide(axis="index")
+
+# %% tags=["remove-output"]
+targets, runs, rows = {}, {}, []
+for dataset in datasets:
+    for config in paper_targets(dataset, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed):
+        i = config.model_index
+        target = targets[dataset, i] = train_target(config)
+        attacks = {("HopSkipJump", norm): c for norm, c in hsj.items()}
+        attacks["QEBA", "l2"] = qeba
+        for (method, norm), attack_config in attacks.items():
+            result = runs[dataset, i, method, norm] = run_attack(target, "boundary", attack_config, candidates,
+                                                                 n_boot=n_boot)
+            e, member = result.extras, result.is_member
+            m = result.metrics
+            rows.append({"dataset": dataset, "model": f"M-{i}", "method": method, "attack_norm": norm,
+                         "auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"],
+                         **{f"auc_{p}": roc_auc(e[p], member) for p in NORM_NAMES},
+                         "mean_l2_member": e["l2"][member].mean(), "mean_l2_non_member": e["l2"][~member].mean(),
+                         "median_l2_member": np.median(e["l2"][member]),
+                         "median_l2_non_member": np.median(e["l2"][~member]),
+                         "flipped": e["flipped"].mean(), "misclassified": e["misclassified"].mean(),
+                         "queries_per_candidate": result.cost["queries_per_candidate"],
+                         "max_queries_per_candidate": result.cost["max_queries_per_candidate"],
+                         "seconds": result.cost["seconds"], "queries_per_second": result.cost["queries_per_second"],
+                         "n_candidates": len(result.scores)})
+table = pd.DataFrame(rows)
+record_provenance(profile, "lz-fig7", datasets={d: cached_data(d).source for d in datasets},
+                  note="targets of lz-targets; candidates: max_per_side members (D_train) and non-members (D_test)")
+
+# %% [markdown]
+# ## Perturbation of members and non-members (Fig. 7)
+
+# %% tags=["remove-input"]
+def perturbations(method, norm="l2"):
+    frames = []
+    for (dataset, i, m, n), result in runs.items():
+        if m == method and n == norm:
+            frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "l2": result.extras["l2"],
+                                        "status": np.where(result.is_member, "member", "non-member"),
+                                        "flipped": result.extras["flipped"],
+                                        "misclassified": result.extras["misclassified"]}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def perturbation_figure(frame):
+    floor = frame.loc[frame.l2 > 0, "l2"].min() / 2
+    grid = sns.catplot(data=frame.assign(l2=frame.l2.clip(lower=floor)), x="model", y="l2", hue="status",
+                       col="dataset", kind="box", height=3.3, aspect=1.5, sharey=False, fliersize=2)
+    grid.set(yscale="log", ylabel="L2 perturbation (log; 0 drawn at the floor)", xlabel="target")
+    return grid.figure
+
+
+fig7 = perturbations("HopSkipJump")
+publish("lz-fig7", profile, table=fig7, figure=perturbation_figure(fig7))
+l2_means = table[(table.method == "HopSkipJump") & (table.attack_norm == "l2")][
+    ["dataset", "model", "mean_l2_member", "mean_l2_non_member", "median_l2_member", "median_l2_non_member",
+     "flipped", "misclassified"]]
+display(l2_means.style.hide(axis="index").format(precision=4))
+
+# %% [markdown]
+# ```{glue:figure} lz-fig7
+# :name: lz-fig7
+#
+# Li & Zhang, Fig. 7: L2 distance between each candidate and the closest point HopSkipJump found
+# with a different label, members vs non-members, per target (log scale; candidates the target
+# misclassifies have distance 0 and are drawn at the floor). The paper: M-5 CIFAR-10 mean 1.0755
+# (members) vs 0.1102 (non-members). The table gives the means and medians of this build and the
+# share of candidates flipped (misclassified ones count as flipped at distance 0).
+# ```
+
+# %% [markdown]
+# ## Four ways to measure the perturbation (Fig. 8)
+
+# %% tags=["remove-input"]
+def norm_auc_figure(method):
+    sub = table[table.method == method].melt(id_vars=["dataset", "model", "attack_norm"],
+                                             value_vars=[f"auc_{p}" for p in NORM_NAMES], var_name="distance",
+                                             value_name="AUC")
+    sub["distance"] = sub["distance"].str.removeprefix("auc_").map(NORM_NAMES)
+    sub["panel"] = sub["dataset"] + ", " + sub["attack_norm"].map(NORM_NAMES) + " attack"
+    grid = sns.catplot(data=sub, x="model", y="AUC", hue="distance", col="panel", kind="bar", height=3.2, aspect=1.5)
+    grid.set(ylim=(0.3, 1.0), xlabel="target")
+    for ax in grid.axes.flat:
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    return sub, grid.figure
+
+
+fig8, figure = norm_auc_figure("HopSkipJump")
+publish("lz-fig8", profile, table=fig8, figure=figure)
+
+# %% [markdown]
+# ```{glue:figure} lz-fig8
+# :name: lz-fig8
+#
+# Li & Zhang, Fig. 8: boundary-attack AUC when the perturbation HopSkipJump found is measured in
+# L0, L1, L2 or L∞ (one attack run, four measurements). The paper (M-1, CIFAR-10): L1 0.8969,
+# L2 0.8963, L∞ 0.9033, L0 0.7405. With `attack_norms` including "linf", a second panel shows the
+# L∞ version of HopSkipJump.
+# ```
+
+# %% [markdown]
+# ## How many queries the attack needs (Fig. 9)
+#
+# One run per target records, for every candidate, the best perturbation found within c
+# queries, at the checkpoints c below. At c = 1 (the label check) the attack is the baseline
+# attack: misclassified candidates score 0 and the others are still unknown, ranked highest.
+
+# %% tags=["remove-input"]
+curve_rows = []
+for (dataset, i, method, norm), result in runs.items():
+    if norm != "l2":
+        continue
+    record, checkpoints = result.extras["checkpoint_dist"], result.extras["checkpoints"]
+    for k, c in enumerate(checkpoints):
+        curve_rows.append({"dataset": dataset, "model": f"M-{i}", "method": method, "queries": int(c),
+                           "auc": roc_auc(record[:, k], result.is_member)})
+curves = pd.DataFrame(curve_rows)
+grid = sns.relplot(data=curves, x="queries", y="auc", hue="model", col="method", row="dataset", kind="line",
+                   marker="o", height=3.0, aspect=1.4, facet_kws={"sharex": False})
+grid.set(xscale="symlog", ylim=(0.3, 1.02), ylabel="AUC (L2)", xlabel="label queries per candidate (symlog)")
+for ax in grid.axes.flat:
+    ax.set_xlim(left=0)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+publish("lz-fig9", profile, table=curves, figure=grid.figure)
+
+# %% [markdown]
+# ```{glue:figure} lz-fig9
+# :name: lz-fig9
+#
+# Li & Zhang, Fig. 9: AUC (L2) against the number of label queries per candidate, from 0 to this
+# build's budget (paper: 15,000 for HopSkipJump; they show M-5), one line per target; symlog
+# x-axis. The paper: AUC rises sharply, is stable after about 2,500 queries, and at 131 queries
+# is already 0.8228 (CIFAR-10) and 0.9266 (CIFAR-100).
+# ```
+
+# %% [markdown]
+# ## All label-only attacks and the score-based one (Fig. 10)
+#
+# Baseline, transfer (shadow loss, misclassified candidates lowest) and score-based results are
+# part 1's, loaded from the store with the configurations the lz_transfer chapter uses (on its
+# own, larger candidate sets); the boundary attack is HopSkipJump with L2.
+
+# %% tags=["remove-output"]
+compare_rows = []
+for (dataset, i), target in targets.items():
+    for label, (name, attack_config) in part1_runs.items():
+        result = run_attack(target, name, attack_config, part1_candidates, n_boot=n_boot)
+        compare_rows.append({"dataset": dataset, "model": f"M-{i}", "attack": label, "n_candidates": len(result.scores),
+                             **{k: result.metrics[k] for k in ("auc", "auc_lo", "auc_hi")}})
+    result = runs[dataset, i, "HopSkipJump", "l2"] if "l2" in hsj else runs[dataset, i, "QEBA", "l2"]
+    compare_rows.append({"dataset": dataset, "model": f"M-{i}", "attack": "boundary",
+                         "n_candidates": len(result.scores), **{k: result.metrics[k] for k in ("auc", "auc_lo", "auc_hi")}})
+compare = pd.DataFrame(compare_rows)
+
+# %% tags=["remove-input"]
+order = ["baseline", "transfer", "boundary", "score-based"]
+fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.5), squeeze=False)
+for ax, (dataset, group) in zip(axes[0], compare.groupby("dataset", sort=False)):
+    pivot = group.pivot(index="model", columns="attack", values="auc")[order]
+    lo = group.pivot(index="model", columns="attack", values="auc_lo")[order]
+    hi = group.pivot(index="model", columns="attack", values="auc_hi")[order]
+    pivot.plot.bar(ax=ax, yerr=np.stack([(pivot - lo).T.values, (hi - pivot).T.values], axis=1), capsize=2, rot=0)
+    ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    ax.set(title=dataset, ylabel="attack AUC", ylim=(0.3, 1.0), xlabel="target")
+publish("lz-fig10", profile, table=compare, figure=fig)
+if not same_targets:
+    display(Markdown("**Note:** this build's target parameters differ from the lz_transfer chapter's, so part 1's "
+                     "attacks were run here on this chapter's targets."))
+
+# %% [markdown]
+# ```{glue:figure} lz-fig10
+# :name: lz-fig10
+#
+# Li & Zhang, Fig. 10: baseline, transfer and boundary (HopSkipJump, L2) attacks, which see
+# labels only, against the score-based attack (Salem et al.), which sees confidence scores; AUC
+# with 95% bootstrap intervals. The boundary attack runs on this chapter's candidates, the others
+# on part 1's (see the table's candidate counts). The paper: the boundary attack is on par with,
+# sometimes better than, the score-based attack.
+# ```
+
+# %% [markdown]
+# ## Choosing a threshold without any data (Fig. 11, Algorithm 3)
+#
+# The adversary draws random inputs uniformly from the input space, takes them as non-members,
+# attacks them the same way (moving each away from the label the target gives it), and uses the
+# top-t percentile of their perturbations as the threshold: a candidate whose perturbation
+# exceeds it is called a member. As in the paper's Algorithm 3, a random input enters the
+# threshold only once its label has changed (the table below counts them; if none changed, all
+# are used with the largest distance searched). Below, the F1 on the real candidates for every t,
+# on the profile's `reference_target`.
+
+# %% tags=["remove-output"]
+f1_rows, chosen_rows = [], []
+percentiles = np.arange(0, 101, 5)
+for dataset in datasets:
+    target = targets[dataset, reference_target]
+    attack_config = hsj["l2"] if "l2" in hsj else qeba
+    reference = random_reference(target.model, target.data.input_shape,
+                                 ReferenceRun(target=target.config, attack=attack_config,
+                                              num_samples=reference_samples, seed=seed))
+    result = runs[dataset, reference_target, "HopSkipJump" if "l2" in hsj else "QEBA", "l2"]
+    best, _ = best_f1(result.scores, result.is_member)
+    # Algorithm 3 queues the perturbation of a random sample only once its label changed (line 9); when none
+    # changed, all of them (their largest distance searched) are used, and the table says so
+    flipped = reference["flipped"].astype(bool)
+    pool = reference["l2"][flipped] if flipped.any() else reference["l2"]
+    for t in percentiles:
+        threshold = percentile_threshold(pool, t)
+        f1_rows.append({"dataset": dataset, "model": f"M-{reference_target}", "top_t_percent": int(t),
+                        "threshold": threshold, "f1": f1_at_threshold(result.scores, result.is_member, threshold),
+                        "best_f1": best})
+    threshold = percentile_threshold(pool, chosen_percentile)
+    chosen_rows.append({"dataset": dataset, "model": f"M-{reference_target}", "top_t_percent": chosen_percentile,
+                        "threshold": threshold, "f1": f1_at_threshold(result.scores, result.is_member, threshold),
+                        "best_f1": best, "random_samples": reference_samples,
+                        "random_flipped": int(flipped.sum()), "threshold_from": len(pool),
+                        "random_labels": len(np.unique(reference["labels"])),
+                        "random_median_l2": np.median(pool)})
+f1_curve, chosen = pd.DataFrame(f1_rows), pd.DataFrame(chosen_rows)
+
+# %% tags=["remove-input"]
+fig, ax = plt.subplots(figsize=(5.5, 3.4))
+sns.lineplot(data=f1_curve, x="top_t_percent", y="f1", hue="dataset", marker="o", ax=ax)
+for _, r in chosen.iterrows():
+    ax.axhline(r.best_f1, color="grey", lw=0.8, ls=":")
+    ax.plot([r.top_t_percent], [r.f1], marker="*", ms=14, color="black")
+ax.set(xlabel="top t percentile of the random samples' L2 perturbation (%)", ylabel="F1 on real candidates",
+       ylim=(0, 1.02), title=f"M-{reference_target}; dotted: best F1 of any threshold; star: t = {chosen_percentile}%")
+publish("lz-fig11", profile, table=f1_curve, figure=fig)
+display(chosen.style.hide(axis="index").format(precision=4))
+
+# %% [markdown]
+# ```{glue:figure} lz-fig11
+# :name: lz-fig11
+#
+# Li & Zhang, Fig. 11: F1 of the boundary attack on the real members and non-members when the
+# threshold is the top-t percentile of the L2 perturbations of random uniform inputs (no data
+# needed). The dotted line is the best F1 any threshold reaches on these candidates, the star
+# the chosen t. The paper (100 random samples, M-5): F1 is good for t from 30% to 80%. The table
+# gives the chosen threshold's F1, how many random inputs changed label within the budget
+# (`random_flipped`) and how many distinct labels the target gave them (`random_labels`): a
+# target that puts all noise in one class gives HopSkipJump's noise-based start nothing to use.
+# ```
+
+# %% [markdown]
+# ## Distance to the decision boundary: certified radius (Tables 3 and 5)
+#
+# Randomized smoothing (Cohen et al.) certifies an L2 ball around a sample within which the
+# smoothed classifier keeps its label: sigma * Phi^-1(p_A), with p_A the Clopper-Pearson lower
+# bound on the probability of the top class under Gaussian noise (appendix A.2, Theorem 1). A
+# sample the smoothed classifier gets wrong, or abstains on, has radius 0. The average certified
+# radius (ACR) of members and non-members, for the targets and for part 1's relabelled shadow
+# models (which never saw either):
+
+# %% tags=["remove-output"]
+acr_rows = []
+certify_candidates = CandidateConfig(max_per_side=certify_per_side, seed=seed)
+for (dataset, i), target in targets.items():
+    index, member = candidates_of(target, certify_candidates)
+    x = target.data.images(torch.as_tensor(index))
+    y = target.data.y[torch.as_tensor(index)]
+    transfer = TransferAttack(part1_runs["transfer"][1])
+    shadow_model, _ = transfer.shadow(attack_context(target, index, store))  # part 1's shadow, from the store
+    models = {"target": (target.model, target.config),
+              "shadow": (shadow_model, ShadowRun(data=target.config, shadow=shadow, purpose="transfer"))}
+    for kind, (model, key) in models.items():
+        out = certified_radii(model, x, y, CertifyRun(model=key, samples=certify_candidates, certify=certify_config),
+                              store)
+        acr_rows.append({"dataset": dataset, "model": f"M-{i}", "certified": kind,
+                         "acr_member": out["radius"][member].mean(), "acr_non_member": out["radius"][~member].mean(),
+                         "certified_share_member": out["correct"][member].mean(),
+                         "certified_share_non_member": out["correct"][~member].mean(),
+                         "auc_radius": roc_auc(out["radius"], member), "n_per_side": int(member.sum())})
+acr = pd.DataFrame(acr_rows)
+acr["gap"] = acr["acr_member"] - acr["acr_non_member"]
+
+# %% tags=["remove-input"]
+columns = ["dataset", "model", "acr_member", "acr_non_member", "gap", "certified_share_member",
+           "certified_share_non_member", "auc_radius"]
+publish("lz-tab3", profile, table=acr[acr.certified == "target"][columns])
+
+# %% [markdown]
+# ```{glue:figure} lz-tab3-table
+# :name: lz-tab3
+#
+# Li & Zhang, Table 3: average certified radius of members and non-members for the targets
+# (sigma, N0, N and alpha as configured above; share of samples certified correctly; AUC of the
+# radius as a membership score). The paper, CIFAR-10 M-5: 0.1814 (members) vs 0.0909.
+# ```
+
+# %% tags=["remove-input"]
+publish("lz-tab5", profile, table=acr[acr.certified == "shadow"][columns])
+
+# %% [markdown]
+# ```{glue:figure} lz-tab5-table
+# :name: lz-tab5
+#
+# Li & Zhang, Table 5: the same for part 1's shadow models (trained on D_shadow relabelled by
+# the target; members and non-members are the target's). The paper, CIFAR-10 M-5: 0.1819 vs
+# 0.0846.
+# ```
+
+# %% [markdown]
+# ## What the target's last hidden layer sees (Fig. 12)
+
+# %% tags=["remove-input"]
+tsne_frames = []
+for dataset in datasets:
+    target = targets[dataset, tsne_target]
+    index, member = candidates_of(target, CandidateConfig(max_per_side=tsne_per_side, seed=seed))
+    x = target.data.images(torch.as_tensor(index))
+    y = target.data.y[torch.as_tensor(index)].numpy()
+    device = next(target.model.parameters()).device
+    with torch.no_grad():
+        hidden = torch.cat([target.model.embed(x[k:k + 1024].to(device)) for k in range(0, len(x), 1024)])
+    predicted = predict_logits(target.model, x).argmax(1).cpu().numpy()
+    xy = tsne_embedding(hidden.cpu().numpy(), seed)
+    tsne_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{tsne_target}", "x": xy[:, 0], "y": xy[:, 1],
+                                     "label": y, "status": np.where(member, "member", "non-member"),
+                                     "misclassified": predicted != y}))
+tsne = pd.concat(tsne_frames, ignore_index=True)
+fig, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), 5.2), squeeze=False)
+for ax, (dataset, group) in zip(axes[0], tsne.groupby("dataset", sort=False)):
+    palette = sns.color_palette("tab10", n_colors=max(10, group.label.nunique()))
+    ok = group[~group.misclassified]
+    for status, marker in (("member", "o"), ("non-member", "^")):
+        part = ok[ok.status == status]
+        ax.scatter(part.x, part.y, c=[palette[v % len(palette)] for v in part.label], marker=marker, s=14,
+                   alpha=0.8 if status == "member" else 0.5, linewidths=0, label=f"{status} (colour = class)")
+    wrong = group[group.misclassified]
+    ax.scatter(wrong.x, wrong.y, facecolors="none", edgecolors="red", marker="X", s=30, linewidths=0.8,
+               label="misclassified")
+    ax.set(title=f"{dataset}, M-{tsne_target}", xticks=[], yticks=[])
+    ax.legend(loc="best", fontsize="small")
+publish("lz-fig12", profile, table=tsne, figure=fig)
+
+# %% [markdown]
+# ```{glue:figure} lz-fig12
+# :name: lz-fig12
+#
+# Li & Zhang, Fig. 12a-b: t-SNE of the target's last hidden layer for members (circles) and
+# non-members (triangles), coloured by true class, misclassified samples marked with a red
+# cross. The paper (CIFAR-10 M-3, 1,000 + 1,000 samples): members sit deeper inside their class
+# regions, farther from the boundary. (The paper's dense background of random points showing
+# class regions, Fig. 12a, and the shadow-model panel, 12c, are not drawn.)
+# ```
+
+# %% [markdown]
+# ## The same with QEBA (Figs. 14 and 15)
+
+# %% tags=["remove-input"]
+fig14 = perturbations("QEBA")
+publish("lz-fig14", profile, table=fig14, figure=perturbation_figure(fig14))
+
+# %% [markdown]
+# ```{glue:figure} lz-fig14
+# :name: lz-fig14
+#
+# Li & Zhang, Fig. 14: as Fig. 7, with QEBA (gradient estimated on a (C, H/ratio, W/ratio) grid,
+# bilinearly upsampled) making the decision change.
+# ```
+
+# %% tags=["remove-input"]
+fig15, figure = norm_auc_figure("QEBA")
+publish("lz-fig15", profile, table=fig15, figure=figure)
+
+# %% [markdown]
+# ```{glue:figure} lz-fig15
+# :name: lz-fig15
+#
+# Li & Zhang, Fig. 15: as Fig. 8, with QEBA. The paper: L1, L2 and L∞ again best, L0 worst.
+# ```
+
+# %% [markdown]
+# ## Cost
+#
+# Label queries per candidate as counted by the oracle, and the wall time of each attack run
+# when it was computed (batched over the candidates of one target).
+
+# %% tags=["remove-input"]
+cost = table[["dataset", "model", "method", "attack_norm", "n_candidates", "queries_per_candidate",
+              "max_queries_per_candidate", "seconds", "queries_per_second"]]
+publish("lz-boundary-cost", profile, table=cost)
+
+# %% [markdown]
+# ```{glue:figure} lz-boundary-cost-table
+# :name: lz-boundary-cost
+#
+# Queries per candidate (mean and maximum; never above the budget) and time of every boundary
+# attack run of this build.
+# ```
+
+# %% [markdown]
+# ## Claims checked
+
+# %% tags=["remove-input"]
+claims = []
+main = table[(table.method == "HopSkipJump") & (table.attack_norm == "l2")] if "l2" in hsj else table[
+    table.method == "QEBA"]
+for method, sub in (("HopSkipJump", main), ("QEBA", table[table.method == "QEBA"])):
+    item7, item8 = ("lz-fig7", "lz-fig8") if method == "HopSkipJump" else ("lz-fig14", "lz-fig15")
+    for dataset, g in sub.groupby("dataset", sort=False):
+        larger = int((g.mean_l2_member > g.mean_l2_non_member).sum())
+        claims.append(Claim(item7, f"members need larger perturbations than non-members ({method}, {dataset})",
+                            "member mean L2 > non-member on every target (Fig. 7)",
+                            f"larger on {larger} of {len(g)} targets; M-5 {g.mean_l2_member.iloc[-1]:.4f} vs "
+                            f"{g.mean_l2_non_member.iloc[-1]:.4f}", larger == len(g)))
+        means = g[[f"auc_{p}" for p in NORM_NAMES]].mean()
+        wins = int(((g.auc_l1 > g.auc_l0) & (g.auc_l2 > g.auc_l0) & (g.auc_linf > g.auc_l0)).sum())
+        claims.append(Claim(item8, f"L1, L2 and L∞ beat L0 ({method}, {dataset})",
+                            "L1/L2/L∞ best, L0 worst on all data sets (Figs. 8, 15)",
+                            f"mean AUC over targets L0 {means.auc_l0:.3f}, L1 {means.auc_l1:.3f}, L2 {means.auc_l2:.3f}, "
+                            f"L∞ {means.auc_linf:.3f}; all three beat L0 on {wins} of {len(g)} targets",
+                            bool(means.auc_l0 < min(means.auc_l1, means.auc_l2, means.auc_linf))))
+for dataset, g in main.groupby("dataset", sort=False):
+    m5 = g[g.model == "M-5"].iloc[0]
+    m1 = g[g.model == "M-1"].iloc[0]
+    cifar10 = dataset == "cifar10"
+    claims.append(Claim("lz-fig7", "M-5 CIFAR-10: mean L2 1.0755 (members) vs 0.1102 (non-members)", "1.0755 vs 0.1102",
+                        f"{dataset}: {m5.mean_l2_member:.4f} vs {m5.mean_l2_non_member:.4f}",
+                        bool(m5.mean_l2_member > 2 * m5.mean_l2_non_member) if cifar10 else None))
+    claims.append(Claim("lz-fig8", "M-1 CIFAR-10: AUC L1 0.8969, L2 0.8963, L∞ 0.9033, L0 0.7405",
+                        "0.8969 / 0.8963 / 0.9033 / 0.7405",
+                        f"{dataset}: {m1.auc_l1:.4f} / {m1.auc_l2:.4f} / {m1.auc_linf:.4f} / {m1.auc_l0:.4f}",
+                        bool(abs(m1.auc_l2 - 0.8963) <= 0.05) if cifar10 else None))
+budget_main = hsj_budget if "l2" in hsj else qeba_budget
+for dataset, g in curves[curves.method == main.method.iloc[0]].groupby("dataset", sort=False):
+    m5 = g[g.model == "M-5"].set_index("queries")["auc"]
+    sixth = m5[m5.index >= budget_main / 6].iloc[0]
+    final = m5.iloc[-1]
+    early = m5[m5.index >= 1].iloc[0]
+    claims.append(Claim("lz-fig9", f"AUC rises with queries, then plateaus (M-5, {dataset})",
+                        "sharp rise, stable after ~2,500 of 15,000 queries (Fig. 9)",
+                        f"AUC at 1 query {early:.3f}, at {m5[m5.index >= budget_main / 6].index[0]} {sixth:.3f}, "
+                        f"at {m5.index[-1]} {final:.3f}", bool(abs(final - sixth) <= 0.03 and final >= early - 0.03)))
+    comparable = dataset in ("cifar10", "cifar100")
+    at131 = m5.get(131, np.nan)
+    paper131 = {"cifar10": 0.8228, "cifar100": 0.9266}.get(dataset)
+    claims.append(Claim("lz-fig9", "M-5 at 131 queries: AUC 0.8228 (CIFAR-10), 0.9266 (CIFAR-100)",
+                        "0.8228 / 0.9266", f"{dataset}: {at131:.4f}",
+                        bool(abs(at131 - paper131) <= 0.05) if comparable and np.isfinite(at131) else None))
+for dataset, g in compare.groupby("dataset", sort=False):
+    p = g.pivot(index="model", columns="attack", values="auc")
+    on_par = int((p["boundary"] >= p["score-based"] - 0.05).sum())
+    above_baseline = int((p["boundary"] >= p["baseline"]).sum())
+    claims.append(Claim("lz-fig10", f"boundary attack on par with the score-based attack on some targets ({dataset})",
+                        "similar or better than score-based in some cases (Fig. 10)",
+                        f"within 0.05 of (or above) score-based on {on_par} of {len(p)} targets; above baseline on "
+                        f"{above_baseline}", on_par >= 1))
+for dataset, g in f1_curve.groupby("dataset", sort=False):
+    member = runs[dataset, reference_target, main.method.iloc[0], "l2"].is_member
+    everyone = 2 * member.sum() / (len(member) + member.sum())  # F1 of calling every candidate a member
+    good = g[(g.f1 >= 0.9 * g.best_f1.iloc[0]) & (g.f1 > everyone + 0.01)].top_t_percent
+    band = (good.min(), good.max()) if len(good) else (np.nan, np.nan)
+    pick = chosen[chosen.dataset == dataset].iloc[0]
+    claims.append(Claim("lz-fig11", f"random-sample thresholds give good F1 over a wide band of t (M-{reference_target}, "
+                                    f"{dataset})",
+                        "F1 good for t from 30% to 80% (Fig. 11)",
+                        f"F1 within 90% of the best ({g.best_f1.iloc[0]:.3f}) and above flagging everyone "
+                        f"({everyone:.3f}) for {len(good)} of {len(g)} t values (t in [{band[0]}, {band[1]}]%); "
+                        f"chosen t = {chosen_percentile}%: F1 {pick.f1:.3f}; {pick.random_flipped} of "
+                        f"{reference_samples} random inputs changed label", bool(len(good) * 5 >= 50)))
+for kind, item in (("target", "lz-tab3"), ("shadow", "lz-tab5")):
+    for dataset, g in acr[acr.certified == kind].groupby("dataset", sort=False):
+        larger = int((g.gap > 0).sum())
+        rho = spearmanr(np.arange(len(g)), g.gap).statistic
+        claims.append(Claim(item, f"member ACR larger than non-member ACR ({kind}s, {dataset})",
+                            "members' ACR generally larger (Tables 3, 5)", f"larger on {larger} of {len(g)} targets",
+                            larger > len(g) / 2))
+        claims.append(Claim(item, f"the ACR gap grows with overfitting, M-0 to M-5 ({kind}s, {dataset})",
+                            "gap grows with the overfitting level (Table 3)", f"Spearman rho of gap vs M-i {rho:.2f}",
+                            bool(rho > 0) if np.isfinite(rho) else None))
+    for dataset, g in acr[acr.certified == kind].groupby("dataset", sort=False):
+        m5 = g[g.model == "M-5"].iloc[0]
+        paper = {"target": (0.1814, 0.0909), "shadow": (0.1819, 0.0846)}[kind]
+        claims.append(Claim(item, f"CIFAR-10 M-5 ACR ({kind}): {paper[0]} vs {paper[1]}", f"{paper[0]} vs {paper[1]}",
+                            f"{dataset}: {m5.acr_member:.4f} vs {m5.acr_non_member:.4f}",
+                            bool(abs(m5.acr_member - paper[0]) <= 0.05 and abs(m5.acr_non_member - paper[1]) <= 0.05)
+                            if dataset == "cifar10" else None))
+record_claims(profile, "lz_boundary", claims)[["claim", "paper", "ours", "verdict"]].style.hide(axis="index")
