@@ -9,8 +9,9 @@ the same rule for both). Without ART installed it measures ours only and says so
     python benchmarks/bench_hopskipjump.py --target synthetic-cifar --per-side 600 --art-candidates 100
 
 ``--target digits`` attacks M-``index`` of the smoke profile's digits targets, ``fashion-mnist`` of the
-default profile's (trained and cached by the store, like the book's); ``synthetic-cifar`` trains a CIFAR-sized CNN (3x32x32 input, 10
-classes) on synthetic Gaussian-class images, since CIFAR-10 itself cannot be downloaded here.
+default profile's (trained and cached by the store, like the book's); ``synthetic-cifar`` trains a
+CIFAR-sized CNN (3x32x32 input, 10 classes) on synthetic Gaussian-class images, since CIFAR-10
+itself cannot be downloaded here.
 ART works one candidate at a time, so on a large candidate set ``--art-candidates`` times ART on a
 random subset: queries per second is a rate; the AUCs are then both reported on that subset too.
 """
@@ -165,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=1000, help="synthetic-cifar: training set size")
     parser.add_argument("--epochs", type=int, default=40, help="synthetic-cifar: training epochs")
     parser.add_argument("--width", type=int, default=32, help="synthetic-cifar: CNN width")
-    parser.add_argument("--min-steps", type=int, default=1000, help="synthetic-cifar: at least this many training steps")
+    parser.add_argument("--min-steps", type=int, default=1000,
+                        help="synthetic-cifar: at least this many training steps")
     parser.add_argument("--signal", type=float, default=0.15, help="synthetic-cifar: class separation (small = "
                                                                     "overlapping classes, an overfit target)")
     parser.add_argument("--per-side", type=int, default=100, help="members and non-members attacked, each")

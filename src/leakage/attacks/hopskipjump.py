@@ -123,7 +123,7 @@ def _distance(delta: torch.Tensor, norm: str) -> torch.Tensor:
 
 
 def _interpolate(x: torch.Tensor, current: torch.Tensor, alpha: torch.Tensor, norm: str) -> torch.Tensor:
-    """ART's projection: the point alpha of the way from x to current (L2) or current clipped to the L-inf ball alpha."""
+    """ART's projection: alpha of the way from x to current (L2), or current clipped to x's L-inf ball alpha."""
     if norm == "l2":
         return (1 - alpha[:, None]) * x + alpha[:, None] * current
     return torch.minimum(torch.maximum(current, x - alpha[:, None]), x + alpha[:, None])
@@ -207,8 +207,8 @@ class _Search:
             start[hit] = probe[adversarial]
             found[hit] = True
             searching[hit] = False
-            self.reach[miss] = torch.maximum(self.reach[miss],
-                                             perturbation_norms(probe[~adversarial] - self.x[miss], self.s.l0_tolerance))
+            reached = perturbation_norms(probe[~adversarial] - self.x[miss], self.s.l0_tolerance)
+            self.reach[miss] = torch.maximum(self.reach[miss], reached)
             self.offer(hit, probe[adversarial])
             self.snapshot()
         return start, found
