@@ -129,7 +129,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
 # What each profile costs, measured with the command in the README (see its "Profiles" section).
 PROFILE_COST = {
     "smoke": "a few minutes on 2 CPU cores",
-    "default": "under 45 minutes on 2 CPU cores",
+    "default": "about 45 minutes on 2 CPU cores (the target; not yet timed end to end)",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }
 
