@@ -22,6 +22,15 @@ def toy_data(n: int = 2400, classes: int = 10, noise: float = 0.35, seed: int = 
     return VisionData("digits", (x * 255).round().to(torch.uint8), y, tuple(map(str, range(classes))), "toy")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 @pytest.fixture(scope="session")
 def toy_store(tmp_path_factory) -> Store:
     return Store(tmp_path_factory.mktemp("store"))

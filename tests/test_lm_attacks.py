@@ -17,13 +17,7 @@ from leakage.metrics import roc_auc
 from leakage.seed import numpy_rng
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 TEXTS = ["abca", "dcbad", "bb"]
 NEIGHBOURS = [["abcb", "dbca"], ["dcbaa", "acbad"], ["ba", "bd"]]

@@ -18,12 +18,7 @@ from leakage.store import Store
 CONFIGS = [PoolConfig, NeighbourConfig, ScratchConfig, FinetuneConfig, LMTargetConfig, StatsConfig, LLMRunConfig]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.mark.parametrize("config_type", CONFIGS, ids=lambda t: t.__name__)

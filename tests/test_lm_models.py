@@ -18,12 +18,7 @@ TEXTS = ["The jury praised the city.", "Only a handful of reports arrived.", "It
 TINY = ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=32, vocab_size=300)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,7 @@ from leakage.lm.scoring import (NonUTF8Warning, Scorer, StatsBatch, TruncationWa
 from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_stats
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 SENTENCES = ["The jury said it did find that many of the registration laws are outmoded.",
              "Only a relative handful of such reports was received.",
