@@ -60,7 +60,7 @@ certify_alpha = 0.001  # failure probability of the Clopper-Pearson bound (paper
 tsne_target = 3  # Fig. 12: which M-i (paper: M-3)
 tsne_per_side = 100  # Fig. 12: members and non-members embedded, each (paper: 1,000)
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
-torch_threads = 1  # CPU threads for torch here (0: leave the torch default; 1 is fastest on a busy 2-core CPU)
+torch_threads = 1  # CPU threads for torch here (0: the runner's share of the cores; 1 is fastest on a busy 2-core CPU)
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt

@@ -83,6 +83,29 @@ def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, monkeypa
     assert "x is 41" in outputs
 
 
+def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
+    chain = ["lz_transfer", "lz_boundary", "lz_defences", "scorecard"]
+    # lz_targets starts beside vp_mia / llm_mia, which may run while it does: half the cores each.
+    assert book.notebook_threads("lz_targets", [], chain + ["vp_mia", "llm_mia"], jobs=2, cpus=2) == 1
+    # lz_boundary starts alone: what is left waits for it.
+    assert book.notebook_threads("lz_boundary", [], ["lz_defences", "scorecard"], jobs=2, cpus=2) == 2
+    assert book.notebook_threads("lz_boundary", ["llm_mia"], ["lz_defences"], jobs=2, cpus=2) == 1
+    assert book.notebook_threads("vp_mia", [], ["llm_mia"], jobs=1, cpus=8) == 8
+    assert book.notebook_threads("vp_mia", ["a", "b"], [], jobs=4, cpus=2) == 1  # never below one
+    assert book.depends_on("lz_defences") == {"lz_boundary", "lz_transfer", "lz_targets"}
+
+
+def test_the_kernel_gets_the_threads_it_is_given(tmp_path, monkeypatch):
+    monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
+    monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    monkeypatch.setenv("MKL_NUM_THREADS", "1")
+    write_notebook(tmp_path / "threads.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
+    result = book.execute_notebook("threads", {"profile": "smoke", "x": 0}, threads=3)
+    executed = nbformat.read(result.output, as_version=4)
+    assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+
+
 def test_cli_reports_errors_without_a_traceback():
     done = subprocess.run([sys.executable, "-m", "leakage", "book", "--profile", "huge"], capture_output=True,
                           text=True, cwd=project_root())

@@ -3,9 +3,10 @@
 Notebooks are jupytext percent-format ``notebooks/<name>.py`` files with a cell tagged
 ``parameters``. Each is converted in memory, executed with its profile's parameters injected,
 and written to ``book/generated/<name>.ipynb``, which the book renders without re-executing.
-Notebooks run in parallel (``jobs``, each with cores/jobs threads) once the notebooks whose cached
-results they reuse are done; the summary pages (intro, scorecard) read every chapter's results, so
-they run last.
+Notebooks run in parallel (up to ``jobs`` at once) once the notebooks whose cached results they
+reuse are done; the summary pages (intro, scorecard) read every chapter's results, so they run
+last. Each notebook gets the CPU cores divided by the number of notebooks that can run beside it
+(``notebook_threads``), so a notebook left to run alone uses every core.
 """
 
 from __future__ import annotations
@@ -122,14 +123,19 @@ def _stderr_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
-def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
-    """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically."""
+def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None = None) -> NotebookResult:
+    """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically.
+
+    ``threads`` sets the kernel's CPU threads (``OMP_NUM_THREADS``); None leaves the environment as is.
+    """
     import jupytext
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
+    if threads is not None:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     out_dir = generated_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"{name}.ipynb"
@@ -160,6 +166,30 @@ def execute_notebook(name: str, parameters: dict[str, Any]) -> NotebookResult:
     return NotebookResult(name, output, time.perf_counter() - start)
 
 
+def depends_on(name: str) -> set[str]:
+    """Every notebook ``name`` waits for, directly or through others."""
+    found: set[str] = set()
+    stack = list(DEPENDS_ON.get(name, ()))
+    while stack:
+        other = stack.pop()
+        if other not in found:
+            found.add(other)
+            stack.extend(DEPENDS_ON.get(other, ()))
+    return found
+
+
+def notebook_threads(name: str, running: list[str], pending: list[str], jobs: int, cpus: int) -> int:
+    """CPU threads for ``name`` when it starts beside ``running`` with ``pending`` still to run.
+
+    The cores are shared among ``name``, the running notebooks and the pending ones that may start while
+    it runs (those that do not wait for it), at most ``jobs`` in all: a notebook that will run alone
+    gets every core, and the machine is never oversubscribed.
+    """
+    may_start = [p for p in pending if p != name and name not in depends_on(p)]
+    sharing = min(jobs, 1 + len(running) + len(may_start))
+    return max(1, cpus // sharing)
+
+
 def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log) -> None:
     """Execute ``names``, each once the notebooks it reuses results of (``DEPENDS_ON``) are done, up to
     ``jobs`` at a time; stops at the first failure (after the notebooks already running finish)."""
@@ -170,7 +200,8 @@ def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log
             ready = [n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))]
             for name in ready[:max(0, jobs - len(running))] if not errors else []:
                 pending.remove(name)
-                running[pool.submit(execute_notebook, name, params[name])] = name
+                threads = notebook_threads(name, list(running.values()), pending, jobs, os.cpu_count() or 1)
+                running[pool.submit(execute_notebook, name, params[name], threads)] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -232,7 +263,6 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     if unused:
         raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}")
 
-    os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // jobs))
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
         os.environ[FORCE_ENV] = str(time.time())

@@ -20,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
                       help=f"run only this notebook (repeatable; the intro and scorecard always follow): "
                            f"{', '.join(ALL_NOTEBOOKS)}")
     book.add_argument("--jobs", type=int, default=2,
-                      help="notebooks executed in parallel, each with cores/jobs threads (default 2)")
+                      help="notebooks executed in parallel (default 2); the cores are shared among those running")
     book.add_argument("--force", action="store_true", help="recompute every artefact instead of reusing the store")
     book.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                       help="override a notebook parameter of the profile, e.g. --set epochs=5 (repeatable)")

@@ -46,7 +46,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                     "init_eval": 100, "max_eval": 10000, "qeba_ratio": 4, "attack_norms": ["l2"],
                     "reference_samples": 40, "reference_target": 5, "chosen_percentile": 50, "certify_per_side": 20,
                     "certify_sigma": 0.25, "certify_n0": 10, "certify_n": 300, "certify_alpha": 0.001,
-                    "tsne_target": 3, "tsne_per_side": 150, "n_boot": 1000, "torch_threads": 1},
+                    "tsne_target": 3, "tsne_per_side": 150, "n_boot": 1000, "torch_threads": 0},
         "paper": {**TARGETS["paper"], "max_per_side": 200, "hsj_budget": 15000, "qeba_budget": 7000, "max_iter": 50,
                   "init_eval": 100, "max_eval": 10000, "qeba_ratio": 4, "attack_norms": ["l2", "linf"],
                   "reference_samples": 100, "reference_target": 5, "chosen_percentile": 50, "certify_per_side": 200,
