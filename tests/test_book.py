@@ -61,9 +61,15 @@ def write_notebook(path: Path, body: str) -> None:
     path.write_text('# %% tags=["parameters"]\nprofile = "smoke"\nx = 1\n\n# %%\n' + body)
 
 
-def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output(tmp_path, monkeypatch):
+@pytest.fixture
+def sandbox(tmp_path, monkeypatch):
+    """The runner reads notebooks from, and writes executed ones under, ``tmp_path``."""
     monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
     monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+    return tmp_path
+
+
+def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output(tmp_path, sandbox):
     write_notebook(tmp_path / "broken.py", "y = x + 1\n\n# %%\nraise ValueError('no data for you')\n")
     with pytest.raises(BookError) as err:
         book.execute_notebook("broken", {"profile": "smoke", "x": 2})
@@ -73,9 +79,7 @@ def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output
     assert not (tmp_path / "generated" / "broken.ipynb").exists()
 
 
-def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
-    monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox):
     write_notebook(tmp_path / "good.py", "print('x is', x)\n")
     result = book.execute_notebook("good", {"profile": "smoke", "x": 41})
     executed = nbformat.read(result.output, as_version=4)
@@ -95,9 +99,16 @@ def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
     assert book.depends_on("lz_defences") == {"lz_boundary", "lz_transfer", "lz_targets"}
 
 
-def test_the_kernel_gets_the_threads_it_is_given(tmp_path, monkeypatch):
-    monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
-    monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):
+    write_notebook(tmp_path / "noisy.py", "import sys; print('result'); print('library chatter', file=sys.stderr)\n")
+    result = book.execute_notebook("noisy", {"profile": "smoke", "x": 0})
+    executed = nbformat.read(result.output, as_version=4)
+    streams = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+    assert [o["name"] for o in streams] == ["stdout"] and "result" in streams[0]["text"]
+    assert "library chatter" in book.log_file("noisy").read_text()
+
+
+def test_the_kernel_gets_the_threads_it_is_given(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MKL_NUM_THREADS", "1")
     write_notebook(tmp_path / "threads.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")

@@ -30,7 +30,7 @@ from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parame
 from leakage.store import FORCE_ENV
 
 CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "vp_mia",
-                                       "llm_mia")
+                                       "llm_mia", "audit")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 # Notebooks that reuse (cached) results of others run after them; the summaries read every chapter.
@@ -123,6 +123,26 @@ def _stderr_to(path: Path) -> Iterator[None]:
             os.close(saved)
 
 
+def move_stderr_to_log(notebook_path: Path, log: Path) -> int:
+    """Take the cells' stderr outputs (library warnings, progress bars) out of the executed notebook and append
+    them to ``log``, so the book shows results only; returns how many were moved."""
+    import nbformat
+
+    notebook = nbformat.read(notebook_path, as_version=4)
+    moved = []
+    for index, cell in enumerate(notebook.cells):
+        outputs = cell.get("outputs", [])
+        keep = [o for o in outputs if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        moved += [f"--- cell {index} stderr ---\n{o['text']}" for o in outputs if o not in keep]
+        if len(keep) != len(outputs):
+            cell["outputs"] = keep
+    if moved:
+        with open(log, "a") as handle:
+            handle.write("\n".join(moved) + "\n")
+        nbformat.write(notebook, notebook_path)
+    return len(moved)
+
+
 def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None = None) -> NotebookResult:
     """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically.
 
@@ -161,6 +181,7 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
                 f"notebook {name} ({notebook_source(name)}) failed in cell {err.cell_index} "
                 f"(starting `{first_line.strip()}`): {err.ename}: {err.evalue}\n"
                 f"the notebook as executed up to the failure is at {failed}; kernel log: {log_file(name)}") from None
+        move_stderr_to_log(executed, log_file(name))
         os.replace(executed, output)
     (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
     return NotebookResult(name, output, time.perf_counter() - start)

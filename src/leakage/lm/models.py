@@ -248,13 +248,28 @@ def _batch(seqs: list[list[int]], pad: int, device: torch.device) -> tuple[torch
     return ids.to(device), mask.to(device), labels.to(device)
 
 
+def per_text_loss(model: torch.nn.Module, input_ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """(B,) mean NLL of each row's tokens after the first (a per-sample loss, as DP-SGD needs).
+
+    Position ids are passed per row, so every parameter's gradient is a sum over rows (opacus' per-sample
+    gradients of the position embedding are wrong otherwise).
+    """
+    positions = torch.arange(input_ids.shape[1], device=input_ids.device).expand_as(input_ids)
+    logits = model(input_ids=input_ids, attention_mask=mask, position_ids=positions).logits[:, :-1]
+    nll = torch.nn.functional.cross_entropy(logits.transpose(1, 2), input_ids[:, 1:], reduction="none")
+    weight = mask[:, 1:].to(nll.dtype)
+    return (nll * weight).sum(1) / weight.sum(1).clamp(min=1)
+
+
 def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: FinetuneConfig, *, max_tokens: int,
-             seed: int, checkpoints: Sequence[int] = (), desc: str = "train LM"):
+             seed: int, checkpoints: Sequence[int] = (), desc: str = "train LM", dp=None):
     """Train ``model`` (already prepared) on ``texts``; returns (epoch -> trainable state, per-epoch mean loss).
 
     Each text is scored as :class:`~leakage.lm.scoring.Scorer` scores it: the context token, then at most
     ``max_tokens`` tokens; the loss is the mean NLL over the batch's text tokens. The weights are also
     returned after the last epoch (key ``config.epochs``) whether or not it is listed in ``checkpoints``.
+    ``dp`` (a :class:`leakage.defenses.dp.DPSGD`) trains with DP-SGD instead: Poisson-sampled batches,
+    the per-text loss of :func:`per_text_loss`, per-sample clipping and noise (no other clipping).
     """
     if config.epochs < 1 or config.batch_size < 1:
         raise ValueError(f"epochs and batch_size must be at least 1, got {config.epochs} and {config.batch_size}")
@@ -270,20 +285,33 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    forward = model
+    if dp is not None:
+        forward, optimizer = dp.prepare(model, optimizer, len(seqs), config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
     generator = torch_generator(seed, "lm-batches")
     torch.manual_seed(derive_seed(seed, "lm-dropout"))
     states, losses = {}, []
     for epoch in progress(range(1, config.epochs + 1), desc=desc, total=config.epochs):
         model.train()
-        order = torch.randperm(len(seqs), generator=generator).tolist()
+        if dp is None:
+            order = torch.randperm(len(seqs), generator=generator)
+            batches = list(order.split(config.batch_size))
+        else:
+            batches = dp.batches(len(seqs), config.batch_size, generator)
         total, tokens = 0.0, 0
-        for start in range(0, len(seqs), config.batch_size):
-            input_ids, mask, labels = _batch([seqs[i] for i in order[start:start + config.batch_size]], pad, device)
-            loss = model(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+        for rows in batches:
+            if len(rows) == 0:
+                continue
+            input_ids, mask, labels = _batch([seqs[i] for i in rows.tolist()], pad, device)
+            if dp is None:
+                loss = forward(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+            else:
+                loss = per_text_loss(forward, input_ids, mask).mean()
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            if dp is None:
+                torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             optimizer.step()
             schedule.step()
             n = int((labels[:, 1:] != -100).sum())
@@ -291,5 +319,7 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
         losses.append(total / max(tokens, 1))
         if epoch in checkpoints or epoch == config.epochs:
             states[epoch] = trainable_state(model, config)
+    if dp is not None:
+        dp.finish(model)
     model.eval()
     return states, losses

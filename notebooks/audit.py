@@ -1,0 +1,249 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Auditing DP training with membership inference
+#
+# The other chapters ask how much a model leaks. This one turns their attacks into a **privacy audit**
+# (Jagielski et al. 2020; Nasr et al. 2023; Steinke, Nasr & Jagielski 2023): train a model with
+# DP-SGD at a stated epsilon, hide *m* **canaries** in its training set (each one put in with
+# probability 1/2, by a seeded coin), score every canary with an attack, and compute the smallest
+# epsilon consistent with how well the attack tells included canaries from excluded ones. That
+# number, **eps_LB**, is a statistical lower bound at the stated confidence: if the training really
+# is (epsilon, delta)-DP, eps_LB exceeds epsilon with probability at most 5%. A violation
+# (eps_LB > epsilon) would flag a bug in the DP training or in the audit.
+#
+# - **Canaries.** Vision: real images with a wrong label (or uniform noise images); text: random
+#   sequences of words, far from the Brown passages the model learns. Both are the kind of
+#   outlier a model must memorise to fit, the strongest known choice for black-box audits.
+# - **Models.** The Li & Zhang CNN (same training loop as the other chapters, DP-SGD with opacus,
+#   DP-Adam) and the from-scratch GPT-2 of the LLM chapter (opacus per-sample gradients of every
+#   weight, Poisson-sampled batches), each at several target epsilons and without DP. The noise is
+#   chosen by opacus' RDP accountant to reach the target epsilon at the audit's delta.
+# - **Attacks.** Vision: LOSS (log-probability of the canary's label; confidence vectors), and the
+#   label-only baseline and HopSkipJump boundary attacks through the query-counting oracle. Text:
+#   LOSS, zlib, Min-k% and Min-k%++. Every canary gets a score from every attack; none is dropped.
+# - **Bounds.** *Threshold audit:* for every threshold, Clopper-Pearson upper bounds on the
+#   false-positive and false-negative rates (each the upper end of a two-sided 95% interval) and
+#   eps_LB = max over thresholds of max(log((1 - delta - FPR_u) / FNR_u), log((1 - delta - FNR_u) / FPR_u)),
+#   the threshold picked on the same canaries as in those papers. *One-run audit* (Steinke et al.):
+#   guess "in" for the k highest and "out" for the k lowest scores; the number of correct guesses
+#   of an (epsilon, delta)-DP run is dominated by a binomial, which gives a p-value per epsilon; six
+#   values of k are tried at level 5%/6 each (Bonferroni), so the best of them is still a 95% bound.
+# - **Ceiling.** With m canaries even a perfect attack cannot show more than a finite eps_LB (its
+#   rates' upper bounds are not 0); the tables give that ceiling beside each bound.
+#
+# Black-box audits of the final model, with few canaries, are known to fall far below the
+# theoretical epsilon of DP-SGD; tight audits need white-box access to every step or thousands of
+# canaries (Nasr et al. 2023). Expect loose bounds for the DP models, and a bound near the ceiling
+# for the model trained without DP. The claims below check both: eps_LB <= epsilon for every DP
+# model, and a no-DP eps_LB of at least half the ceiling.
+
+# %% tags=["parameters"]
+profile = "smoke"  # which profile's results folder to write to
+seed = 0  # seed of data draws, canaries, inclusion, models and batches
+epsilons = [1.0, 4.0, 8.0]  # theoretical epsilons of the DP-SGD targets (no-DP targets are added)
+delta = 1e-5  # delta of the DP guarantee and of the audit
+confidence = 0.95  # confidence of every lower bound
+curve_sizes = [50, 100, 200]  # audit-curve: numbers of canaries (the first n of each run)
+vision_dataset = "digits"  # vision data set (real images; canaries are drawn from it too)
+vision_base = 1200  # real training images, always included
+vision_test = 397  # held-out images for the test accuracy
+vision_canaries = 200  # m for the CNN
+canary_kind = "mislabelled"  # mislabelled (wrong labels) or noise (uniform random images)
+width = 16  # channels of the first conv layer
+epochs = 30  # training epochs of the DP targets
+batch_size = 128  # expected batch size (Poisson sampling under DP)
+lr = 3e-3  # Adam learning rate
+nodp_min_steps = 2000  # optimiser steps of the no-DP target at least (so it can memorise)
+boundary_budget = 200  # label queries per canary of the boundary attack (0 skips it)
+lm_docs_per_pool = 10  # Brown documents per pool (the member pool is the LM's base training set)
+lm_passages_per_doc = 3  # passages per document
+lm_passage_words = 32  # words per passage
+lm_layers = 2  # GPT-2 blocks
+lm_width = 64  # GPT-2 hidden width
+lm_vocab = 1024  # BPE vocabulary (trained on the reference pool)
+lm_epochs = 10  # training epochs
+lm_batch_size = 16  # (expected) texts per step
+lm_lr = 3e-3  # AdamW learning rate
+lm_canaries = 60  # m for the LM
+lm_canary_words = 12  # words per text canary
+lm_max_tokens = 64  # tokens per text trained on and scored
+torch_threads = 0  # CPU threads for torch (0: the runner's share of the cores)
+
+# %% tags=["remove-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from IPython.display import Markdown, display
+
+from leakage.experiments import llm
+from leakage.experiments.audit import (LMAuditConfig, VisionAuditConfig, audit_rows, curve_rows, lm_scores,
+                                       summarise, vision_scores)
+from leakage.lm.corpus import PoolConfig
+from leakage.lm.models import FinetuneConfig, ScratchConfig
+from leakage.models.cnn import CNNConfig
+from leakage.publish import publish, set_style
+from leakage.results import Claim, record_claims, record_provenance
+from leakage.train import TrainConfig
+
+set_style()
+if torch_threads:
+    torch.set_num_threads(torch_threads)
+levels = [0.0, *epsilons]  # 0: no DP
+
+
+def vision_config(epsilon: float) -> VisionAuditConfig:
+    train = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, min_steps=0 if epsilon else nodp_min_steps)
+    return VisionAuditConfig(dataset=vision_dataset, base_size=vision_base, test_size=vision_test,
+                             canaries=vision_canaries, canary_kind=canary_kind, epsilon=epsilon, delta=delta,
+                             arch=CNNConfig(width=width), train=train, boundary_budget=boundary_budget, seed=seed)
+
+
+def lm_config(epsilon: float) -> LMAuditConfig:
+    return LMAuditConfig(
+        pools=PoolConfig(passage_words=lm_passage_words, docs_per_pool=lm_docs_per_pool,
+                         passages_per_doc=lm_passages_per_doc, seed=seed),
+        corpus_digest=llm.corpus().digest(),
+        scratch=ScratchConfig(n_layer=lm_layers, n_head=2, n_embd=lm_width, n_positions=lm_max_tokens + 1,
+                              vocab_size=lm_vocab),
+        train=FinetuneConfig(method="full", epochs=lm_epochs, lr=lm_lr, batch_size=lm_batch_size),
+        canaries=lm_canaries, canary_words=lm_canary_words, epsilon=epsilon, delta=delta, max_tokens=lm_max_tokens,
+        seed=seed)
+
+
+MODELS = {"CNN": (vision_config, vision_scores), "GPT-2": (lm_config, lm_scores)}
+results = {(name, eps): run(make(eps)) for name, (make, run) in MODELS.items() for eps in levels}
+
+# %% [markdown]
+# ## The audited models
+#
+# Target epsilon, the epsilon the accountant reports for the noise opacus chose (at the audit's
+# delta), the noise multiplier, and what the model learnt: test accuracy (CNN) or final training
+# loss (GPT-2), and for the CNN how many included and excluded canaries it labels with the
+# canary's (wrong) label.
+
+# %% tags=["remove-input"]
+models = pd.DataFrame([{"model": name, "target_epsilon": eps if eps else np.inf, **result.metrics}
+                       for (name, eps), result in results.items()])
+models.style.hide(axis="index").format(precision=3)
+
+# %% [markdown]
+# ## Empirical lower bounds (`audit-eps`)
+
+# %% tags=["remove-input"]
+eps_table = pd.DataFrame([row for (name, eps), result in results.items()
+                          for row in audit_rows(name, eps, result, delta, confidence)])
+fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.8), squeeze=False)
+for ax, name in zip(axes[0], MODELS):
+    sub = eps_table[eps_table.model == name].melt(
+        id_vars=["target_epsilon", "attack"], value_vars=["eps_lb", "eps_lb_one_run"], var_name="audit",
+        value_name="bound")
+    sub["audit"] = sub.audit.map({"eps_lb": "threshold", "eps_lb_one_run": "one run"})
+    sub["epsilon"] = sub.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}")
+    sns.barplot(data=sub, x="epsilon", y="bound", hue="attack", ax=ax, errorbar=None,
+                order=[f"{e:g}" for e in epsilons] + ["no DP"])
+    for i, e in enumerate(epsilons):
+        ax.plot([i - 0.4, i + 0.4], [e, e], color="black", lw=1.5)
+    ceiling = eps_table[eps_table.model == name].ceiling.iloc[0]
+    ax.axhline(ceiling, color="grey", ls=":", lw=1)
+    ax.set(title=f"{name}: threshold audit", xlabel="theoretical epsilon",
+           ylabel="eps_LB (95%)")
+fig.tight_layout()
+cols = ["model", "target_epsilon", "accountant_epsilon", "attack", "canaries", "auc", "eps_lb", "eps_lb_one_run",
+        "ceiling", "confidence", "delta"]
+publish("audit-eps", profile, table=eps_table[cols], figure=fig)
+
+# %% [markdown]
+# ```{glue:figure} audit-eps
+# :name: audit-eps
+#
+# Privacy audit (beyond the three works; method of Jagielski et al. 2020 and Nasr et al. 2023):
+# eps_LB at 95% confidence of each attack (threshold audit) for each theoretical epsilon; black
+# bars mark the theoretical epsilon, the dotted line the most a perfect attack could show with
+# these canaries.
+# ```
+#
+# ```{glue:figure} audit-eps-table
+# :name: audit-eps-table
+#
+# Privacy audit: theoretical epsilon (target and accountant), AUC, and eps_LB of the threshold
+# audit and of the one-run audit (Steinke et al. 2023), with the ceiling of a perfect attack.
+# ```
+
+# %% tags=["remove-input"]
+tightest = summarise(eps_table)
+display(Markdown("**The tightest attack per model** (largest eps_LB of either audit):"))
+tightest.style.hide(axis="index").format(precision=3)
+
+# %% [markdown]
+# ## Bound against the number of canaries (`audit-curve`)
+
+# %% tags=["remove-input"]
+curve = pd.DataFrame([row for (name, eps), result in results.items()
+                      for row in curve_rows(name, eps, result, sorted({*curve_sizes, len(result.included)}),
+                                            delta, confidence)])
+curve["epsilon"] = curve.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}")
+best = curve.groupby(["model", "epsilon", "canaries"], as_index=False).agg(eps_lb=("eps_lb", "max"),
+                                                                          ceiling=("ceiling", "first"))
+fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.6), squeeze=False)
+for ax, name in zip(axes[0], MODELS):
+    sub = best[best.model == name]
+    sns.lineplot(data=sub, x="canaries", y="eps_lb", hue="epsilon", marker="o", ax=ax)
+    ceil = sub.drop_duplicates("canaries")
+    ax.plot(ceil.canaries, ceil.ceiling, color="grey", ls=":", label="perfect attack")
+    ax.set(title=name, xlabel="canaries used (m)", ylabel="best eps_LB (95%)")
+    ax.legend(title="theoretical epsilon", fontsize="small")
+fig.tight_layout()
+publish("audit-curve", profile, table=curve, figure=fig)
+
+# %% [markdown]
+# ```{glue:figure} audit-curve
+# :name: audit-curve
+#
+# Privacy audit: the best attack's eps_LB using the first m canaries of each run, and the ceiling of
+# a perfect attack with m canaries (dotted): more canaries allow larger bounds.
+# ```
+
+# %% tags=["remove-input"]
+record_provenance(profile, "audit-eps", datasets={
+    vision_dataset: "leakage.data.vision (the book's loader)", "Brown corpus": llm.corpus().source},
+    note="canaries drawn by this build; their inclusion is a seeded coin flip, so membership is exact")
+record_provenance(profile, "audit-curve", datasets={vision_dataset: "leakage.data.vision",
+                                                    "Brown corpus": llm.corpus().source},
+                  note="the same runs as audit-eps, with fewer canaries")
+
+# %% [markdown]
+# ## Claims checked
+
+# %% tags=["remove-input"]
+claims = []
+dp = eps_table[np.isfinite(eps_table.target_epsilon)]
+worst = dp.assign(bound=dp[["eps_lb", "eps_lb_one_run"]].max(axis=1),
+                  slack=lambda t: t.accountant_epsilon - t[["eps_lb", "eps_lb_one_run"]].max(axis=1))
+claims.append(Claim("audit-eps", "eps_LB <= epsilon for every DP model, attack and audit",
+                    "a violation flags a bug in the audit or in the DP training",
+                    "; ".join(f"{r.model} eps {r.accountant_epsilon:.2f}: max eps_LB {r.bound:.2f}"
+                              for r in worst.loc[worst.groupby(["model", "target_epsilon"]).bound.idxmax()].itertuples()),
+                    bool((worst.slack >= 0).all())))
+for name in MODELS:
+    nodp = eps_table[(eps_table.model == name) & np.isinf(eps_table.target_epsilon)]
+    top = nodp.loc[nodp[["eps_lb", "eps_lb_one_run"]].max(axis=1).idxmax()]
+    bound = max(top.eps_lb, top.eps_lb_one_run)
+    claims.append(Claim("audit-eps", f"the no-DP {name} yields a large eps_LB",
+                        "without DP, canaries are memorised: eps_LB far above 0 (here: at least half of what a "
+                        "perfect attack could show with these canaries)",
+                        f"{bound:.2f} with {top.attack} (ceiling {top.ceiling:.2f} for {top.canaries} canaries)",
+                        bool(bound >= 0.5 * top.ceiling)))
+record_claims(profile, "audit", claims)[["claim", "paper", "ours", "verdict"]].style.hide(axis="index")

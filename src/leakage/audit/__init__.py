@@ -1,0 +1,1 @@
+"""Privacy auditing: canaries and empirical epsilon lower bounds from membership scores."""

@@ -1,0 +1,277 @@
+"""Stage: train targets with canaries under DP-SGD (or none), score the canaries with the book's attacks,
+and turn the scores into empirical epsilon lower bounds (cached in the store).
+
+Vision: the Li & Zhang CNN on ``base_size`` real images plus the included canaries; attacks LOSS
+(confidence vectors), baseline and HopSkipJump boundary (labels only, through the oracle).
+Text: the from-scratch GPT-2 of the LLM chapter on the member pool's passages plus the included
+canaries (random-word texts); attacks LOSS, zlib, Min-k% and Min-k%++ from ``leakage.lm.attacks``.
+Every canary gets a score from every attack; none is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import torch
+
+from leakage.attacks import AttackContext, PosteriorOracle, get_attack
+from leakage.attacks.boundary import BoundaryAttack
+from leakage.attacks.oracle import LabelOnlyOracle
+from leakage.audit.bounds import epsilon_lower_bound, one_run_epsilon, perfect_attack_epsilon
+from leakage.audit.canaries import VISION_KINDS, canary_inclusion, noise_images, random_word_texts, wrong_labels
+from leakage.config import doc_field
+from leakage.defenses.dp import DPSGD
+from leakage.device import describe_device, get_device
+from leakage.experiments.targets import build_model, cached_data
+from leakage.lm.attacks import AttackInputs, run_attacks
+from leakage.lm.corpus import PoolConfig
+from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm
+from leakage.lm.scoring import Scorer
+from leakage.metrics import roc_auc
+from leakage.models.cnn import CNNConfig
+from leakage.seed import numpy_rng, seed_everything
+from leakage.store import Store
+from leakage.train import TrainConfig, accuracy, epochs_for, fit, predict_logits
+
+
+def _dp_hook(epsilon: float, delta: float, clip: float, epochs: int, seed: int) -> list[DPSGD]:
+    if epsilon < 0:
+        raise ValueError(f"epsilon must be >= 0 (0: no DP), got {epsilon}")
+    return [DPSGD(noise=0.0, target_epsilon=epsilon, clip=clip, epochs=epochs, seed=seed, delta=delta)] if epsilon else []
+
+
+def _dp_record(hooks: list[DPSGD]) -> dict[str, float]:
+    if not hooks:
+        return {"dp_epsilon": float("inf"), "noise_multiplier": 0.0}
+    return {"dp_epsilon": float(hooks[0].epsilon), "noise_multiplier": float(hooks[0].noise)}
+
+
+# --------------------------------------------------------------------------- vision
+
+
+@dataclass(frozen=True)
+class VisionAuditConfig:
+    """A CNN trained with m canaries, each included with probability 1/2, under DP-SGD at ``epsilon`` (0: no DP)."""
+
+    dataset: str = doc_field("digits", "vision data set (see leakage.data.vision)")
+    base_size: int = doc_field(500, "real training images, always in the training set")
+    test_size: int = doc_field(500, "held-out images for the test accuracy")
+    canaries: int = doc_field(200, "m: canaries, each in the training set with probability 1/2")
+    canary_kind: str = doc_field("mislabelled", "'mislabelled' (real images, wrong labels) or 'noise' (uniform images)")
+    epsilon: float = doc_field(0.0, "DP-SGD target epsilon at `delta`; the noise is chosen to reach it (0: no DP)")
+    delta: float = doc_field(1e-5, "delta of the DP guarantee, also used by the audit")
+    clip: float = doc_field(1.0, "DP-SGD per-sample gradient clipping norm")
+    arch: CNNConfig = doc_field(CNNConfig(), "CNN size")
+    train: TrainConfig = doc_field(TrainConfig(epochs=30), "optimisation (Adam; DP-Adam under DP-SGD)")
+    boundary_budget: int = doc_field(300, "label queries per canary of the boundary attack (0: skip it)")
+    seed: int = doc_field(0, "seed of the data draw, canaries, inclusion, weights and batches")
+
+    def __post_init__(self) -> None:
+        if self.canary_kind not in VISION_KINDS:
+            raise ValueError(f"canary_kind must be one of {VISION_KINDS}, got {self.canary_kind!r}")
+
+
+@dataclass
+class AuditScores:
+    """Every attack's canary scores (m,) (higher = member), the inclusion (m,) and the target's numbers."""
+
+    scores: dict[str, np.ndarray]
+    included: np.ndarray
+    metrics: dict[str, float]
+
+
+def vision_canaries(config: VisionAuditConfig) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+    """(canary images (m, C, H, W), canary labels (m,), base indices, test indices, inclusion (m,))."""
+    data = cached_data(config.dataset)
+    need = config.base_size + config.test_size + (config.canaries if config.canary_kind == "mislabelled" else 0)
+    if need > len(data):
+        raise ValueError(f"{config.dataset} has {len(data)} images; base_size + test_size (+ canaries when "
+                         f"mislabelled) = {need}")
+    order = numpy_rng(config.seed, "audit-split").permutation(len(data))
+    base, test = order[:config.base_size], order[config.base_size:config.base_size + config.test_size]
+    if config.canary_kind == "mislabelled":
+        index = order[config.base_size + config.test_size:need]
+        images = data.images(torch.as_tensor(index))
+        labels = torch.as_tensor(wrong_labels(data.y[index].numpy(), data.num_classes, config.seed))
+    else:
+        images, labels = noise_images(config.canaries, data.input_shape, data.num_classes, config.seed)
+    return images, labels, base, test, canary_inclusion(config.canaries, config.seed)
+
+
+def train_vision_target(config: VisionAuditConfig, store: Store | None = None) -> tuple[torch.nn.Module, dict]:
+    """(trained CNN in eval mode, payload with inclusion, DP epsilon and accuracies); cached."""
+    store = store or Store()
+    data = cached_data(config.dataset)
+    canary_x, canary_y, base, test, included = vision_canaries(config)
+    device = get_device()
+
+    def compute() -> dict:
+        seed_everything(config.seed)
+        model = build_model(data, config.arch, config.seed).to(device)
+        x = torch.cat([data.images(torch.as_tensor(base)), canary_x[torch.as_tensor(included)]]).to(device)
+        y = torch.cat([data.y[base], canary_y[torch.as_tensor(included)]]).to(device)
+        hooks = _dp_hook(config.epsilon, config.delta, config.clip, epochs_for(config.train, len(x)), config.seed)
+        start = time.perf_counter()
+        fit(model, x, y, config.train, seed=config.seed, hooks=hooks,
+            desc=f"audit target eps={config.epsilon:g} ({config.dataset})")
+        return {"model": model.state_dict(), "included": included, "train_size": len(x),
+                "train_seconds": time.perf_counter() - start,
+                "test_accuracy": accuracy(model, data.images(torch.as_tensor(test)), data.y[test]),
+                "base_accuracy": accuracy(model, data.images(torch.as_tensor(base)), data.y[base]),
+                **_dp_record(hooks)}
+
+    payload = store.cached("audit_vision_target", config, compute, seed=config.seed, device=describe_device(device))
+    if not np.array_equal(payload["included"], included):
+        raise RuntimeError("the stored canary inclusion differs from the one the seed gives; rerun with --force")
+    model = build_model(data, config.arch, config.seed)
+    model.load_state_dict(payload["model"])
+    return model.to(device).eval(), payload
+
+
+def vision_scores(config: VisionAuditConfig, store: Store | None = None) -> AuditScores:
+    """LOSS, baseline and boundary scores of every canary against the target of ``config``; cached."""
+    store = store or Store()
+    model, target = train_vision_target(config, store)
+    canary_x, canary_y, _, _, included = vision_canaries(config)
+    device = next(model.parameters()).device
+
+    def compute() -> dict:
+        x, y = canary_x.to(device), canary_y.to(device)
+        posteriors = PosteriorOracle(model).posteriors(x).double()
+        scores = {"loss": torch.log(posteriors[torch.arange(len(y)), y].clamp_min(1e-300)).cpu().numpy()}
+        context = AttackContext(oracle=LabelOnlyOracle(model, num_owners=len(x), budget=config.boundary_budget or None),
+                                candidates=x, candidate_labels=y, shadow_x=x[:0], shadow_y=y[:0],
+                                num_classes=int(posteriors.shape[1]), seed=config.seed, store=store,
+                                target_key=config, data_key=config)
+        scores["baseline"] = get_attack("baseline")().run(context).scores
+        if config.boundary_budget:
+            context.oracle = LabelOnlyOracle(model, num_owners=len(x), budget=config.boundary_budget)
+            boundary = BoundaryAttack(BoundaryAttack.Config(budget=config.boundary_budget, seed=config.seed))
+            scores["boundary"] = boundary.run(context).scores
+        canary_accuracy = (predict_logits(model, x).argmax(1) == y).cpu().numpy()
+        return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
+                "canary_accuracy_in": float(canary_accuracy[included].mean()),
+                "canary_accuracy_out": float(canary_accuracy[~included].mean())}
+
+    payload = store.cached("audit_vision_scores", config, compute, seed=config.seed)
+    scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
+    metrics = {k: float(target[k]) for k in ("dp_epsilon", "noise_multiplier", "test_accuracy", "base_accuracy",
+                                             "train_size", "train_seconds")}
+    metrics.update(canary_accuracy_in=payload["canary_accuracy_in"], canary_accuracy_out=payload["canary_accuracy_out"])
+    return AuditScores(scores, included, metrics)
+
+
+# --------------------------------------------------------------------------- text
+
+
+@dataclass(frozen=True)
+class LMAuditConfig:
+    """A from-scratch GPT-2 trained on Brown passages plus m random-word canaries (each included w.p. 1/2)."""
+
+    pools: PoolConfig = doc_field(PoolConfig(), "Brown pools: the member pool is the base training set, the "
+                                                "reference pool trains the tokenizer and gives the canary words")
+    corpus_digest: str = doc_field("", "content digest of the Brown corpus read")
+    scratch: ScratchConfig = doc_field(ScratchConfig(), "GPT-2 size")
+    train: FinetuneConfig = doc_field(FinetuneConfig(epochs=20, batch_size=16), "optimisation (AdamW; full)")
+    canaries: int = doc_field(100, "m: canary texts, each in the training set with probability 1/2")
+    canary_words: int = doc_field(12, "words per canary, drawn uniformly from the reference pool's vocabulary")
+    epsilon: float = doc_field(0.0, "DP-SGD target epsilon at `delta` (0: no DP)")
+    delta: float = doc_field(1e-5, "delta of the DP guarantee, also used by the audit")
+    clip: float = doc_field(1.0, "DP-SGD per-sample gradient clipping norm")
+    max_tokens: int = doc_field(128, "tokens of a text trained on and scored")
+    min_k: float = doc_field(0.2, "k of Min-k% and Min-k%++")
+    seed: int = doc_field(0, "seed of canaries, inclusion, weights and batches")
+
+
+def lm_texts(config: LMAuditConfig) -> tuple[list[str], list[str], np.ndarray, object]:
+    """(base training texts, canary texts (m), inclusion (m,), tokenizer) of ``config``."""
+    from leakage.experiments import llm
+
+    target = llm.LMTargetConfig(pools=config.pools, corpus_digest=config.corpus_digest, scratch=config.scratch)
+    pools = llm.pools_for(config.pools, config.corpus_digest)
+    vocabulary = sorted({w.lower() for p in pools.reference for w in p.text.split() if w.isalpha()})
+    canaries = random_word_texts(config.canaries, config.canary_words, vocabulary, config.seed)
+    return [p.text for p in pools.members], canaries, canary_inclusion(config.canaries, config.seed), \
+        llm.scratch_tokenizer(target)
+
+
+def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
+    """LOSS, zlib, Min-k% and Min-k%++ scores of every canary against the GPT-2 of ``config``; cached."""
+    if config.train.method != "full":
+        raise ValueError("the audited GPT-2 is trained from scratch: train.method must be 'full'")
+    store = store or Store()
+    base, canaries, included, tokenizer = lm_texts(config)
+    device = get_device()
+
+    def compute() -> dict:
+        seed_everything(config.seed)
+        model = build_scratch(config.scratch, tokenizer, config.seed).to(device)
+        texts = base + [t for t, keep in zip(canaries, included) if keep]
+        hooks = _dp_hook(config.epsilon, config.delta, config.clip, config.train.epochs, config.seed)
+        start = time.perf_counter()
+        _, losses = train_lm(model, tokenizer, texts, config.train, max_tokens=config.max_tokens, seed=config.seed,
+                             desc=f"audit GPT-2 eps={config.epsilon:g}", dp=hooks[0] if hooks else None)
+        seconds = time.perf_counter() - start
+        stats = Scorer(model.eval(), tokenizer, name="audit", max_tokens=config.max_tokens).stats(canaries)
+        specs = [("loss", {}), ("zlib", {}), ("min-k", {"k": config.min_k}), ("min-k++", {"k": config.min_k})]
+        scores = run_attacks(AttackInputs(stats), specs)
+        return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
+                "included": included, "train_size": len(texts), "train_seconds": seconds,
+                "final_train_loss": losses[-1], **_dp_record(hooks)}
+
+    payload = store.cached("audit_lm_scores", config, compute, seed=config.seed, device=describe_device(device))
+    scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
+    metrics = {k: float(payload[k]) for k in ("dp_epsilon", "noise_multiplier", "train_size", "train_seconds",
+                                              "final_train_loss")}
+    return AuditScores(scores, payload["included"].astype(bool), metrics)
+
+
+# --------------------------------------------------------------------------- bounds
+
+
+def audit_rows(model: str, epsilon: float, result: AuditScores, delta: float, confidence: float) -> list[dict]:
+    """One row per attack: theoretical epsilon, eps_LB (threshold audit and one-run audit), AUC."""
+    rows = []
+    m = len(result.included)
+    ceiling = perfect_attack_epsilon(int(result.included.sum()), int((~result.included).sum()), delta, confidence)
+    for attack, scores in result.scores.items():
+        threshold = epsilon_lower_bound(scores, result.included, delta, confidence)
+        one_run = one_run_epsilon(scores, result.included, delta, confidence)
+        rows.append({"model": model, "target_epsilon": epsilon if epsilon else np.inf,
+                     "accountant_epsilon": result.metrics["dp_epsilon"], "delta": delta, "attack": attack,
+                     "canaries": m, "auc": roc_auc(scores, result.included),
+                     "eps_lb": threshold.epsilon, "eps_lb_one_run": one_run.epsilon, "ceiling": ceiling,
+                     "confidence": confidence, "fpr": threshold.fpr, "fnr": threshold.fnr})
+    return rows
+
+
+def curve_rows(model: str, epsilon: float, result: AuditScores, sizes: list[int], delta: float,
+               confidence: float) -> list[dict]:
+    """eps_LB of every attack using only the first n canaries, for each n in ``sizes`` (one training run)."""
+    rows = []
+    for n in sizes:
+        included = result.included[:n]
+        if n > len(included) or included.all() or not included.any():
+            continue
+        ceiling = perfect_attack_epsilon(int(included.sum()), int((~included).sum()), delta, confidence)
+        for attack, scores in result.scores.items():
+            rows.append({"model": model, "target_epsilon": epsilon if epsilon else np.inf, "attack": attack,
+                         "canaries": n, "eps_lb": epsilon_lower_bound(scores[:n], included, delta, confidence).epsilon,
+                         "ceiling": ceiling})
+    return rows
+
+
+def with_epsilon(config, epsilon: float):
+    """``config`` with another target epsilon (either config type)."""
+    return replace(config, epsilon=epsilon)
+
+
+def summarise(table: pd.DataFrame) -> pd.DataFrame:
+    """Per model and epsilon: the attack with the tightest eps_LB (either audit) and that bound."""
+    table = table.assign(best=table[["eps_lb", "eps_lb_one_run"]].max(axis=1))
+    top = table.loc[table.groupby(["model", "target_epsilon"], sort=False)["best"].idxmax()]
+    return top[["model", "target_epsilon", "accountant_epsilon", "attack", "best"]].rename(
+        columns={"attack": "tightest_attack", "best": "eps_lb"}).reset_index(drop=True)
