@@ -145,21 +145,20 @@ models.style.hide(axis="index").format(precision=3)
 # %% tags=["remove-input"]
 eps_table = pd.DataFrame([row for (name, eps), result in results.items()
                           for row in audit_rows(name, eps, result, delta, confidence)])
-fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.8), squeeze=False)
-for ax, name in zip(axes[0], MODELS):
-    sub = eps_table[eps_table.model == name].melt(
-        id_vars=["target_epsilon", "attack"], value_vars=["eps_lb", "eps_lb_one_run"], var_name="audit",
-        value_name="bound")
-    sub["audit"] = sub.audit.map({"eps_lb": "threshold", "eps_lb_one_run": "one run"})
-    sub["epsilon"] = sub.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}")
-    sns.barplot(data=sub, x="epsilon", y="bound", hue="attack", ax=ax, errorbar=None,
-                order=[f"{e:g}" for e in epsilons] + ["no DP"])
-    for i, e in enumerate(epsilons):
-        ax.plot([i - 0.4, i + 0.4], [e, e], color="black", lw=1.5)
-    ceiling = eps_table[eps_table.model == name].ceiling.iloc[0]
-    ax.axhline(ceiling, color="grey", ls=":", lw=1)
-    ax.set(title=f"{name}: threshold audit", xlabel="theoretical epsilon",
-           ylabel="eps_LB (95%)")
+AUDITS = {"eps_lb": "threshold audit", "eps_lb_one_run": "one-run audit"}
+order = [f"{e:g}" for e in epsilons] + ["no DP"]
+fig, axes = plt.subplots(len(AUDITS), len(MODELS), figsize=(5.2 * len(MODELS), 3.4 * len(AUDITS)), squeeze=False)
+for col, name in enumerate(MODELS):
+    sub = eps_table[eps_table.model == name].assign(
+        epsilon=lambda t: t.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}"))
+    for row, (column, audit_name) in enumerate(AUDITS.items()):
+        ax = axes[row, col]
+        sns.barplot(data=sub, x="epsilon", y=column, hue="attack", ax=ax, errorbar=None, order=order)
+        for i, e in enumerate(epsilons):
+            ax.plot([i - 0.4, i + 0.4], [e, e], color="black", lw=1.5)
+        ax.axhline(sub.ceiling.iloc[0], color="grey", ls=":", lw=1)
+        ax.set(title=f"{name}: {audit_name}", xlabel="theoretical epsilon", ylabel="eps_LB (95%)")
+        ax.legend(fontsize="small", title="attack")
 fig.tight_layout()
 cols = ["model", "target_epsilon", "accountant_epsilon", "attack", "canaries", "auc", "eps_lb", "eps_lb_one_run",
         "ceiling", "confidence", "delta"]
@@ -169,10 +168,10 @@ publish("audit-eps", profile, table=eps_table[cols], figure=fig)
 # ```{glue:figure} audit-eps
 # :name: audit-eps
 #
-# Privacy audit (beyond the three works; method of Jagielski et al. 2020 and Nasr et al. 2023):
-# eps_LB at 95% confidence of each attack (threshold audit) for each theoretical epsilon; black
-# bars mark the theoretical epsilon, the dotted line the most a perfect attack could show with
-# these canaries.
+# Privacy audit (beyond the three works): eps_LB at 95% confidence of each attack for each
+# theoretical epsilon, from the threshold audit (Jagielski et al. 2020, Nasr et al. 2023; top) and
+# the one-run audit (Steinke et al. 2023; bottom). Black bars mark the theoretical epsilon, the
+# dotted line the threshold audit's bound for a perfect attack with these canaries.
 # ```
 #
 # ```{glue:figure} audit-eps-table
@@ -200,7 +199,8 @@ best = curve.groupby(["model", "epsilon", "canaries"], as_index=False).agg(eps_l
 fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.6), squeeze=False)
 for ax, name in zip(axes[0], MODELS):
     sub = best[best.model == name]
-    sns.lineplot(data=sub, x="canaries", y="eps_lb", hue="epsilon", marker="o", ax=ax)
+    sns.lineplot(data=sub, x="canaries", y="eps_lb", hue="epsilon", style="epsilon", markers=True, ax=ax,
+                 hue_order=order, style_order=order)
     ceil = sub.drop_duplicates("canaries")
     ax.plot(ceil.canaries, ceil.ceiling, color="grey", ls=":", label="perfect attack")
     ax.set(title=name, xlabel="canaries used (m)", ylabel="best eps_LB (95%)")
@@ -213,7 +213,8 @@ publish("audit-curve", profile, table=curve, figure=fig)
 # :name: audit-curve
 #
 # Privacy audit: the best attack's eps_LB using the first m canaries of each run, and the ceiling of
-# a perfect attack with m canaries (dotted): more canaries allow larger bounds.
+# a perfect attack with m canaries (dotted): more canaries allow larger bounds. Lines of equal
+# values overlap.
 # ```
 
 # %% tags=["remove-input"]
