@@ -95,7 +95,7 @@ from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig
 from leakage.models.cnn import CNNConfig
 from leakage.publish import publish, set_style
-from leakage.results import Claim, record_claims, record_provenance
+from leakage.results import Claim, record_claims, record_provenance, save_table
 from leakage.train import TrainConfig
 
 set_style()
@@ -217,7 +217,16 @@ publish("audit-curve", profile, table=curve, figure=fig)
 # values overlap.
 # ```
 
+# %% [markdown]
+# Every canary's inclusion and scores (one row per model, epsilon, canary and attack) are saved
+# for re-analysis as `results/<profile>/audit-canaries.csv`.
+
 # %% tags=["remove-input"]
+canary_rows = pd.concat([
+    pd.DataFrame({"model": name, "target_epsilon": eps if eps else np.inf, "canary": np.arange(len(scores)),
+                  "included": result.included, "attack": attack, "score": scores})
+    for (name, eps), result in results.items() for attack, scores in result.scores.items()], ignore_index=True)
+save_table(canary_rows, "audit-canaries", profile)
 record_provenance(profile, "audit-eps", datasets={
     vision_dataset: "leakage.data.vision (the book's loader)", "Brown corpus": llm.corpus().source},
     note="canaries drawn by this build; their inclusion is a seeded coin flip, so membership is exact")
