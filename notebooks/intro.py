@@ -26,6 +26,9 @@
 # 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence.
 # 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k% and Min-k%++.
 #
+# Beyond the three works, a **privacy audit** chapter turns the attacks into empirical lower
+# bounds on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits).
+#
 # The [reproduction scorecard](scorecard) lists every claim checked, the paper's value beside
 # ours, and a computed verdict.
 #

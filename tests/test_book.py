@@ -92,11 +92,12 @@ def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
     # lz_targets starts beside vp_mia / llm_mia, which may run while it does: half the cores each.
     assert book.notebook_threads("lz_targets", [], chain + ["vp_mia", "llm_mia"], jobs=2, cpus=2) == 1
     # lz_boundary starts alone: what is left waits for it.
-    assert book.notebook_threads("lz_boundary", [], ["lz_defences", "scorecard"], jobs=2, cpus=2) == 2
-    assert book.notebook_threads("lz_boundary", ["llm_mia"], ["lz_defences"], jobs=2, cpus=2) == 1
+    assert book.notebook_threads("lz_boundary", [], ["scorecard"], jobs=2, cpus=2) == 2
+    assert book.notebook_threads("lz_boundary", ["llm_mia"], ["scorecard"], jobs=2, cpus=2) == 1
     assert book.notebook_threads("vp_mia", [], ["llm_mia"], jobs=1, cpus=8) == 8
     assert book.notebook_threads("vp_mia", ["a", "b"], [], jobs=4, cpus=2) == 1  # never below one
-    assert book.depends_on("lz_defences") == {"lz_boundary", "lz_transfer", "lz_targets"}
+    assert book.depends_on("lz_boundary") == {"lz_transfer", "lz_targets"}
+    assert set(book.RUN_ORDER) == set(book.ALL_NOTEBOOKS)
 
 
 def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):

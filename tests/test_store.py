@@ -68,6 +68,26 @@ def test_cached_computes_once_then_reuses(tmp_path):
     np.testing.assert_array_equal(first["scores"], second["scores"])
 
 
+def _slow_cached(root: str, log: str) -> float:
+    """Run in another process: ask for Toy() while the other process may be computing it."""
+    def compute():
+        with open(log, "a") as handle:
+            handle.write("computed\n")
+        time.sleep(1.0)
+        return {"value": np.array([os.getpid()])}
+
+    return float(Store(root).cached("toy", Toy(), compute, seed=0)["value"][0])
+
+
+def test_processes_that_need_the_same_artefact_compute_it_once(tmp_path):
+    from concurrent.futures import ProcessPoolExecutor
+
+    log = tmp_path / "log.txt"
+    with ProcessPoolExecutor(2) as pool:
+        results = list(pool.map(_slow_cached, [str(tmp_path / "store")] * 2, [str(log)] * 2))
+    assert log.read_text().count("computed") == 1 and results[0] == results[1]
+
+
 def test_a_killed_run_leaves_nothing_trusted_and_the_next_run_recomputes(tmp_path):
     store = Store(tmp_path)
 

@@ -34,10 +34,15 @@ CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary"
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 # Notebooks that reuse (cached) results of others run after them; the summaries read every chapter.
+# (Artefacts two running notebooks both need are computed once: the store locks them.)
 DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    "lz_transfer": ("lz_targets",), "lz_boundary": ("lz_transfer",), "lz_defences": ("lz_boundary",),
+    "lz_transfer": ("lz_targets",), "lz_boundary": ("lz_transfer",), "lz_defences": ("lz_targets",),
     **{name: CHAPTER_NOTEBOOKS for name in SUMMARY_NOTEBOOKS},
 }
+# Which ready notebook starts first: the long label-only chain first, short independent chapters to
+# fill the gaps (on 2 cores this takes the default build from ~50 to ~40 minutes).
+RUN_ORDER: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_defences", "vp_mia", "audit", "lz_boundary", "llm_mia",
+                              *SUMMARY_NOTEBOOKS)
 
 
 class BookError(RuntimeError):
@@ -218,7 +223,8 @@ def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         running: dict[Any, str] = {}
         while pending or running:
-            ready = [n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))]
+            ready = sorted((n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))),
+                           key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER))
             for name in ready[:max(0, jobs - len(running))] if not errors else []:
                 pending.remove(name)
                 threads = notebook_threads(name, list(running.values()), pending, jobs, os.cpu_count() or 1)

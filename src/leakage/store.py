@@ -10,13 +10,16 @@ An artefact is a folder ``<root>/<kind>/<hash>/`` holding
 The folder is assembled under a temporary name and renamed into place in one step, so a run
 killed half-way leaves no folder that a later run could trust; the next run recomputes it.
 A folder whose checksums do not match is moved aside to ``<hash>.corrupt-<time>`` (kept for
-inspection, never deleted) and recomputed, with a warning.
+inspection, never deleted) and recomputed, with a warning. Processes that need the same missing
+artefact at once (notebooks run in parallel) compute it once: the others wait on a lock file
+under ``<root>/.locks/`` and then load it; the operating system drops the lock of a killed process.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import platform
@@ -196,10 +199,31 @@ class Store:
         payload = self.load(kind, config)
         if payload is not None:
             return payload
-        start = time.perf_counter()
-        payload = dict(compute())
-        self.save(kind, config, payload, seed=seed, device=device, wall_time_s=time.perf_counter() - start)
+        with self._computing(kind, config):
+            payload = self.load(kind, config)  # another process may have made it while this one waited
+            if payload is not None:
+                return payload
+            start = time.perf_counter()
+            payload = dict(compute())
+            self.save(kind, config, payload, seed=seed, device=device, wall_time_s=time.perf_counter() - start)
         return _read_payload(self.folder(kind, config))
+
+    @contextlib.contextmanager
+    def _computing(self, kind: str, config: Any) -> Iterator[None]:
+        """Hold the exclusive lock of artefact (kind, config) for the duration (no-op where fcntl is missing)."""
+        if importlib.util.find_spec("fcntl") is None:
+            yield
+            return
+        import fcntl
+
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        with open(locks / f"{kind}-{self.folder(kind, config).name}.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _set_aside(self, folder: Path, why: str) -> None:
         aside = folder.with_name(f"{folder.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
