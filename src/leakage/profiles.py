@@ -86,7 +86,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                   "memguard_sets": [["digits", 0.1]], "shadow_size": 0, "shadow_epochs": 30,
                   "shadow_min_steps": 300, "boundary_budget": 300, "boundary_per_side": 20, "n_boot": 200},
         "default": {**TARGETS["default"], "victim": 2, "l2": [0.01, 0.1], "l1": [1e-4, 5e-3], "dropout": [0.5],
-                    "augment": ["flip_crop", "strong"], "dp_noise": [0.5, 1.1], "dp_epsilon": [],
+                    "augment": ["flip_crop", "strong"], "dp_noise": [1.1], "dp_epsilon": [],
                     "adv_reg": [3.0], "memguard_sets": [["fashion-mnist", 1.0], ["digits", 0.25]],
                     "shadow_size": 2500, "shadow_epochs": 20, "shadow_min_steps": 500, "boundary_budget": 1000,
                     "boundary_per_side": 50, "n_boot": 1000},
