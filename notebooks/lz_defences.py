@@ -50,7 +50,7 @@ dp_noise = [1.1]  # DP-SGD noise multipliers (paper: 0.1, 0.5, 1.1)
 dp_epsilon = []  # DP-SGD target epsilons (noise chosen to reach them)
 adv_reg = [3.0]  # adversarial-regularisation weights
 memguard_sets = [["digits", 0.1]]  # Table 6: (data set, scale) pairs, M-2 of each (paper: CIFAR-10, Face)
-shadow_size = 0  # D_shadow samples the shadows use; 0 means all
+shadow_size = 0  # D_shadow samples the shadows use; 0 means all (all, too, for a smaller D_shadow)
 shadow_epochs = 30  # shadow training epochs
 shadow_min_steps = 300  # at least this many optimiser steps per shadow
 boundary_budget = 300  # boundary attack: label queries per candidate
@@ -58,6 +58,8 @@ boundary_per_side = 20  # boundary attack: members and non-members per target
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
 
 # %% tags=["remove-input"]
+import dataclasses
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -80,20 +82,27 @@ from leakage.train import TrainConfig
 set_style()
 shadow = ShadowConfig(arch=CNNConfig(width=width), train=TrainConfig(epochs=shadow_epochs, min_steps=shadow_min_steps),
                       size=shadow_size, seed=seed)
-ATTACKS = {
-    "baseline": ("baseline", None, CandidateConfig(seed=seed)),
-    "transfer": ("transfer", TransferAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
-    "boundary": ("boundary", BoundaryAttack.Config(budget=boundary_budget, seed=seed),
-                 CandidateConfig(max_per_side=boundary_per_side, seed=seed)),
-    "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
-}
+
+
+def make_attacks(shadow: ShadowConfig) -> dict[str, tuple]:
+    """Label -> (registry name, config, candidates) of the four attacks, their shadows configured by ``shadow``."""
+    return {
+        "baseline": ("baseline", None, CandidateConfig(seed=seed)),
+        "transfer": ("transfer", TransferAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
+        "boundary": ("boundary", BoundaryAttack.Config(budget=boundary_budget, seed=seed),
+                     CandidateConfig(max_per_side=boundary_per_side, seed=seed)),
+        "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
+    }
+
+
+ATTACKS = make_attacks(shadow)
 LABEL_ONLY = ("baseline", "transfer", "boundary")
 
 
-def attack_all(target) -> dict[str, dict]:
+def attack_all(target, attacks: dict[str, tuple] = ATTACKS) -> dict[str, dict]:
     """AUC (with CI) and TPR at 1% FPR of the four attacks against ``target``."""
     out = {}
-    for label, (name, config, candidates) in ATTACKS.items():
+    for label, (name, config, candidates) in attacks.items():
         metrics = run_attack(target, name, config, candidates, n_boot=n_boot).metrics
         out[label] = {"auc": metrics["auc"], "auc_lo": metrics["auc_lo"], "auc_hi": metrics["auc_hi"],
                       "tpr_at_1pct_fpr": metrics["tpr_at_1pct_fpr"]}
@@ -168,7 +177,10 @@ for mg_dataset, mg_scale in memguard_sets:
                            seed=seed)[2]
     target = train_target(config)
     guarded = behind_memguard(target, MemGuardConfig(seed=seed))
-    plain, defended = attack_all(target), attack_all(guarded)
+    # a smaller data set's D_shadow may hold fewer samples than shadow_size: its shadows use all of it
+    fits = not shadow_size or shadow_size <= len(target.splits.shadow)
+    attacks = ATTACKS if fits else make_attacks(dataclasses.replace(shadow, size=0))
+    plain, defended = attack_all(target, attacks), attack_all(guarded, attacks)
     for attack in ATTACKS:
         mg_rows.append({"dataset": mg_dataset, "model": "M-2", "attack": attack,
                         "auc_without": plain[attack]["auc"], "auc_with_memguard": defended[attack]["auc"]})
