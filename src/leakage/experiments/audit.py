@@ -11,7 +11,7 @@ Every canary gets a score from every attack; none is dropped.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -101,8 +101,9 @@ def vision_canaries(config: VisionAuditConfig) -> tuple[torch.Tensor, torch.Tens
     return images, labels, base, test, canary_inclusion(config.canaries, config.seed)
 
 
-def train_vision_target(config: VisionAuditConfig, store: Store | None = None) -> tuple[torch.nn.Module, dict]:
-    """(trained CNN in eval mode, payload with inclusion, DP epsilon and accuracies); cached."""
+def train_vision_target(config: VisionAuditConfig, store: Store | None = None
+                        ) -> tuple[torch.nn.Module, dict, tuple[torch.Tensor, torch.Tensor]]:
+    """(trained CNN in eval mode, payload with inclusion, DP epsilon and accuracies, (canary images, labels))."""
     store = store or Store()
     data = cached_data(config.dataset)
     canary_x, canary_y, base, test, included = vision_canaries(config)
@@ -128,14 +129,14 @@ def train_vision_target(config: VisionAuditConfig, store: Store | None = None) -
         raise RuntimeError("the stored canary inclusion differs from the one the seed gives; rerun with --force")
     model = build_model(data, config.arch, config.seed)
     model.load_state_dict(payload["model"])
-    return model.to(device).eval(), payload
+    return model.to(device).eval(), payload, (canary_x, canary_y)
 
 
 def vision_scores(config: VisionAuditConfig, store: Store | None = None) -> AuditScores:
     """LOSS, baseline and boundary scores of every canary against the target of ``config``; cached."""
     store = store or Store()
-    model, target = train_vision_target(config, store)
-    canary_x, canary_y, _, _, included = vision_canaries(config)
+    model, target, (canary_x, canary_y) = train_vision_target(config, store)
+    included = np.asarray(target["included"], dtype=bool)
     device = next(model.parameters()).device
 
     def compute() -> dict:
@@ -262,11 +263,6 @@ def curve_rows(model: str, epsilon: float, result: AuditScores, sizes: list[int]
                          "canaries": n, "eps_lb": epsilon_lower_bound(scores[:n], included, delta, confidence).epsilon,
                          "ceiling": ceiling})
     return rows
-
-
-def with_epsilon(config, epsilon: float):
-    """``config`` with another target epsilon (either config type)."""
-    return replace(config, epsilon=epsilon)
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
