@@ -88,7 +88,7 @@ def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox)
 
 
 def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
-    chain = ["lz_transfer", "lz_boundary", "lz_defences", "scorecard"]
+    chain = ["lz_transfer", "lz_boundary", "scorecard"]
     # lz_targets starts beside vp_mia / llm_mia, which may run while it does: half the cores each.
     assert book.notebook_threads("lz_targets", [], chain + ["vp_mia", "llm_mia"], jobs=2, cpus=2) == 1
     # lz_boundary starts alone: what is left waits for it.
@@ -97,6 +97,7 @@ def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
     assert book.notebook_threads("vp_mia", [], ["llm_mia"], jobs=1, cpus=8) == 8
     assert book.notebook_threads("vp_mia", ["a", "b"], [], jobs=4, cpus=2) == 1  # never below one
     assert book.depends_on("lz_boundary") == {"lz_transfer", "lz_targets"}
+    assert book.depends_on("lz_defences") == set()  # shares only M-2 with lz_targets: the store's lock suffices
     assert set(book.RUN_ORDER) == set(book.ALL_NOTEBOOKS)
 
 
