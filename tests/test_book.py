@@ -119,6 +119,18 @@ def test_the_kernel_gets_the_threads_it_is_given(tmp_path, sandbox, monkeypatch)
     assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
 
 
+def test_a_fixed_thread_count_reaches_every_notebook(tmp_path, sandbox):
+    for name in ("first", "second"):
+        write_notebook(tmp_path / f"{name}.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
+    params = {name: {"profile": "smoke", "x": 0} for name in ("first", "second")}
+    book._run_all(["first", "second"], params, jobs=2, log=lambda line: None, threads=3)
+    for name in ("first", "second"):
+        executed = nbformat.read(tmp_path / "generated" / f"{name}.ipynb", as_version=4)
+        assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    with pytest.raises(BookError, match="--threads"):
+        run_book("smoke", threads=0)
+
+
 def test_cli_reports_errors_without_a_traceback():
     done = subprocess.run([sys.executable, "-m", "leakage", "book", "--profile", "huge"], capture_output=True,
                           text=True, cwd=project_root())

@@ -217,9 +217,10 @@ def notebook_threads(name: str, running: list[str], pending: list[str], jobs: in
     return max(1, cpus // sharing)
 
 
-def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log) -> None:
+def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log, threads: int | None = None) -> None:
     """Execute ``names``, each once the notebooks it reuses results of (``DEPENDS_ON``) are done, up to
-    ``jobs`` at a time; stops at the first failure (after the notebooks already running finish)."""
+    ``jobs`` at a time, each with ``threads`` CPU threads (None: its share, ``notebook_threads``); stops at
+    the first failure (after the notebooks already running finish)."""
     pending, done, errors = list(names), set(), []
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         running: dict[Any, str] = {}
@@ -228,8 +229,8 @@ def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log
                            key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER))
             for name in ready[:max(0, jobs - len(running))] if not errors else []:
                 pending.remove(name)
-                threads = notebook_threads(name, list(running.values()), pending, jobs, os.cpu_count() or 1)
-                running[pool.submit(execute_notebook, name, params[name], threads)] = name
+                share = threads or notebook_threads(name, list(running.values()), pending, jobs, os.cpu_count() or 1)
+                running[pool.submit(execute_notebook, name, params[name], share)] = name
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
@@ -241,7 +242,9 @@ def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log
                     errors.append(str(err))
                     continue
                 done.add(name)
-                log(f"executed {name} in {result.seconds:.0f} s -> {result.output.relative_to(project_root())}")
+                shown = result.output.relative_to(project_root()) if result.output.is_relative_to(project_root()) \
+                    else result.output
+                log(f"executed {name} in {result.seconds:.0f} s -> {shown}")
     if errors:
         raise BookError("\n".join(errors))
 
@@ -275,14 +278,21 @@ def build_html() -> Path:
 
 
 def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, force: bool = False,
-             overrides: list[str] | None = None, build: bool = True, log=print) -> Path | None:
-    """Execute the profile's notebooks (``only`` some chapters, plus the summary pages), then build the book."""
+             overrides: list[str] | None = None, build: bool = True, threads: int | None = None,
+             log=print) -> Path | None:
+    """Execute the profile's notebooks (``only`` some chapters, plus the summary pages), then build the book.
+
+    ``threads`` fixes every notebook's CPU threads (None: each gets its share of the cores, which depends
+    on what runs beside it); a fixed count makes a rebuild from scratch give the same digits.
+    """
     check_profile(profile)
     unknown = sorted(set(only or []) - set(ALL_NOTEBOOKS))
     if unknown:
         raise BookError(f"unknown notebook {', '.join(unknown)}; known: {', '.join(ALL_NOTEBOOKS)}")
     if jobs < 1:
         raise BookError(f"--jobs must be at least 1, got {jobs}")
+    if threads is not None and threads < 1:
+        raise BookError(f"--threads must be at least 1, got {threads}")
     chapters = [n for n in CHAPTER_NOTEBOOKS if not only or n in only]
     summaries = [n for n in SUMMARY_NOTEBOOKS if not only or n in only or chapters]
     values = parse_overrides(overrides or [])
@@ -294,7 +304,7 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
         os.environ[FORCE_ENV] = str(time.time())
-    _run_all(chapters + summaries, params, jobs, log)
+    _run_all(chapters + summaries, params, jobs, log, threads)
     if not build:
         return None
     html = build_html()

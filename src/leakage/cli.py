@@ -1,4 +1,4 @@
-"""Command line: ``python -m leakage book --profile smoke|default|paper [--only NAME] [--jobs N] [--force]``."""
+"""Command line: ``python -m leakage book --profile smoke|default|paper [--only NAME] [--jobs N] [--threads N] [--force]``."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def parser() -> argparse.ArgumentParser:
                            f"{', '.join(ALL_NOTEBOOKS)}")
     book.add_argument("--jobs", type=int, default=2,
                       help="notebooks executed in parallel (default 2); the cores are shared among those running")
+    book.add_argument("--threads", type=int, default=None, metavar="N",
+                      help="CPU threads of every notebook (default: its share of the cores). Torch's CPU sums "
+                           "depend on the thread count, so fix it (e.g. --threads 1) to rebuild the same digits")
     book.add_argument("--force", action="store_true", help="recompute every artefact instead of reusing the store")
     book.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                       help="override a notebook parameter of the profile, e.g. --set epochs=5 (repeatable)")
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
-                 build=not args.no_build)
+                 build=not args.no_build, threads=args.threads)
     except (BookError, UnknownProfileError, DataUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
