@@ -183,8 +183,8 @@ for mg_dataset, mg_scale in memguard_sets:
     target = train_target(config)
     guarded = behind_memguard(target, MemGuardConfig(seed=seed))
     # a smaller data set's D_shadow may hold fewer samples than shadow_size: its shadows use all of it
-    fits = not shadow_size or shadow_size <= len(target.splits.shadow)
-    attacks = ATTACKS if fits else make_attacks(dataclasses.replace(shadow, size=0))
+    size = shadow_size if shadow_size <= len(target.splits.shadow) else 0
+    attacks = make_attacks(dataclasses.replace(shadow, size=size))
     plain, defended = attack_all(target, attacks), attack_all(guarded, attacks)
     for attack in ATTACKS:
         mg_rows.append({"dataset": mg_dataset, "model": "M-2", "attack": attack,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import json
 import os
 import platform
@@ -36,6 +35,11 @@ import torch
 
 from leakage.config import config_dict, config_hash
 from leakage.paths import store_root
+
+try:
+    import fcntl  # POSIX only: where it is missing, parallel runs may compute an artefact twice
+except ImportError:
+    fcntl = None
 
 RECORD = "record.json"
 FORCE_ENV = "LEAKAGE_FORCE_BEFORE"
@@ -211,11 +215,9 @@ class Store:
     @contextlib.contextmanager
     def _computing(self, kind: str, config: Any) -> Iterator[None]:
         """Hold the exclusive lock of artefact (kind, config) for the duration (no-op where fcntl is missing)."""
-        if importlib.util.find_spec("fcntl") is None:
+        if fcntl is None:
             yield
             return
-        import fcntl
-
         locks = self.root / ".locks"
         locks.mkdir(parents=True, exist_ok=True)
         with open(locks / f"{kind}-{self.folder(kind, config).name}.lock", "w") as handle:
