@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from leakage.config import config_dict, config_hash
+from leakage.config import config_dict, config_hash, input_digests
 from leakage.paths import store_root
 
 try:
@@ -175,6 +175,7 @@ class Store:
                 "kind": kind,
                 "config_hash": final.name,
                 "config": config_dict(config),
+                "inputs": input_digests(config),
                 "seed": seed,
                 "versions": package_versions(),
                 "device": device,
