@@ -78,7 +78,6 @@ lm_lr = 3e-3  # AdamW learning rate
 lm_canaries = 60  # m for the LM
 lm_canary_words = 12  # words per text canary
 lm_max_tokens = 64  # tokens per text trained on and scored
-torch_threads = 0  # CPU threads for torch (0: the runner's share of the cores)
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt
@@ -99,8 +98,6 @@ from leakage.results import Claim, record_claims, record_provenance, save_table
 from leakage.train import TrainConfig
 
 set_style()
-if torch_threads:
-    torch.set_num_threads(torch_threads)
 levels = [0.0, *epsilons]  # 0: no DP
 
 

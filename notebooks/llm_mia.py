@@ -35,7 +35,6 @@
 # %% tags=["parameters"]
 profile = "smoke"  # which profile's results folder to write to
 seed = 0  # seed of pools, initialisation, LoRA adapters, batch order and neighbours
-threads = 1  # torch CPU threads, 0 to leave as set; one is faster on a busy 2-core machine
 scratch_docs_per_pool = 10  # Brown documents in each of the member, non-member and reference pools of the scratch target
 scratch_passages_per_doc = 3  # passages drawn per document for the scratch target
 scratch_passage_words = 32  # corpus tokens per passage for the scratch target
@@ -83,8 +82,6 @@ from leakage.publish import publish, set_style
 from leakage.results import Claim, record_claims, record_provenance
 
 set_style()
-if threads:
-    torch.set_num_threads(threads)
 
 # %% [markdown]
 # ## Data and targets

@@ -60,7 +60,6 @@ certify_alpha = 0.001  # failure probability of the Clopper-Pearson bound (paper
 tsne_target = 3  # Fig. 12: which M-i (paper: M-3)
 tsne_per_side = 100  # Fig. 12: members and non-members embedded, each (paper: 1,000)
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
-torch_threads = 1  # CPU threads for torch here (0: the runner's share of the cores; 1 is fastest on a busy 2-core CPU)
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt
@@ -91,8 +90,6 @@ from leakage.store import Store
 from leakage.train import TrainConfig, predict_logits
 
 set_style()
-if torch_threads:
-    torch.set_num_threads(torch_threads)
 store = Store()
 NORM_NAMES = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}
 candidates = CandidateConfig(max_per_side=max_per_side, seed=seed)

@@ -77,7 +77,6 @@ from leakage.vp.splits import VPSplitConfig
 from leakage.vp.tokenizer import TokenizerConfig
 
 set_style()
-torch.set_num_threads(1)  # small models: one thread beats two contending ones on a shared 2-core CPU
 NAMES = {"bilstm": "BiLSTM", "bigru": "BiGRU", "codebert": "CodeBERT" if codebert_path else "CodeBERT (small, scratch)"}
 
 # %% [markdown]

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from leakage import book
-from leakage.book import (ALL_NOTEBOOKS, BookError, declared_parameters, notebook_source, parse_overrides,
-                          resolve_parameters, run_book)
+from leakage.book import (ALL_NOTEBOOKS, BookError, check_parameter, declared_parameters, notebook_source,
+                          parameter_examples, parse_overrides, prepare_notebook, resolve_parameters, run_book)
 from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError
 
@@ -55,6 +55,62 @@ def test_unknown_profile_notebook_and_parameter_are_clear_errors():
 def test_overrides_parse_literals_and_words():
     assert parse_overrides(["epochs=3", "datasets=['digits']", "dataset=mnist"]) == {
         "epochs": 3, "datasets": ["digits"], "dataset": "mnist"}
+
+
+@pytest.mark.parametrize("item, expected", [
+    ("datasets=fashion-mnist", "'datasets' of notebook lz_targets expects a list of str, got str 'fashion-mnist'"),
+    ("epochs=5.0", "'epochs' of notebook lz_targets expects an int, got float 5.0"),
+    ("epochs=five", "'epochs' of notebook lz_targets expects an int, got str 'five'"),
+    ("epochs=True", "expects an int, got bool"),
+    ("scale=[0.1]", "'scale' of notebook lz_targets expects a number"),
+])
+def test_an_override_of_the_wrong_type_is_refused_before_anything_runs(item, expected):
+    with pytest.raises(BookError) as err:
+        run_book("smoke", only=["lz_targets"], overrides=[item], build=False)
+    assert expected in str(err.value) and "for example" in str(err.value)
+
+
+def test_overrides_of_the_right_type_are_accepted_and_normalised():
+    values = parse_overrides(["datasets=['fashion-mnist']", "epochs=5", "scale=1", "memguard_sets=[('digits', 1)]",
+                              "dp_epsilon=[2.0]"])
+    lz_defences = resolve_parameters("lz_defences", "smoke", values)
+    assert lz_defences["datasets"] == ["fashion-mnist"] and lz_defences["epochs"] == 5
+    assert lz_defences["scale"] == 1.0 and isinstance(lz_defences["scale"], float)
+    assert lz_defences["memguard_sets"] == [("digits", 1)] and lz_defences["dp_epsilon"] == [2.0]
+    vp = resolve_parameters("vp_mia", "smoke", parse_overrides(["data_path=/data/function.json",
+                                                                 "epochs={'bilstm': 3}"]))
+    assert vp["data_path"] == "/data/function.json" and vp["epochs"] == {"bilstm": 3}
+    with pytest.raises(BookError, match="'epochs' of notebook vp_mia expects a dict of str to int"):
+        resolve_parameters("vp_mia", "smoke", parse_overrides(["epochs={'bilstm': 'x'}"]))
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_every_profile_value_has_the_declared_type(name):
+    declared = declared_parameters(jupytext.read(notebook_source(name)))
+    examples = parameter_examples(name, declared)
+    for profile in PROFILES:
+        for key, value in NOTEBOOK_PARAMETERS[name][profile].items():
+            check_parameter(name, key, value, [declared[key]] if declared[key] not in (None, [], {}) else examples[key])
+
+
+THREAD_SETTERS = ("set_num_threads", "set_num_interop_threads", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_the_runner_alone_sets_every_notebooks_threads(name):
+    notebook = prepare_notebook(name, 3)
+    first = notebook.cells[0]
+    assert first.cell_type == "code" and "torch.set_num_threads(3)" in first.source
+    assert "remove-cell" in first.metadata["tags"]
+    for cell in notebook.cells[1:]:
+        assert not any(word in cell.source for word in THREAD_SETTERS), f"{name} sets threads itself"
+    assert not [p for p in declared_parameters(notebook) if "thread" in p], f"{name} has a thread parameter"
+
+
+def test_no_stage_in_the_package_sets_threads():
+    for path in (project_root() / "src" / "leakage").rglob("*.py"):
+        if path.name != "book.py":
+            assert not any(word in path.read_text() for word in THREAD_SETTERS), path
 
 
 def write_notebook(path: Path, body: str) -> None:
@@ -113,10 +169,11 @@ def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):
 def test_the_kernel_gets_the_threads_it_is_given(tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     monkeypatch.setenv("MKL_NUM_THREADS", "1")
-    write_notebook(tmp_path / "threads.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
+    write_notebook(tmp_path / "threads.py", "import os, torch\n"
+                   "print('threads', os.environ['OMP_NUM_THREADS'], torch.get_num_threads())\n")
     result = book.execute_notebook("threads", {"profile": "smoke", "x": 0}, threads=3)
     executed = nbformat.read(result.output, as_version=4)
-    assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "threads 3 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
 
 
 def test_a_fixed_thread_count_reaches_every_notebook(tmp_path, sandbox):

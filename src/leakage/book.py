@@ -80,7 +80,10 @@ def declared_parameters(notebook) -> dict[str, Any]:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    """``["epochs=3", "datasets=['digits']"]`` -> ``{"epochs": 3, "datasets": ["digits"]}`` (bare words stay strings)."""
+    """``["epochs=3", "datasets=['digits']"]`` -> ``{"epochs": 3, "datasets": ["digits"]}`` (bare words stay strings).
+
+    Types are checked against each parameter's declared default by ``resolve_parameters``.
+    """
     overrides: dict[str, Any] = {}
     for item in items:
         name, sep, text = item.partition("=")
@@ -93,6 +96,81 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
     return overrides
 
 
+def _conforms(value: Any, example: Any) -> bool:
+    """Whether ``value`` has the shape of ``example`` (a declared default or a profile's value).
+
+    bool, int and str must match exactly (an int is not a bool, 5.0 is not an int); a float accepts an
+    int; None (an optional path or name) accepts None or a str; a list or tuple accepts a list or tuple
+    whose every element conforms to some element of the example (any element, if the example is empty);
+    a dict likewise for its keys and its values.
+    """
+    if isinstance(example, bool):
+        return isinstance(value, bool)
+    if isinstance(example, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(example, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(example, str):
+        return isinstance(value, str)
+    if example is None:
+        return value is None or isinstance(value, str)
+    if isinstance(example, (list, tuple)):
+        return isinstance(value, (list, tuple)) and (
+            not example or all(any(_conforms(v, e) for e in example) for v in value))
+    if isinstance(example, dict):
+        return isinstance(value, dict) and (not example or all(
+            any(_conforms(k, e) for e in example) and any(_conforms(v, e) for e in example.values())
+            for k, v in value.items()))
+    return isinstance(value, type(example))
+
+
+def _type_name(example: Any) -> str:
+    """What ``_conforms`` expects, in words: 'an int', 'a list of str', 'a dict of str to int', ..."""
+    def of(values) -> str:
+        names = sorted({_type_name(v).split(" ", 1)[1] for v in values})
+        return " or ".join(names) if names else "anything"
+
+    if isinstance(example, bool):
+        return "a bool"
+    if isinstance(example, int):
+        return "an int"
+    if isinstance(example, float):
+        return "a number"
+    if isinstance(example, str):
+        return "a str"
+    if example is None:
+        return "a str or None"
+    if isinstance(example, (list, tuple)):
+        return f"a list of {of(example)}"
+    if isinstance(example, dict):
+        return f"a dict of {of(example)} to {of(example.values())}"
+    return f"a {type(example).__name__}"
+
+
+def parameter_examples(name: str, declared: dict[str, Any]) -> dict[str, list[Any]]:
+    """Parameter -> its declared default and its values in every profile (what an override's type is checked
+    against)."""
+    examples = {key: [value] for key, value in declared.items()}
+    for profile_values in NOTEBOOK_PARAMETERS.get(name, {}).values():
+        for key, value in profile_values.items():
+            examples.setdefault(key, []).append(value)
+    return examples
+
+
+def check_parameter(notebook: str, name: str, value: Any, examples: list[Any]) -> Any:
+    """``value`` if it conforms to one of ``examples`` (the parameter's declared default and its value in
+    every profile), as a float for a float parameter given an int and as a list for a tuple; else a
+    ``BookError`` that names the parameter, the expected type and an example."""
+    if not any(_conforms(value, e) for e in examples):
+        example = next((e for e in examples[1:] if e not in (None, [], {})), examples[0])
+        wanted = " or ".join(dict.fromkeys(_type_name(e) for e in examples))
+        raise BookError(f"--set {name}={value!r}: parameter {name!r} of notebook {notebook} expects {wanted}, "
+                        f"got {type(value).__name__} {value!r}; for example: --set \"{name}={example!r}\"")
+    if isinstance(value, int) and not isinstance(value, bool) and all(isinstance(e, float) for e in examples):
+        return float(value)
+    return list(value) if isinstance(value, tuple) else value
+
+
 def resolve_parameters(name: str, profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
     """The profile's parameters for notebook ``name`` with ``overrides`` applied (each must be declared)."""
     import jupytext
@@ -101,7 +179,9 @@ def resolve_parameters(name: str, profile: str, overrides: dict[str, Any]) -> di
     if not path.exists():
         raise BookError(f"notebook {name!r} has no source file {path}")
     declared = declared_parameters(jupytext.read(path))
-    parameters = {**notebook_parameters(name, profile), **{k: v for k, v in overrides.items() if k in declared}}
+    examples = parameter_examples(name, declared)
+    given = {k: check_parameter(name, k, v, examples[k]) for k, v in overrides.items() if k in declared}
+    parameters = {**notebook_parameters(name, profile), **given}
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise BookError(f"notebook {name} has no parameter {', '.join(unknown)}; "
@@ -149,31 +229,47 @@ def move_stderr_to_log(notebook_path: Path, log: Path) -> int:
     return len(moved)
 
 
+THREADS_CELL = "import torch\ntorch.set_num_threads({threads})  # set by the book runner, which owns CPU threads"
+
+
+def prepare_notebook(name: str, threads: int):
+    """``notebooks/<name>.py`` as the runner executes it: a hidden first cell fixes torch's CPU threads to
+    ``threads`` (the runner owns that setting: no notebook sets it), and the parameters cell is hidden
+    (the book shows the injected values, not the defaults)."""
+    import jupytext
+    import nbformat
+
+    notebook = jupytext.read(notebook_source(name))
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for cell in notebook.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "parameters" in tags:
+            tags.append("remove-cell")
+    first = nbformat.v4.new_code_cell(THREADS_CELL.format(threads=int(threads)))
+    first.metadata["tags"] = ["remove-cell", "leakage-threads"]
+    notebook.cells.insert(0, first)
+    return notebook
+
+
 def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None = None) -> NotebookResult:
     """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically.
 
-    ``threads`` sets the kernel's CPU threads (``OMP_NUM_THREADS``); None leaves the environment as is.
+    ``threads`` fixes the kernel's CPU threads (torch's, and ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` for
+    the libraries below it); None: every core of this machine.
     """
-    import jupytext
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
     start = time.perf_counter()
-    if threads is not None:
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    threads = threads or os.cpu_count() or 1
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     out_dir = generated_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"{name}.ipynb"
     with tempfile.TemporaryDirectory(prefix=f"leakage-{name}-") as tmp:
         source, executed = Path(tmp) / f"{name}.ipynb", Path(tmp) / f"{name}.executed.ipynb"
-        notebook = jupytext.read(notebook_source(name))
-        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-        for cell in notebook.cells:  # the book shows the injected values, not the defaults
-            tags = cell.metadata.setdefault("tags", [])
-            if "parameters" in tags:
-                tags.append("remove-cell")
-        nbformat.write(notebook, source)
+        nbformat.write(prepare_notebook(name, threads), source)
         try:
             with _stderr_to(log_file(name)):  # the kernel's own chatter goes to the log, not the terminal
                 papermill.execute_notebook(source, executed, parameters=parameters, kernel_name="python3",
