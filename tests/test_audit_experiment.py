@@ -109,3 +109,15 @@ def test_lm_audit_trains_with_dp_and_scores_every_canary(tmp_path):
     assert np.array_equal(result.included, canary_inclusion(10, config.seed))
     with pytest.raises(ValueError, match="method must be 'full'"):
         audit.lm_scores(dataclasses.replace(config, train=FinetuneConfig(method="lora")), Store(tmp_path))
+
+
+def test_the_audit_key_covers_the_content_of_the_data_set(monkeypatch):
+    from leakage.config import config_hash
+    from leakage.data.vision import VisionData
+
+    x = torch.zeros(10, 1, 8, 8, dtype=torch.uint8)
+    data = VisionData("digits", x, torch.zeros(10, dtype=torch.int64), tuple("0123456789"), "toy")
+    monkeypatch.setattr(audit, "cached_data", lambda name: data)
+    before = config_hash("audit_vision_target", audit.VisionAuditConfig())
+    monkeypatch.setattr(audit, "cached_data", lambda name: VisionData("digits", x + 1, data.y, data.classes, "toy"))
+    assert config_hash("audit_vision_target", audit.VisionAuditConfig()) != before

@@ -469,3 +469,17 @@ def test_unsafe_archive_rejected(has_data_filter: bool, monkeypatch: pytest.Monk
     with pytest.raises(DataUnavailableError, match="cannot extract") as err:
         load_vision("cifar10", data_dir=tmp_path, download=False)
     assert str(archive) in str(err.value) and not evil.exists()
+
+
+def test_a_data_sets_digest_follows_its_content_not_its_file(tmp_path: Path) -> None:
+    x, y = _mnist_fixture(tmp_path / "a" / "mnist", gz=True)
+    first = load_vision("mnist", data_dir=tmp_path / "a", download=False)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # the same content in another place
+    assert load_vision("mnist", data_dir=tmp_path / "b", download=False).digest == first.digest
+    _mnist_fixture(tmp_path / "b" / "mnist", gz=True)  # rewritten in place
+    assert load_vision("mnist", data_dir=tmp_path / "b", download=False).digest != first.digest
+    changed = VisionData("mnist", first.x.clone(), first.y.clone(), first.classes, "rewritten")
+    changed.x[0, 0, 0, 0] ^= 1
+    assert changed.digest != first.digest
+    relabelled = VisionData("mnist", first.x, first.y.flip(0), first.classes, "rewritten")
+    assert relabelled.digest != first.digest

@@ -58,7 +58,7 @@ import urllib.request
 import zipfile
 import zlib
 from dataclasses import dataclass
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
@@ -114,6 +114,15 @@ class VisionData:
 
     def __len__(self) -> int:
         return self.x.shape[0]
+
+    @cached_property
+    def digest(self) -> str:
+        """A 16-hex-digit digest of the content (images, labels, class names), whichever file it came from:
+        part of the key of every artefact computed from this data set (see :mod:`leakage.inputs`)."""
+        from leakage.inputs import bytes_digest
+
+        return bytes_digest(self.x.contiguous().numpy().tobytes(), self.y.contiguous().numpy().tobytes(),
+                            "\0".join(self.classes).encode())
 
 
 # --------------------------------------------------------------------------- errors

@@ -73,6 +73,10 @@ class VisionAuditConfig:
         if self.canary_kind not in VISION_KINDS:
             raise ValueError(f"canary_kind must be one of {VISION_KINDS}, got {self.canary_kind!r}")
 
+    def input_digests(self) -> dict[str, str]:
+        """The content digest of the data set read (so rewritten data files never reuse a stale model)."""
+        return {"dataset": cached_data(self.dataset).digest}
+
 
 @dataclass
 class AuditScores:
