@@ -428,6 +428,18 @@ def test_lfw_folder_and_cache(lfw_people: Path, tmp_path: Path) -> None:
     assert str(folder / "lfw_gt40_64x64.npz") in again.source
 
 
+def test_a_parsed_cache_is_not_served_after_its_source_files_change(lfw_people: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "lfw"
+    shutil.copytree(lfw_people, folder / "lfw_funneled")
+    data = load_vision("lfw", data_dir=tmp_path, download=False)
+    assert "cached in" in load_vision("lfw", data_dir=tmp_path, download=False).source  # unchanged: reused
+    first = sorted((folder / "lfw_funneled" / "Alice").iterdir())[0]
+    Image.new("RGB", (250, 250), (0, 0, 255)).save(first)  # one image rewritten in place
+    again = load_vision("lfw", data_dir=tmp_path, download=False)
+    assert "cached in" not in again.source and again.digest != data.digest
+    assert again.x[0].float().mean(dim=(1, 2))[2] > 200  # the new, blue image
+
+
 def test_lfw_threshold_keyword(lfw_people: Path) -> None:
     x, y, classes = vision._read_lfw(lfw_people.parent, min_images_exclusive=1)
     assert classes == ("Alice", "Bob", "Carol", "Dan") and len(x) == len(y) == 125

@@ -39,7 +39,8 @@ image, ROI ignored) are resized to 64x64 with PIL bilinear resampling, which
 antialiases when shrinking.  LFW keeps people with more than 40 images (19
 people), classes sorted by name; the central 128x128 pixels of each 250x250
 image are resized to 64x64 the same way.  Parsing GTSRB and LFW is slow, so the
-result is cached as an uncompressed ``.npz`` in ``<root>/<name>/`` and reused.
+result is cached as an uncompressed ``.npz`` in ``<root>/<name>/`` and reused while the
+source files it was parsed from are unchanged (names, sizes, modification times).
 The CIFAR files are pickles: only load archives from a source you trust.
 """
 
@@ -346,24 +347,51 @@ def _read_lfw(folder: Path, min_images_exclusive: int = 40, crop: int = 128,
 # --------------------------------------------------------------------------- npz cache
 
 
-def _save_cache(path: Path, arrays: _Arrays, source: str) -> None:
-    """Write x, y, classes and source to ``path`` atomically."""
+def _source_files(folder: Path) -> list[Path]:
+    """Every file below ``folder`` except the npz caches and hidden (temporary) files, sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix != ".npz" and not p.name.startswith("."))
+
+
+def _source_fingerprint(folder: Path) -> str:
+    """A digest of the (relative name, size, modification time) of every file below ``folder`` except the
+    npz caches: any rewrite, addition or removal of a source file changes it. Cheap: no file is read."""
+    import hashlib
+
+    sha = hashlib.sha256()
+    for file in _source_files(folder):
+        stat = file.stat()
+        sha.update(f"{file.relative_to(folder).as_posix()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return sha.hexdigest()[:16]
+
+
+def _save_cache(path: Path, arrays: _Arrays, source: str, source_dir: Path) -> None:
+    """Write x, y, classes, source, and the folder parsed with its fingerprint, to ``path`` atomically."""
     x, y, classes = arrays
+    fingerprint = _source_fingerprint(source_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            np.savez(f, x=x, y=y, classes=np.array(classes, dtype=str), source=np.array(source))
+            np.savez(f, x=x, y=y, classes=np.array(classes, dtype=str), source=np.array(source),
+                     source_dir=np.array(str(source_dir)), fingerprint=np.array(fingerprint))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def _load_cache(path: Path) -> tuple[_Arrays, str]:
+def _load_cache(path: Path) -> tuple[_Arrays, str, bool]:
+    """(cached arrays, source, fresh). Not fresh: the source files it was parsed from are still there but
+    have changed since (or the cache predates fingerprints), so the caller parses them again, and uses the
+    cache only if they no longer parse (sources deleted after parsing)."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            return (z["x"], z["y"], tuple(z["classes"].tolist())), str(z["source"])
+            source_dir = Path(str(z["source_dir"])) if "source_dir" in z.files else path.parent
+            fresh = not _source_files(source_dir) or (
+                "fingerprint" in z.files and _source_fingerprint(source_dir) == str(z["fingerprint"]))
+            return (z["x"], z["y"], tuple(z["classes"].tolist())), str(z["source"]), fresh
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as e:
         raise _corrupt(path, f"unreadable cache ({e!r})") from e
 
@@ -491,17 +519,21 @@ def load_vision(name: str, data_dir: str | os.PathLike[str] | None = None, downl
     spec, root = _SPECS[name], _data_root(data_dir)
     folder = root / name
     cache = folder / spec.cache if spec.cache else None
-    if cache is not None and cache.is_file():
-        arrays, source = _load_cache(cache)
-        return _to_data(name, arrays, f"{source}; cached in {cache}")
+    cached = _load_cache(cache) if cache is not None and cache.is_file() else None
+    if cached is not None and cached[2]:
+        return _to_data(name, cached[0], f"{cached[1]}; cached in {cache}")
+    if cached is not None:
+        _LOG.info("the source files of %s changed since it was written: parsing them again", cache)
 
     locations = _locations(name, root)
     for path, label in locations:
         arrays = spec.reader(path) if path.is_dir() else None
         if arrays is not None:
-            source = f"{label} ({path})" if label else str(path)
+            source, parsed = (f"{label} ({path})" if label else str(path)), path
             break
     else:
+        if cached is not None:  # the sources were deleted (in part) after parsing: the cache is all there is
+            return _to_data(name, cached[0], f"{cached[1]}; cached in {cache}")
         if not download:
             raise _unavailable(name, spec, folder, [p for p, _ in locations], None)
         try:
@@ -514,7 +546,7 @@ def load_vision(name: str, data_dir: str | os.PathLike[str] | None = None, downl
         arrays = spec.reader(folder)
         if arrays is None:
             raise _unavailable(name, spec, folder, [folder], None)
-        source = f"{folder} (downloaded from {spec.downloads[0][0].rsplit('/', 1)[0]}/)"
+        source, parsed = f"{folder} (downloaded from {spec.downloads[0][0].rsplit('/', 1)[0]}/)", folder
     if cache is not None:
-        _save_cache(cache, arrays, source)
+        _save_cache(cache, arrays, source, parsed)
     return _to_data(name, arrays, source)
