@@ -62,9 +62,9 @@ if figure is not None:
 # ```{glue:figure} scorecard-forest
 # :name: scorecard-forest
 # Every testable claim of this build: its effect, standardised by its standard error, toward the paper's
-# side (right), with the 95% CI; a CI wholly right of the dotted line at 1.96 (i.e. of 0 for the interval)
-# is "reproduced", wholly left of 0 "contradicted". Equivalence claims show the distance from the edge of
-# the tolerance band. Colour: verdict.
+# side (right), with its 95% CI: a bar wholly right of 0 is "reproduced" (its point then lies right of the
+# dotted line at 1.96), one wholly left of 0 "contradicted". Equivalence claims show the distance inside
+# the tolerance band around the published value. Colour: verdict.
 # ```
 
 # %% [markdown]
