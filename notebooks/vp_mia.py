@@ -63,8 +63,8 @@ import torch
 from IPython.display import Markdown, display
 
 from leakage.config import describe
-from leakage.experiments.vp import (VPAttackRunConfig, VPDataConfig, VPModelRunConfig, load_corpus, prepare,
-                                    run_vp_attack, shadow_of, train_vp_model)
+from leakage.experiments.vp import (VPAttackRunConfig, VPBaselineRunConfig, VPDataConfig, VPModelRunConfig,
+                                    load_corpus, prepare, run_vp_attack, run_vp_baseline, shadow_of, train_vp_model)
 from leakage.publish import publish, set_style
 from leakage.results import Claim, record_claims, record_provenance
 from leakage.train import TrainConfig
@@ -89,8 +89,11 @@ NAMES = {"bilstm": "BiLSTM", "bigru": "BiGRU", "codebert": "CodeBERT" if codeber
 # vulnerable, `goodG2B()`, `goodB2G()`, `good1()`, ... are not. What gives the label away is
 # removed: comments (`/* FLAW */`, `/* FIX */`), every identifier containing bad / good / G2B /
 # B2G / CWE*n* / the CWE's or the test case's name (renamed `id0`, `id1`, ... consistently
-# within the function), string literals containing those words, and the `static` that Juliet
-# puts on good functions only. Exact duplicates are dropped, and code that occurs under both
+# within the function), the content of every string literal (each becomes `"STR"`: Juliet's fixes
+# print fixed messages), Juliet's template marker `printLine("Benign, fixed string")` in the dead
+# branches of fixed functions (removed by dead-code elimination: `if(<false>) {marker} else {fix}`
+# becomes `if(<true>) {fix}`, the vulnerable variant's shape), and the `static` that Juliet puts
+# on good functions only. Exact duplicates are dropped, and code that occurs under both
 # labels (a `goodB2G` entry point whose fix lives in a helper is textually the `bad` one) is
 # dropped entirely. A *test case* is the file name without its flow-variant suffix (`_01` to
 # `_84`), `wchar_t` read as `char`: all near-copies of a function stay in one of the four sets.
@@ -197,6 +200,30 @@ publish("vp-utility", profile, table=utility_table, figure=grid.figure)
 # class), its size, epochs, mean tokens per function, the fraction truncated at `max_len`, and the
 # training time.
 # ```
+
+# %% [markdown]
+# How much of that utility needs a model of code at all? A **bag-of-tokens baseline**
+# (`leakage.vp.baseline`: logistic regression on which C tokens a function contains, no order)
+# is trained on the targets' training functions and scored on the same held-out functions:
+
+# %% tags=["remove-input"]
+baseline = run_vp_baseline(VPBaselineRunConfig(data=data_config))
+targets_heldout = utility_table[utility_table["role"] == "target"].set_index("model")
+baseline_table = pd.concat([
+    targets_heldout[["heldout_accuracy", "heldout_f1"]].rename(columns=lambda c: c.replace("heldout_", "")),
+    pd.DataFrame({"accuracy": [baseline["accuracy"], baseline["majority_rate"]], "f1": [baseline["f1"], float("nan")]},
+                 index=["bag of tokens (logistic regression)", "majority class"])]).round(3)
+baseline_table.index.name = "held-out utility"
+margin = targets_heldout["heldout_accuracy"] - baseline["majority_rate"]
+share = ((baseline["accuracy"] - baseline["majority_rate"]) / margin).where(margin > 0)
+display(baseline_table)
+display(Markdown(
+    f"The bag of tokens reaches accuracy {baseline['accuracy']:.3f} (F1 {baseline['f1']:.3f}) against "
+    f"{baseline['majority_rate']:.3f} for the majority class, "
+    + (f"that is {share.min():.0%} to {share.max():.0%} of the targets' margin over the majority class: "
+       if share.notna().any() else "while no target beats the majority class: ")
+    + "that much of the utility is in which tokens Juliet's templates put in a vulnerable or a fixed "
+    "function, not in how the code runs."))
 
 # %% [markdown]
 # ## The attack

@@ -1,12 +1,13 @@
 """Build the derived Juliet data file shipped with the package: src/leakage/vp/data/juliet_vp_functions.jsonl.gz.
 
 It holds every labelled test case entry point of the Juliet C/C++ 1.3 suite after comment removal,
-label-word scrubbing and de-duplication (see leakage.vp.juliet), one JSON record per line
+template-marker removal (the "Benign, fixed string" dead branches), label-word scrubbing, every string
+literal blanked to "STR", and de-duplication (see leakage.vp.juliet), one JSON record per line
 ({cwe, group, file, label, code}) after a header line {"meta": {...}} recording the archive's
 SHA-256, the extractor version and the extraction statistics. Juliet is public domain (17 USC 105;
 CC0 1.0 abroad), so the derivative may be redistributed; see PROVENANCE.md beside the file.
 
-Usage (from the repository root; takes a few minutes on one core):
+Usage (from the repository root; about 2 minutes of CPU on one core, more on a busy machine):
 
     .venv/bin/python scripts/build_juliet_subset.py [ARCHIVE] [--out FILE] [--check]
 

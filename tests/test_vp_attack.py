@@ -113,12 +113,35 @@ def test_attack_classifiers_separate_a_shifted_feature():
         AttackConfig(classifier="svm")
 
 
+def test_the_attack_rejects_nan_features_and_clips_infinite_ones():
+    rng = np.random.default_rng(0)
+    member = np.r_[np.ones(50, bool), np.zeros(50, bool)]
+    x = rng.normal(size=(100, 2)) + member[:, None]
+    for which in ("shadow", "target"):
+        bad = x.copy()
+        bad[7, 1] = np.nan
+        args = (bad, member, x) if which == "shadow" else (x, member, bad)
+        with pytest.raises(ValueError, match=f"{which} attack features: 1 value.*NaN.*flat index 15"):
+            attack_scores(*args, AttackConfig(classifier="gbdt", max_iter=20))
+    infinite = x.copy()
+    infinite[0, 0] = np.inf  # e.g. a loss of +inf: the largest, kept in order
+    scores = attack_scores(x, member, infinite, AttackConfig(classifier="gbdt", max_iter=20))
+    assert scores.shape == (100,) and np.isfinite(scores).all()
+    from leakage.experiments.vp import bootstrap_tpr
+
+    with pytest.raises(ValueError, match="attack scores: 1 value"):
+        bootstrap_tpr(np.r_[np.nan, np.zeros(99)], member, n_boot=5)
+
+
 def test_every_vp_config_documents_every_field():
     from leakage.vp.models import VPModelConfig as M
     from leakage.vp.nmid import NMIDConfig as N
 
+    from leakage.experiments.vp import VPBaselineRunConfig
+    from leakage.vp.baseline import BaselineConfig
+
     for config_type in (VPDataConfig, VPModelRunConfig, VPAttackRunConfig, JulietConfig, VPSplitConfig,
-                        TokenizerConfig, M, N, AttackConfig):
+                        TokenizerConfig, M, N, AttackConfig, VPBaselineRunConfig, BaselineConfig):
         assert all("\n" not in doc for doc in field_docs(config_type).values())
     with pytest.raises(ValueError, match="give its path"):
         VPDataConfig(dataset="devign")

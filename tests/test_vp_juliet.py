@@ -11,7 +11,8 @@ from leakage.data.vision import DataUnavailableError
 from leakage.vp import juliet
 from leakage.vp.clex import extract_functions, lex, mask_literals, strip_comments
 from leakage.vp.juliet import (EXTRACTOR_VERSION, LABEL_WORDS, SHIPPED_FILE, JulietConfig, build_records, dedupe,
-                               label_of, read_meta, read_records, resolve_source, scrub, select, group_of)
+                               STRING_PLACEHOLDER, drop_template_markers, label_of, read_meta, read_records,
+                               resolve_source, scrub, select, group_of)
 
 C_FILE = r'''/* TEMPLATE GENERATED TESTCASE FILE
 Filename: CWE999_Fake_Flaw__char_copy_01.c */
@@ -97,12 +98,13 @@ def test_test_case_groups_flow_variants_and_wide_twins_together():
         assert group_of(name) == group, name
 
 
-def test_scrubbing_renames_label_words_consistently_and_blanks_literals():
+def test_scrubbing_renames_label_words_consistently_and_blanks_every_string_literal():
     out = scrub('void CWE1_x_bad() { int goodCount = badCount + goodCount; puts("the bad path"); puts("ok"); }'
                 ' if (0) { printLine("Benign, fixed string"); }',
                 ["x_thing"])
     assert not LABEL_WORDS.search(out)
-    assert out == 'void id0() { int id1 = id2 + id1; puts("STR"); puts("ok"); } if (0) { printLine("STR"); }'
+    assert out == 'void id0() { int id1 = id2 + id1; puts("STR"); puts("STR"); } if (0) { printLine("STR"); }'
+    assert scrub("char c = 'x'; wchar_t * s = L\"any text\";") == "char c = 'x'; wchar_t * s = L\"STR\";"
     assert "id0" in scrub("int Fake_Flaw_count;", ["Fake_Flaw"])  # the CWE's name counts too
 
 
@@ -191,3 +193,67 @@ def test_the_shipped_file_is_current_and_leak_free():
     assert all(word not in text for word in ("bad", "good", "g2b", "b2g", "cwe", "benign"))  # as LABEL_WORDS
     labels = np.array([r["label"] for r in records])
     assert set(labels) == {0, 1} and 0.3 < labels.mean() < 0.6
+
+
+DEAD_BRANCHES = """void id0()
+{
+    int data;
+    if(staticFive!=5)
+    {
+        printLine("Benign, fixed string");
+    }
+    else
+    {
+        data = 1;
+    }
+    switch(5)
+    {
+    case 6:
+        printLine("Benign, fixed string");
+        break;
+    default:
+        data = 2;
+        break;
+    }
+    if(globalReturnsTrueOrFalse())
+    {
+        printLine("Benign, fixed string");
+    }
+    else
+    {
+        data = 3;
+    }
+}"""
+
+
+def test_template_markers_are_removed_by_dead_code_elimination():
+    out = drop_template_markers(DEAD_BRANCHES)
+    assert "Benign" not in out and "printLine" not in out
+    assert "if(staticFive==5)\n    {\n        data = 1;\n    }\n    switch" in out  # the bad variant's shape
+    assert "case 6" not in out and "default:\n        data = 2;" in out
+    assert "if(globalReturnsTrueOrFalse())\n    {\n    }\n    else" in out  # not a constant: marker only
+    for false, true in (("0", "1"), ("5!=5", "5==5"), ("GLOBAL_CONST_FALSE", "GLOBAL_CONST_TRUE"),
+                        ("staticReturnsFalse()", "staticReturnsTrue()"), ("globalFalse", "globalTrue")):
+        code = DEAD_BRANCHES.replace("staticFive!=5", false)
+        assert f"if({true})\n    {{\n        data = 1;" in drop_template_markers(code), false
+
+
+def test_no_frequent_literal_or_placeholder_of_the_shipped_corpus_carries_the_label():
+    """A string or char literal (or the placeholder) in at least 1% of the functions has about the same rate
+    in both classes (within 0.15): the scrub neither keeps nor introduces a template marker of the label."""
+    records, _ = read_records(SHIPPED_FILE)
+    labels = np.array([r["label"] for r in records])
+    literal = re.compile(r"\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'")
+    counts: dict[str, np.ndarray] = {}
+    for r in records:
+        for text in set(literal.findall(r["code"])):
+            counts.setdefault(text, np.zeros(2))[r["label"]] += 1
+    n = np.bincount(labels, minlength=2)
+    frequent = {t: c / n for t, c in counts.items() if c.sum() >= 0.01 * len(records)}
+    assert STRING_PLACEHOLDER in frequent
+    assert {t for t in counts if t.startswith('"')} == {STRING_PLACEHOLDER}  # no string literal survives as is
+    leaking = {t: rates.round(3).tolist() for t, rates in frequent.items() if abs(rates[0] - rates[1]) > 0.15}
+    assert not leaking, leaking
+    for marker in ("printLine", "else"):  # the benign marker's call and branch: no longer class-dependent
+        has = np.array([bool(re.search(rf"\b{marker}\b", r["code"])) for r in records])
+        assert abs(has[labels == 0].mean() - has[labels == 1].mean()) < 0.15, marker

@@ -85,3 +85,20 @@ def test_bad_nmid_configs_are_clear_errors():
     with pytest.raises(ValueError, match="sigma >= 0"):
         NMIDConfig(sigma=-1)
     assert NMIDConfig(level="top1", sigma=10).name == "top1-10"
+
+
+def test_nmid_and_the_release_reject_nan_and_infinite_outputs():
+    embedding, logits, labels = raw(20)
+    for name, bad in (("logits", logits.copy()), ("embedding", embedding.copy())):
+        bad[3, 1] = np.nan
+        args = (bad, logits, labels) if name == "embedding" else (embedding, bad, labels)
+        with pytest.raises(ValueError, match=f"NMID {name}: 1 value"):
+            apply_nmid(*args, NMIDConfig(level="top1", sigma=1.0), "target")
+        with pytest.raises(ValueError, match=f"{name}: 1 value"):
+            from_logits(*args)
+    infinite = logits.copy()
+    infinite[0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        apply_nmid(embedding, infinite, labels, NMIDConfig(), "target")
+    with pytest.raises(ValueError, match=r"labels must be class indices in \[0, 2\)"):
+        apply_nmid(embedding, logits, labels + 2, NMIDConfig(), "target")

@@ -5,31 +5,44 @@ Artefacts (all in the store, keyed by their full config):
 - ``vp_tokenizer``: the BPE tokenizer learnt on the corpus's public pool;
 - ``vp_model``: a trained BiLSTM / BiGRU / CodeBERT (target or shadow), its raw outputs (embedding,
   logits) on its members and non-members, and its utility on the held-out non-members;
+- ``vp_baseline``: the bag-of-tokens logistic regression's utility on the same held-out functions;
 - ``vp_attack``: per-function attack scores on the target's members and non-members for each feature
   set, under one NMID setting and one attack classifier, with the attack metrics and the utility of
   the defended release.
+
+Every key covers the content of what the corpus is read from (``VPDataConfig.input_digests``: the
+Devign / BigVul file, the Juliet archive or folder ``$LEAKAGE_JULIET`` names, or the shipped derived
+file) and of a CodeBERT checkpoint (``VPModelConfig.input_digests``), so an input rewritten in place
+never returns an artefact computed from the old one; the per-process caches of the corpus are keyed
+by the same digest.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
+from leakage.inputs import path_digest
 from leakage.metrics import summarize, tpr_at_fpr
 from leakage.seed import derive_seed, numpy_rng, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
 from leakage.vp.attack import AttackConfig, attack_scores
+from leakage.vp.baseline import BaselineConfig, bag_of_tokens_baseline
 from leakage.vp.features import FEATURE_SETS, feature_matrix, model_outputs
 from leakage.vp.juliet import EXTRACTOR_VERSION, JulietConfig, VPCorpus, load_juliet
+from leakage.vp.juliet import source_path as juliet_source_path
 from leakage.vp.models import VPModelConfig, build_vp_model, count_parameters
 from leakage.vp.nmid import NMIDConfig, apply_nmid
 from leakage.vp.realworld import REALWORLD_DATASETS, load_realworld
+from leakage.vp.realworld import source_path as realworld_source_path
 from leakage.vp.splits import VPSplitConfig, VPSplits, make_vp_splits
 from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer, TokenizerConfig
 
@@ -57,6 +70,12 @@ class VPDataConfig:
             raise ValueError(f"unknown VP data set {self.dataset!r}; choose one of {', '.join(VP_DATASETS)}")
         if self.dataset != "juliet" and not self.path:
             raise ValueError(f"data set {self.dataset!r} is read from a file: give its path")
+
+    def input_digests(self) -> dict[str, str]:
+        """``{"source": digest}``: the content digest of what the corpus is read from (see :func:`source_digest`),
+        so a data file rewritten in place, or ``$LEAKAGE_JULIET`` pointed elsewhere, never returns an artefact
+        computed from the old content. Raises ``DataUnavailableError`` when the source is missing."""
+        return {"source": source_digest(self.dataset, self.path)}
 
 
 @dataclass(frozen=True)
@@ -98,18 +117,48 @@ def shadow_of(target: VPModelRunConfig) -> VPModelRunConfig:
 # --------------------------------------------------------------------------- data
 
 
-@functools.lru_cache(maxsize=4)
+def source_path(dataset: str, path: str | None) -> Path:
+    """The file or folder the corpus of ``dataset`` is read from: for Juliet the ``path`` argument, else
+    ``$LEAKAGE_JULIET``, else the shared archive or the shipped derived file (:func:`leakage.vp.juliet.source_path`);
+    for Devign / BigVul the file at ``path``. Raises ``DataUnavailableError`` when it is missing."""
+    if dataset == "juliet":
+        return juliet_source_path(path)
+    if not path:
+        raise ValueError(f"data set {dataset!r} is read from a file: give its path")
+    return realworld_source_path(dataset, path)
+
+
+def source_digest(dataset: str, path: str | None) -> str:
+    """16-hex-digit content digest of :func:`source_path` (a folder: all its files), cached by size and mtime."""
+    return path_digest(source_path(dataset, path))
+
+
 def load_corpus(dataset: str, path: str | None, juliet: JulietConfig) -> tuple[VPCorpus, dict[str, int]]:
-    """The corpus of a data config (cached per process)."""
+    """(corpus, extraction statistics) of a data config.
+
+    Cached per process by the source's *content* digest as well as the arguments, so a file rewritten in
+    place (or ``$LEAKAGE_JULIET`` pointed elsewhere) is read again, never served from the cache.
+    """
+    return _load_corpus(dataset, path, juliet, source_digest(dataset, path))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_corpus(dataset: str, path: str | None, juliet: JulietConfig, digest: str
+                 ) -> tuple[VPCorpus, dict[str, int]]:
+    del digest  # only part of the cache key
     if dataset == "juliet":
         return load_juliet(juliet, path)
     return load_realworld(dataset, path, max_chars=juliet.max_chars)  # type: ignore[arg-type]
 
 
-@functools.lru_cache(maxsize=8)
 def prepare(data: VPDataConfig) -> tuple[VPCorpus, VPSplits]:
-    """(corpus, its four sets) for ``data``."""
-    corpus, _ = load_corpus(data.dataset, data.path, data.juliet)
+    """(corpus, its four sets) for ``data``; cached per process by the config and its source's content digest."""
+    return _prepare(data, source_digest(data.dataset, data.path))
+
+
+@functools.lru_cache(maxsize=8)
+def _prepare(data: VPDataConfig, digest: str) -> tuple[VPCorpus, VPSplits]:
+    corpus, _ = _load_corpus(data.dataset, data.path, data.juliet, digest)
     return corpus, make_vp_splits(corpus.label, corpus.group, data.split)
 
 
@@ -208,12 +257,49 @@ def train_vp_model(config: VPModelRunConfig, store: Store | None = None) -> VPMo
     return VPModelRun(config, payload)
 
 
+# --------------------------------------------------------------------------- the bag-of-tokens baseline
+
+
+@dataclass(frozen=True)
+class VPBaselineRunConfig:
+    """The bag-of-tokens baseline on one corpus: fit on the target's members, scored on its non-members."""
+
+    data: VPDataConfig = doc_field(VPDataConfig(), "corpus and sets (the tokenizer is not used)")
+    baseline: BaselineConfig = doc_field(BaselineConfig(), "the logistic regression on token presence")
+
+
+def run_vp_baseline(config: VPBaselineRunConfig, store: Store | None = None) -> dict:
+    """The baseline's held-out utility on exactly the data the target models' utility is measured on.
+
+    Trained on ``target_in``, evaluated on ``target_out`` (a model's ``heldout_*`` metrics); returns
+    :func:`leakage.vp.baseline.bag_of_tokens_baseline`'s dict (accuracy, precision, recall, f1,
+    majority_rate, n_train, n_test, vocabulary). Cached in the store as ``vp_baseline``.
+    """
+    store = store or Store()
+
+    def compute() -> dict:
+        corpus, splits = prepare(config.data)
+        train, test = splits["target_in"], splits["target_out"]
+        return bag_of_tokens_baseline([corpus.code[i] for i in train], corpus.label[train],
+                                      [corpus.code[i] for i in test], corpus.label[test], config.baseline)
+
+    return store.cached("vp_baseline", config, compute, seed=config.data.split.seed)
+
+
 # --------------------------------------------------------------------------- attacks
 
 
 def bootstrap_tpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float = 0.01, *, n_boot: int = 1000,
                   seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI (lo, hi) of the TPR at ``max_fpr`` FPR, members and non-members resampled apart."""
+    """Percentile bootstrap CI (lo, hi) of the TPR at ``max_fpr`` FPR, members and non-members resampled apart.
+
+    ``scores`` (N,) (higher = member, +/-inf allowed: they keep their order) and ``is_member`` (N,) bool.
+    Raises ``ValueError`` on a NaN score or mismatched lengths."""
+    check_finite("attack scores", np.asarray(scores), allow_inf=True)
+    scores, is_member = np.asarray(scores), np.asarray(is_member, dtype=bool)
+    if scores.shape != is_member.shape or scores.ndim != 1:
+        raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
+                         f"{is_member.shape}")
     rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]

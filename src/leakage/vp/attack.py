@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 
 CLASSIFIERS: tuple[str, ...] = ("mlp", "gbdt")
@@ -35,18 +36,23 @@ class AttackConfig:
             raise ValueError(f"unknown attack classifier {self.classifier!r}; choose one of {', '.join(CLASSIFIERS)}")
 
 
-def _clean(x: np.ndarray) -> np.ndarray:
+def _clean(name: str, x: np.ndarray) -> np.ndarray:
+    """Features (N, d) as float64, NaN rejected, +/-inf clipped to +/-1e6 (a loss of +inf, probability 0 on the
+    true label, stays the largest loss: its order is kept)."""
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
-        raise ValueError(f"attack features must be (N, d), got shape {x.shape}")
-    return np.nan_to_num(x, nan=0.0, posinf=1e6, neginf=-1e6)
+        raise ValueError(f"{name} must be (N, d), got shape {x.shape}")
+    check_finite(name, x, allow_inf=True)
+    return np.clip(x, -1e6, 1e6)
 
 
 def attack_scores(shadow_x: np.ndarray, shadow_member: np.ndarray, target_x: np.ndarray,
                   config: AttackConfig) -> np.ndarray:
     """Member probability (M,) for target features (M, d), from a classifier fit on shadow features (N, d).
 
-    Higher = member. Every target row gets a score (non-finite features are clipped, never dropped).
+    Higher = member. Every target row gets a score (infinite features are clipped to +/-1e6, never dropped).
+    Raises ``ValueError`` when a feature is NaN (it has no order, so it cannot be clipped to anything
+    meaningful), when shapes do not fit, or when the shadow has no members or no non-members.
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from threadpoolctl import threadpool_limits
@@ -55,7 +61,7 @@ def attack_scores(shadow_x: np.ndarray, shadow_member: np.ndarray, target_x: np.
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import QuantileTransformer
 
-    shadow_x, target_x = _clean(shadow_x), _clean(target_x)
+    shadow_x, target_x = _clean("shadow attack features", shadow_x), _clean("target attack features", target_x)
     member = np.asarray(shadow_member).astype(bool)
     if shadow_x.shape[1] != target_x.shape[1] or len(member) != len(shadow_x):
         raise ValueError(f"shadow features {shadow_x.shape} with {len(member)} labels do not fit target "

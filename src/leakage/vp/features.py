@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leakage.checks import check_finite
+
 # The eight attack feature sets (the paper uses eight combinations without listing them; these are ours).
 FEATURE_SETS: dict[str, tuple[str, ...]] = {
     "embedding": ("embedding",),
@@ -52,7 +54,11 @@ class Released:
 
 
 def from_logits(embedding: np.ndarray, logits: np.ndarray, labels: np.ndarray) -> Released:
-    """The undefended release: confidence, loss and prediction computed from the logits (N, K) and labels (N,)."""
+    """The undefended release: confidence, loss and prediction computed from the logits (N, K) and labels (N,).
+
+    Raises ``ValueError`` when a logit or an embedding value is NaN or infinite."""
+    check_finite("logits", np.asarray(logits))
+    check_finite("embedding", np.asarray(embedding))
     z = torch.as_tensor(np.asarray(logits, dtype=np.float64))
     y = torch.as_tensor(np.asarray(labels, dtype=np.int64))
     if len(y) != len(z):
@@ -65,7 +71,9 @@ def from_logits(embedding: np.ndarray, logits: np.ndarray, labels: np.ndarray) -
 
 @torch.no_grad()
 def model_outputs(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """(embedding (N, D), logits (N, K)) of ``model.features`` in eval mode, in batches on the model's device."""
+    """(embedding (N, D), logits (N, K)) of ``model.features`` in eval mode, in batches on the model's device.
+
+    Raises ``ValueError`` when an output is NaN or infinite (a diverged model), rather than storing it."""
     model.eval()
     device = next(model.parameters()).device
     embeddings, logits = [], []
@@ -75,7 +83,10 @@ def model_outputs(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) ->
         embeddings.append(e.float().cpu())
     if not logits:
         raise ValueError("no functions to compute outputs for")
-    return torch.cat(embeddings).numpy(), torch.cat(logits).numpy()
+    embedding, logit = torch.cat(embeddings).numpy(), torch.cat(logits).numpy()
+    check_finite("model logits (did training diverge?)", logit)
+    check_finite("model embedding (did training diverge?)", embedding)
+    return embedding, logit
 
 
 def feature_matrix(released: Released, feature_set: str) -> np.ndarray:

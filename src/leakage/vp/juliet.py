@@ -8,25 +8,35 @@ of multi-file variants are not used (a helper's code can be identical under both
 Scrubbing (what would give the label away): comments are removed (``/* FLAW */``, ``/* FIX */``);
 every identifier containing ``bad``, ``good``, ``G2B``, ``B2G``, ``CWE<n>``, the CWE's name or the
 test case's name (case-insensitive) is renamed ``id0``, ``id1``, ... in order of first use within the
-function (the same name gets the same replacement); a string literal containing one of those words,
-or "benign" (the "Benign, fixed string" printed in the dead branches of good variants), becomes
-``"STR"``; the ``static``/``inline`` of the header is dropped (Juliet declares only good functions
-static). Exact duplicates (after collapsing whitespace) are dropped; code that occurs under both
-labels is dropped entirely.
+function (the same name gets the same replacement); *every* string literal becomes ``"STR"``,
+whatever it says (a literal's content is a template marker far more often than it is code: the
+fixed error messages of the fixes, file names, the words above); the ``static``/``inline`` of the
+header is dropped (Juliet declares only good functions static). Exact duplicates (after collapsing
+whitespace) are dropped; code that occurs under both labels is dropped entirely.
+
+Template markers (what Juliet's generator adds to one class only, so a model could learn it instead
+of the flaw): the good variants of the flow templates put ``printLine("Benign, fixed string");`` in
+a dead branch, ``if(<constant false>) { <marker> } else { <fix> }`` (variants 02-14) or a dead
+``case``/``default`` of a ``switch`` (variant 15); that statement is in about 41% of the good
+functions and 6% of the bad ones, and the ``else`` it brings in 52% against 18%. Dead-code
+elimination removes it: such an ``if``/``else`` becomes ``if(<the constant true twin>) { <fix> }``
+(exactly the shape of the bad variant: ``0`` -> ``1``, ``!=5`` -> ``==5``, ``...FALSE`` ->
+``...TRUE``, ``...False`` -> ``...True``), a dead ``case`` holding only the marker is dropped, and
+any other marker statement is deleted (see :func:`drop_template_markers`).
 
 Test case (the grouping unit of the splits): the file name without its flow-variant suffix
 (``_01``.. ``_84``, ``a``/``b`` parts, ``_bad``/``_good*`` class files), with ``wchar_t`` read as
 ``char``. All flow variants of one functional variant (near-copies of each other that differ in
 control flow only), and its char/wchar_t twins, are thus one group and never straddle splits.
 
-The corpus is the *whole* suite so processed (about 82,000 functions); a :class:`JulietConfig`
+The corpus is the *whole* suite so processed (about 65,500 functions); a :class:`JulietConfig`
 then selects from it (CWEs, test cases per CWE, length), the same way whatever the source.
 
 Where the suite comes from, in this order: the ``path`` argument or ``$LEAKAGE_JULIET`` (the
 archive ``.tar.xz``/``.zip``, or an extracted folder holding ``testcases/``); the project's
 ``../shared/data/juliet-c-cpp-1.3/juliet-c-cpp-1.3.tar.xz``; the derived file shipped in
 ``leakage/vp/data/`` (the output of this module on that archive, written by
-``scripts/build_juliet_subset.py``, 1.4 MB); NIST's download when ``download=True``. Processing
+``scripts/build_juliet_subset.py``, 1.2 MB); NIST's download when ``download=True``. Processing
 the whole archive takes minutes, so when the shared archive's SHA-256 and this module's
 :data:`EXTRACTOR_VERSION` are the ones the shipped file records, its functions are read from the
 shipped file (a verified derivative of exactly that archive) and the provenance says so; any
@@ -61,10 +71,20 @@ ENV_VAR = "LEAKAGE_JULIET"
 ARCHIVE_NAME = "juliet-c-cpp-1.3.tar.xz"
 NIST_URL = "https://samate.nist.gov/SARD/downloads/test-suites/2017-10-01-juliet-test-suite-for-c-cplusplus-v1-3.zip"
 SHIPPED_FILE = Path(__file__).parent / "data" / "juliet_vp_functions.jsonl.gz"
-EXTRACTOR_VERSION = 2  # bump when extraction or scrubbing changes what a record holds
+EXTRACTOR_VERSION = 3  # bump when extraction or scrubbing changes what a record holds
 
 LABEL_WORDS = re.compile(r"bad|good|g2b|b2g|cwe\d*", re.IGNORECASE)
-_LITERAL_WORDS = re.compile(r"bad|good|g2b|b2g|cwe\d*|benign", re.IGNORECASE)  # "Benign, fixed string"
+STRING_PLACEHOLDER = '"STR"'  # every string literal of a scrubbed function, whatever its content
+_MARKER = r'print\w*\(\s*L?"Benign, fixed string"\s*\);'  # Juliet's dead-branch template marker
+_DEAD_IF = re.compile(r"^(?P<ind> *)if ?\((?P<cond>[^\n]*)\)\n(?P=ind)\{\n(?P=ind) +" + _MARKER +
+                      r"\n(?P=ind)\}\n(?P=ind)else\n(?P=ind)\{\n", re.MULTILINE)
+_DEAD_CASE = re.compile(r"^(?P<ind> *)(?:case [^\n:]+|default):\n(?P=ind) +" + _MARKER + r"\n(?P=ind) +break;\n",
+                        re.MULTILINE)
+_MARKER_LINE = re.compile(r"^ *" + _MARKER + r" *(?:\n|\Z)", re.MULTILINE)
+# Juliet's constant-false conditions of the flow variants 02-14 (each has a constant-true twin)
+_CONSTANT_FALSE = re.compile(r"\A(?:0|5 ?!= ?5|(?:GLOBAL|STATIC)_CONST_FALSE|(?:static|global)False|"
+                             r"(?:GLOBAL_CONST_FIVE|STATIC_CONST_FIVE|staticFive|globalFive) ?!= ?5|"
+                             r"(?:static|global)ReturnsFalse\(\))\Z")
 _BAD_NAME = re.compile(r"(?:^|_)bad\Z")
 _GOOD_NAME = re.compile(r"(?:^|_)good[A-Z0-9]\w*\Z")
 _HELPER_NAME = re.compile(r"sink|source", re.IGNORECASE)
@@ -143,11 +163,12 @@ def cwe_of(file_name: str) -> str:
 
 
 def scrub(code: str, names: Iterable[str] = ()) -> str:
-    """Rename label-carrying identifiers to ``id0, id1, ...`` (consistently) and blank label-carrying literals.
+    """Rename label-carrying identifiers to ``id0, id1, ...`` (consistently) and blank every string literal.
 
     An identifier carries the label if it contains bad/good/G2B/B2G/CWE<n> or one of ``names``
-    (case-insensitive); a string or char literal containing one of them, or "benign" (Juliet's
-    dead branches print "Benign, fixed string"), becomes ``"STR"``.
+    (case-insensitive). Every string literal becomes :data:`STRING_PLACEHOLDER` (``"STR"``) whatever
+    its content, so no literal can carry the label (Juliet's fixes print fixed messages, its dead
+    branches "Benign, fixed string"); a char literal is kept unless it carries a label word.
     """
     extra = [n.lower() for n in names if n]
     mapping: dict[str, str] = {}
@@ -162,7 +183,9 @@ def scrub(code: str, names: Iterable[str] = ()) -> str:
     def replace(match: re.Match) -> str:
         text = match.group()
         if match.lastgroup == "lit":
-            return '"STR"' if carries(text) or _LITERAL_WORDS.search(text) else text
+            if text[0] == '"':
+                return STRING_PLACEHOLDER
+            return "'?'" if carries(text) else text
         if match.lastgroup == "id" and carries(text):
             return mapping.setdefault(text, f"id{len(mapping)}")
         if match.lastgroup == "num" and carries(text):
@@ -172,13 +195,40 @@ def scrub(code: str, names: Iterable[str] = ()) -> str:
     return _TOKEN.sub(replace, code)
 
 
-def normalise_function(text: str, cwe_name: str, testcase: str) -> str:
-    """A function as the models see it: storage class dropped, label words scrubbed, blank lines removed."""
-    text = _STORAGE.sub("", text, count=1)
-    cwe_words = cwe_name.split("_", 1)[1] if "_" in cwe_name else ""
-    text = scrub(text, [cwe_words, testcase])
+def _negate_constant(match: re.Match) -> str:
+    condition = match.group("cond").strip()
+    if not _CONSTANT_FALSE.match(condition):  # not one of the known dead conditions: only drop the marker
+        return _MARKER_LINE.sub("", match.group())
+    twin = "1" if condition == "0" else re.sub(r"!=", "==", condition).replace("FALSE", "TRUE").replace(
+        "False", "True")
+    return f"{match.group('ind')}if({twin})\n{match.group('ind')}{{\n"
+
+
+def drop_template_markers(code: str) -> str:
+    """Dead-code elimination of Juliet's template marker ``printLine("Benign, fixed string");``.
+
+    ``code``: a function with comments removed, tabs expanded and blank lines dropped (one statement
+    per line, as Juliet writes them). ``if(<constant false>) { <marker> } else {`` becomes
+    ``if(<constant true>) {`` (the bad variant's shape, same behaviour); a ``case``/``default`` holding
+    only the marker and ``break;`` is dropped (it never runs); any other marker statement is deleted.
+    Returns the code with no marker left.
+    """
+    code = _DEAD_IF.sub(_negate_constant, code if code.endswith("\n") else code + "\n")
+    code = _DEAD_CASE.sub("", code)
+    return _MARKER_LINE.sub("", code).rstrip("\n")
+
+
+def _tidy_lines(text: str) -> str:
     lines = [line.rstrip().replace("\t", "    ") for line in text.splitlines()]
     return "\n".join(line for line in lines if line.strip())
+
+
+def normalise_function(text: str, cwe_name: str, testcase: str) -> str:
+    """A function as the models see it: storage class dropped, template markers removed, label words and
+    literals scrubbed, blank lines removed."""
+    text = drop_template_markers(_tidy_lines(_STORAGE.sub("", text, count=1)))
+    cwe_words = cwe_name.split("_", 1)[1] if "_" in cwe_name else ""
+    return _tidy_lines(scrub(text, [cwe_words, testcase]))
 
 
 def functions_of_file(file_name: str, source: str) -> list[dict]:
@@ -344,13 +394,20 @@ def shared_archive() -> Path:
     return project_root().parent / "shared" / "data" / "juliet-c-cpp-1.3" / ARCHIVE_NAME
 
 
+_SHA256_MEMO: dict[tuple[str, int, int], str] = {}
+
+
 def file_sha256(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file's bytes (memoised per process by resolved path, size and modification time)."""
+    stat = os.stat(path)
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _SHA256_MEMO:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _SHA256_MEMO[key] = digest.hexdigest()
+    return _SHA256_MEMO[key]
 
 
 def read_meta(path: str | os.PathLike) -> dict:
@@ -425,6 +482,16 @@ def resolve_source(path: str | os.PathLike | None = None, *, download: bool = Fa
         f"no Juliet C/C++ 1.3 suite found: pass a path (or set ${ENV_VAR}) to {ARCHIVE_NAME}, NIST's zip or an "
         f"extracted folder holding testcases/; or put it at {shared}; or reinstall the package (its derived file "
         f"{SHIPPED_FILE.name} is missing); or load with download=True (from {NIST_URL}).")
+
+
+def source_path(path: str | os.PathLike | None = None) -> Path:
+    """The file or folder :func:`load_juliet` reads for ``path`` (``$LEAKAGE_JULIET`` included): the archive or
+    folder processed from scratch, or the shipped derived file. Its content digest belongs in every key of
+    an artefact computed from the corpus. Raises ``DataUnavailableError`` as :func:`resolve_source` does."""
+    source = resolve_source(path)
+    found = source.derived if source.derived is not None else source.archive
+    assert found is not None
+    return found
 
 
 def suite_records(source: SuiteSource) -> tuple[list[dict], dict[str, int]]:

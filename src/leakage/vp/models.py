@@ -15,6 +15,7 @@ reduced size is trained from scratch on the corpus, and the book labels it so.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -44,6 +45,29 @@ class VPModelConfig:
             raise ValueError(f"unknown VP architecture {self.arch!r}; choose one of {', '.join(ARCHITECTURES)}")
         if self.codebert_path and self.arch != "codebert":
             raise ValueError(f"codebert_path applies to arch 'codebert' only, not {self.arch!r}")
+
+    def input_digests(self) -> dict[str, str]:
+        """``{"codebert_path": digest}`` of the checkpoint's files, so a checkpoint replaced in place never
+        returns a model fine-tuned from the old one; {} without a checkpoint.
+
+        A local folder (or file) is digested as it is (:func:`leakage.inputs.path_digest`); a hub id is
+        digested through its snapshot in the local Hugging Face cache. A hub id not yet downloaded has no
+        content to digest: its key holds the id only (it is fetched, then keyed by content, on the next run).
+        """
+        if not self.codebert_path:
+            return {}
+        from leakage.inputs import path_digest
+
+        local = Path(self.codebert_path).expanduser()
+        if local.exists():
+            return {"codebert_path": path_digest(local)}
+        try:
+            from huggingface_hub import snapshot_download
+
+            folder = snapshot_download(self.codebert_path, local_files_only=True)
+        except Exception:  # not in the local cache (or not a hub id): nothing on disk to digest yet
+            return {}
+        return {"codebert_path": path_digest(folder)}
 
 
 def _trim(ids: torch.Tensor, pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.seed import numpy_rng
 from leakage.vp.features import Released
@@ -100,11 +101,19 @@ def apply_nmid(embedding: np.ndarray, logits: np.ndarray, labels: np.ndarray, co
     from (config.seed, stream), so two deployments draw independent noise. The embedding dimensions
     kept by ``coarse`` depend on config.seed only: they can be read off any released output (the
     others are zero), so the adaptive attacker's copy of NMID uses the same ones.
+
+    Raises ``ValueError`` on mismatched shapes, on a NaN or infinite embedding or logit (a softmax of
+    them is undefined: the model that produced them diverged), and on labels outside [0, K).
     """
+    check_finite("NMID embedding", np.asarray(embedding))
+    check_finite("NMID logits", np.asarray(logits))
     e, z, y = np.asarray(embedding, np.float64), np.asarray(logits, np.float64), np.asarray(labels, np.int64)
     if e.ndim != 2 or z.ndim != 2 or not len(e) == len(z) == len(y):
         raise ValueError(f"NMID needs embedding (N, D), logits (N, K), labels (N,); "
                          f"got {e.shape}, {z.shape}, {y.shape}")
+    if len(y) and (y.min() < 0 or y.max() >= z.shape[1]):
+        raise ValueError(f"NMID labels must be class indices in [0, {z.shape[1]}), got values in "
+                         f"[{y.min()}, {y.max()}]")
     n, k = z.shape
     prediction = z.argmax(1)
     rng = numpy_rng(config.seed, "nmid", stream)

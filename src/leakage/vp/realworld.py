@@ -60,17 +60,24 @@ def _read_table(path: Path):
     raise DataUnavailableError(f"{path}: unsupported file type {path.suffix!r}; give a .json, .jsonl or .csv file")
 
 
+def source_path(name: str, path: str | os.PathLike) -> Path:
+    """The file :func:`load_realworld` reads for data set ``name``; raises ``DataUnavailableError`` if it is
+    missing (its content digest belongs in every key of an artefact computed from it)."""
+    if name not in REALWORLD_DATASETS:
+        raise ValueError(f"unknown real-world VP data set {name!r}; choose one of {', '.join(REALWORLD_DATASETS)}")
+    found = Path(path).expanduser()
+    if not found.is_file():
+        raise DataUnavailableError(f"no {name} file at {found}; download it (Devign: function.json from the "
+                                   f"Devign/CodeXGLUE release; BigVul: MSR_data_cleaned.csv) and pass its path")
+    return found
+
+
 def load_realworld(name: str, path: str | os.PathLike, *, max_chars: int = 0) -> tuple[VPCorpus, dict[str, int]]:
     """Devign or BigVul from ``path`` as a corpus (group = commit), and its cleaning statistics.
 
     ``max_chars`` > 0 leaves out functions longer than that (after cleaning).
     """
-    if name not in REALWORLD_DATASETS:
-        raise ValueError(f"unknown real-world VP data set {name!r}; choose one of {', '.join(REALWORLD_DATASETS)}")
-    path = Path(path)
-    if not path.is_file():
-        raise DataUnavailableError(f"no {name} file at {path}; download it (Devign: function.json from the "
-                                   f"Devign/CodeXGLUE release; BigVul: MSR_data_cleaned.csv) and pass its path")
+    path = source_path(name, path)
     table = _read_table(path)
     code_col = _first(table.columns, _CODE_COLUMNS, "code", path)
     label_col = _first(table.columns, _LABEL_COLUMNS, "label", path)
