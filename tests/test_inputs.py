@@ -87,3 +87,13 @@ def test_every_artefact_key_covers_the_content_of_nested_inputs(tmp_path):
     assert store.cached("toy", config, lambda: {"read": data.read_text()}, seed=0)["read"] == "omega"
     assert input_digests(Pure()) == {}  # a config that reads nothing keeps its key
     assert config_hash("toy", Pure()) == config_hash("toy", Pure())
+
+
+def test_a_rewrite_that_keeps_size_and_mtime_is_still_seen(tmp_path):
+    data = tmp_path / "function.json"
+    data.write_text("alpha")
+    first = inputs.file_digest(data)
+    stat = data.stat()
+    data.write_text("omega")
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the old mtime put back
+    assert inputs.file_digest(data) != first

@@ -6,8 +6,9 @@ that reads such an input says so by defining ``input_digests() -> dict[str, str]
 folds those digests into the key (see :mod:`leakage.config`).
 
 Hashing a large file on every call would be slow, so a digest is cached by (resolved path, size,
-modification time in ns): in memory for the process, and on disk under ``<store>/.digests/`` for
-later processes. A rewrite changes the mtime (or the size), so the cache never serves an old digest.
+modification and status-change times in ns, inode): in memory for the process, and on disk under
+``<store>/.digests/`` for later processes. Any rewrite changes the status-change time (which no
+program can set back), so the cache never serves an old digest.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from pathlib import Path
 
 from leakage.paths import store_root
 
-_MEMO: dict[tuple[str, int, int], str] = {}
+_MEMO: dict[tuple[str, int, int, int, int], str] = {}
 
 
-def _stat_key(path: Path) -> tuple[str, int, int]:
+def _stat_key(path: Path) -> tuple[str, int, int, int, int]:
+    """(resolved path, size, mtime, ctime, inode): a rewrite in place changes the ctime even when it keeps
+    the size and lands in the same mtime tick (or restores the mtime), and a replacement changes the inode."""
     stat = path.stat()
-    return str(path.resolve()), stat.st_size, stat.st_mtime_ns
+    return str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:
