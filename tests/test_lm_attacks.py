@@ -1,6 +1,7 @@
 """Each LM attack against a hand computation on fixed-weight toy models; sign convention; registry;
 one forward per text per model for all six attacks; AUC sanity on a tiny GPT-2 over-trained on its members."""
 
+import dataclasses
 import math
 import zlib
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 
 from leakage.lm.attacks import (ATTACKS, FAILED_SCORE, AttackInputs, finite_scores, lowest_k_mean, make_attack,
-                                run_attacks)
+                                run_attacks, standardised_logprobs)
 from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm, train_tokenizer
 from leakage.lm.scoring import Scorer
 from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_loss, hand_stats
@@ -145,3 +146,22 @@ def test_auc_is_high_on_a_tiny_model_over_trained_on_its_members():
     print(aucs)
     assert aucs["loss"] > 0.95, aucs
     assert all(auc > 0.7 for auc in aucs.values()), aucs
+
+
+def test_nan_statistics_and_k_are_refused_with_clear_errors():
+    inputs, _, _ = toy_inputs()
+    broken = dataclasses.replace(inputs.target, logprobs=np.where(inputs.target.mask, np.nan, 0.0))
+    with pytest.raises(ValueError, match="logprobs of the target statistics.*NaN"):
+        AttackInputs(broken)
+    with pytest.raises(ValueError, match="reference 'ref' scored another text than the target at row 1"):
+        AttackInputs(inputs.target, {"ref": dataclasses.replace(inputs.target, texts=("abca", "dcba", "bb"))})
+    values, mask = np.array([[-1.0, np.nan, 7.0]]), np.array([[True, True, False]])
+    with pytest.raises(ValueError, match="per-token values of Min-k%: 1 value"):
+        lowest_k_mean(values, mask, 0.5)  # a NaN would otherwise be sorted last and silently dropped
+    np.testing.assert_allclose(lowest_k_mean(np.array([[-1.0, -2.0, np.nan]]), mask, 1.0), [-1.5])  # padding: fine
+    with pytest.raises(ValueError, match=r"k in \(0, 1\].*got nan"):
+        make_attack("min-k++", k=float("nan"))
+    with pytest.raises(ValueError, match=r"lowest_k_mean: k must be a fraction"):
+        lowest_k_mean(values[:, :1], mask[:, :1], 0.0)
+    with pytest.raises(ValueError, match="mu of Min-k%\\+\\+"):
+        standardised_logprobs(np.zeros(2), np.array([0.0, np.nan]), np.ones(2))

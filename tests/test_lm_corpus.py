@@ -1,6 +1,7 @@
 """Brown corpus: parsing, sources in order, derived file, passages, pools (documents never split), dedup."""
 
 import lzma
+import os
 import tarfile
 
 import numpy as np
@@ -145,3 +146,43 @@ def test_is_member_lines_up_with_the_texts():
     pools = make_pools(synthetic_corpus(12, 80), PoolConfig(passage_words=20, docs_per_pool=4, passages_per_doc=2))
     member_docs = set(pools.docs("members"))
     assert np.array_equal(pools.is_member, [p.doc_id in member_docs for p in pools.eval_passages])
+
+
+def _rewrite(path, brown: BrownCorpus) -> None:
+    """Write ``brown`` to ``path`` in place and move its mtime on (a same-second rewrite still counts)."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    write_derived(brown, path)
+    os.utime(path, ns=(before + 10**9, before + 10**9))
+
+
+def test_a_corpus_rewritten_in_place_gets_a_new_key_and_an_empty_digest_is_refused(tmp_path, monkeypatch):
+    from leakage.config import config_hash
+    from leakage.experiments import llm
+    from leakage.lm.models import ScratchConfig
+    from leakage.store import Store
+
+    monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))  # the digest cache goes here
+    path = tmp_path / "brown.tsv.xz"
+    brown = synthetic_corpus()
+    _rewrite(path, brown)
+    monkeypatch.setenv("LEAKAGE_BROWN", str(path))
+    fields = dict(pools=PoolConfig(passage_words=16, docs_per_pool=3, passages_per_doc=2),
+                  scratch=ScratchConfig(vocab_size=300))
+    store = Store(tmp_path / "store")
+    first = llm.target_config(**fields)
+    assert first.corpus_digest == brown.digest()
+    llm.scratch_tokenizer(first, store)
+    doc = brown.documents[0]
+    changed = (BrownDocument(doc.doc_id, doc.genre, ("edited",) + doc.words[1:], doc.tags),) + brown.documents[1:]
+    _rewrite(path, BrownCorpus(changed, "synthetic"))  # same path, new content
+    second = llm.target_config(**fields)
+    assert second.corpus_digest != first.corpus_digest
+    assert config_hash("lm_target", second) != config_hash("lm_target", first)
+    llm.scratch_tokenizer(second, store)
+    assert len(list((tmp_path / "store" / "lm_tokenizer").iterdir())) == 2  # recomputed, not served stale
+    with pytest.raises(ValueError, match="not the one this config was made for"):
+        llm.pools_for(first.pools, first.corpus_digest)
+    with pytest.raises(ValueError, match="corpus_digest is empty"):
+        llm.pools_for(first.pools, "")
+    with pytest.raises(ValueError, match="corpus_digest is empty"):
+        llm.train_target(llm.LMTargetConfig(**fields), store)

@@ -2,17 +2,21 @@
 same config -> same numbers, and clear errors for impossible combinations."""
 
 import dataclasses
+import zlib
 
 import numpy as np
 import pytest
 import torch
 
 from leakage.config import field_docs
-from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, mink_table, pools_for,
-                                     reference_config, run_llm, summary_table, target_config, train_target)
+from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, eval_neighbours, load_model,
+                                     mink_table, model_stats, pools_for, reference_config, run_llm, summary_table,
+                                     target_config, train_target)
+from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import Passage, PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig
 from leakage.lm.neighbours import NeighbourConfig, TagLexicon, is_content_tag, make_neighbours, neighbours_of
+from leakage.lm.scoring import Scorer, TruncationWarning
 from leakage.store import Store
 
 CONFIGS = [PoolConfig, NeighbourConfig, ScratchConfig, FinetuneConfig, LMTargetConfig, StatsConfig, LLMRunConfig]
@@ -89,3 +93,55 @@ def test_impossible_combinations_are_clear_errors(tmp_path):
         train_target(dataclasses.replace(target, train=FinetuneConfig(method="lora")), Store(tmp_path))
     with pytest.raises(ValueError, match="not the one this config was made for"):
         pools_for(target.pools, "0000000000000000")
+
+
+def test_a_truncated_texts_zlib_neighbours_and_reference_use_the_scored_prefix_through_the_cache(tmp_path):
+    # 16-word passages scored as their first 8 tokens: every per-text statistic must be of that prefix.
+    target = dataclasses.replace(tiny_run().target, max_tokens=8, checkpoints=(),
+                                 train=FinetuneConfig(epochs=1, lr=1e-2, batch_size=6, warmup_steps=1))
+    config = LLMRunConfig(target=target, neighbours=NeighbourConfig(n=2), k_grid=(0.5,), batch_size=8)
+    store = Store(tmp_path)
+    with pytest.warns(TruncationWarning):
+        run = run_llm(config, store)
+    pools = pools_for(target.pools, target.corpus_digest)
+    model, tokenizer = load_model(target, 1, store)
+    with pytest.warns(TruncationWarning):
+        direct = Scorer(model, tokenizer, name="direct", max_tokens=8).stats(pools.eval_texts)
+    assert direct.truncated.all() and (direct.n_tokens == 8).all()
+    prefix_bytes = [t.encode("utf-8") for t in direct.texts]
+    assert all(len(b) < len(p.text.encode()) for b, p in zip(prefix_bytes, pools.eval_passages))
+    lengths = np.array([len(zlib.compress(b)) for b in prefix_bytes])
+    assert (lengths < [len(zlib.compress(p.text.encode())) for p in pools.eval_passages]).all()
+    np.testing.assert_array_equal(run.zlib_lengths, lengths)
+    np.testing.assert_allclose(run.scores["zlib"], -direct.loss() / lengths, rtol=1e-5)
+    direct_scores = run_attacks(AttackInputs(direct), [("zlib", {}), ("min-k", {"k": 0.2})])
+    np.testing.assert_allclose(run.scores["zlib"], direct_scores["zlib"], rtol=1e-5)
+    np.testing.assert_allclose(run.scores["min-k (20%)"], direct_scores["min-k (20%)"], rtol=1e-5, atol=1e-6)
+
+    stats, neighbours, _ = model_stats(StatsConfig(target, 1, config.neighbours, 8), store)  # from the store
+    assert stats.texts == direct.texts
+    np.testing.assert_allclose(stats.loss(), direct.loss(), rtol=1e-5)
+    made = eval_neighbours(target, config.neighbours, stats.texts)
+    for i, scored in enumerate(stats.texts):  # a neighbour perturbs the scored prefix, not the full passage
+        for text in made[2 * i:2 * i + 2]:
+            assert len(text.split()) == len(scored.split()) and len(text) < len(pools.eval_texts[i])
+    assert sum(t != stats.texts[i // 2] for i, t in enumerate(made)) > len(stats.texts)
+    assert all(made[i].startswith(t[:-1]) for i, t in enumerate(neighbours.texts))  # (re-truncated) as scored
+    reference, _, _ = model_stats(StatsConfig(reference_config(target, "disjoint")[0], 1, None, 8), store)
+    assert reference.texts == stats.texts  # the reference scored the same prefixes
+
+    # an artefact written before the scored texts were stored is recomputed, not trusted
+    stale = {k: v for k, v in store.load("lm_scores", run.config).items() if k != "zlib_lengths"}
+    stale["score_2"] = np.zeros(len(lengths))
+    store.save("lm_scores", run.config, stale, seed=0)
+    again = run_llm(config, store)
+    np.testing.assert_allclose(again.scores["zlib"], run.scores["zlib"], rtol=1e-6)
+
+
+def test_a_run_config_refuses_nan_or_out_of_range_k_before_any_model_runs():
+    with pytest.raises(ValueError, match=r"LLMRunConfig.min_k: k must be a fraction, k in \(0, 1\].*nan"):
+        LLMRunConfig(min_k=float("nan"))
+    with pytest.raises(ValueError, match=r"LLMRunConfig.k_grid.*got 20"):
+        LLMRunConfig(k_grid=(0.1, 20))
+    with pytest.raises(ValueError, match="unknown reference model"):
+        LLMRunConfig(references=("oracle",))

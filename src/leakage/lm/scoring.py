@@ -17,6 +17,8 @@ Edge cases (tested):
 - an empty text (no token) is an error naming its index: a membership score needs a token;
 - a text longer than ``max_tokens`` tokens is truncated to its first ``max_tokens`` tokens, with a
   :class:`TruncationWarning`; ``TokenStats.text`` is then the decoded prefix that was scored;
+- a model whose logits hold a NaN (non-finite weights) is a ``ValueError`` naming the texts, not a
+  silently meaningless score (``-inf`` logits, a masked vocabulary entry, are fine);
 - ``bytes`` are decoded as UTF-8; bytes that are not valid UTF-8 (and ``str`` holding lone surrogates)
   become U+FFFD replacement characters, with a :class:`NonUTF8Warning`; other types are an error.
 
@@ -34,10 +36,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from leakage.checks import check_finite
 from leakage.progress import progress
 
 __all__ = ["LOGPROB_FLOOR", "NonUTF8Warning", "Scorer", "StatsBatch", "TokenStats", "TruncationWarning",
-           "check_context", "context_token_id", "encode_texts", "normalise_texts"]
+           "check_context", "context_token_id", "decode_prefix", "encode_texts", "normalise_texts"]
 
 LOGPROB_FLOOR = -1e4
 
@@ -108,6 +111,15 @@ def encode_texts(tokenizer, texts: list[str], max_tokens: int) -> tuple[list[lis
     return [list(x[:max_tokens]) for x in ids], truncated
 
 
+def decode_prefix(tokenizer, ids: list[int]) -> str:
+    """The text of the token ids a truncated text was scored as (no clean-up of spaces, so the prefix of
+    a text decodes to a prefix of that text for byte-level BPE tokenizers)."""
+    try:
+        return tokenizer.decode(ids, clean_up_tokenization_spaces=False)
+    except TypeError:  # a minimal tokenizer whose decode takes only the ids
+        return tokenizer.decode(ids)
+
+
 @dataclass(frozen=True, eq=False)
 class TokenStats:
     """Statistics of one text under one model; each array has shape (T,), T = tokens scored."""
@@ -159,17 +171,36 @@ class StatsBatch:
         """(N,) mean negative log-likelihood per token of each text."""
         return -(self.logprobs * self.mask).sum(1) / np.maximum(self.n_tokens, 1)
 
-    def to_payload(self, prefix: str) -> dict[str, np.ndarray]:
-        """Arrays for the store (texts are not stored; the config that made them names them)."""
+    def to_payload(self, prefix: str, given: Sequence[str] | None = None) -> dict:
+        """Entries for the store: the (N, T) arrays, and the texts *as scored* (what the attacks read).
+
+        ``given``: the N texts the caller passed to :meth:`Scorer.stats` (which its config re-creates);
+        only the rows whose scored text differs from it (a truncated text: its decoded prefix) are stored,
+        under ``{prefix}_scored_texts`` as {row index (str): scored text}. None: every row is stored.
+        """
+        if given is not None and len(given) != len(self):
+            raise ValueError(f"got {len(given)} given texts for statistics of {len(self)} texts")
+        scored = {str(i): t for i, t in enumerate(self.texts) if given is None or t != given[i]}
         return {f"{prefix}_logprobs": self.logprobs.astype(np.float32), f"{prefix}_mu": self.mu.astype(np.float32),
                 f"{prefix}_sigma": self.sigma.astype(np.float32), f"{prefix}_mask": self.mask,
-                f"{prefix}_truncated": self.truncated}
+                f"{prefix}_truncated": self.truncated, f"{prefix}_scored_texts": scored}
 
     @classmethod
-    def from_payload(cls, payload: dict, prefix: str, texts: Sequence[str]) -> "StatsBatch":
+    def from_payload(cls, payload: dict, prefix: str, given: Sequence[str]) -> "StatsBatch":
+        """The batch stored by :meth:`to_payload` with the same ``given`` texts (N); its ``texts`` are the
+        texts as scored. Raises ``ValueError`` when the payload holds no scored texts (written by an older
+        version: recompute it) or its row count differs from ``len(given)``."""
+        if f"{prefix}_scored_texts" not in payload:
+            raise ValueError(f"the stored statistics '{prefix}' do not say which texts were scored (an artefact "
+                             "from an older version); recompute them")
+        mask = payload[f"{prefix}_mask"].astype(bool)
+        if len(mask) != len(given):
+            raise ValueError(f"the stored statistics '{prefix}' hold {len(mask)} texts, but {len(given)} were given")
+        texts = list(given)
+        for i, text in payload[f"{prefix}_scored_texts"].items():
+            texts[int(i)] = text
         return cls(*(payload[f"{prefix}_{k}"].astype(np.float64) for k in ("logprobs", "mu", "sigma")),
-                   mask=payload[f"{prefix}_mask"].astype(bool), texts=tuple(texts),
-                   truncated=payload[f"{prefix}_truncated"].astype(bool))
+                   mask=mask, texts=tuple(texts), truncated=payload[f"{prefix}_truncated"].astype(bool))
 
 
 def _safe_statistics(logits: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -235,7 +266,10 @@ class Scorer:
         self.forward_calls = 0
 
     def stats(self, texts: Sequence[str | bytes], desc: str | None = None) -> StatsBatch:
-        """Statistics of every text (N rows, in the given order); only texts not cached are forwarded."""
+        """Statistics of every text (N rows, in the given order); only texts not cached are forwarded.
+
+        Raises ``ValueError`` for an empty or non-text entry, or when the model's logits hold a NaN.
+        """
         texts = normalise_texts(texts)
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if todo:
@@ -273,13 +307,15 @@ class Scorer:
             input_ids, attention = input_ids.to(self.device), attention.to(self.device)
             logits = self.model(input_ids=input_ids, attention_mask=attention).logits
             self.forward_calls += 1
+            check_finite(f"logits of model {self.name!r} (are its weights finite?) for the batch of "
+                         f"{len(rows)} text(s) starting {texts[rows[0]][:40]!r}", logits, allow_inf=True)
             if not stats:
                 continue
             self.forward_texts += len(seqs)
             lp, mu, sigma = (x.double().cpu().numpy() for x in token_statistics(logits[:, :-1], input_ids[:, 1:]))
             for r, i in enumerate(rows):
                 k = len(seqs[r]) - 1
-                text = self.tokenizer.decode(ids[i]) if truncated[i] else texts[i]
+                text = decode_prefix(self.tokenizer, ids[i]) if truncated[i] else texts[i]
                 out[i] = TokenStats(lp[r, :k], mu[r, :k], sigma[r, :k], text, bool(truncated[i]))
         return out  # type: ignore[return-value]
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from leakage.lm.attacks.base import FAILED_SCORE, Attack, AttackInputs, finite_scores
 from leakage.lm.attacks.loss import LossAttack
-from leakage.lm.attacks.min_k import MinKAttack, lowest_k_mean
+from leakage.lm.attacks.min_k import MinKAttack, check_fraction, lowest_k_mean
 from leakage.lm.attacks.min_k_plus_plus import MinKPlusPlusAttack, standardised_logprobs
 from leakage.lm.attacks.neighbourhood import NeighbourhoodAttack
 from leakage.lm.attacks.reference import ReferenceAttack
@@ -23,8 +23,8 @@ from leakage.lm.attacks.zlib_ratio import ZlibAttack, zlib_length
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
     LossAttack, ReferenceAttack, ZlibAttack, NeighbourhoodAttack, MinKAttack, MinKPlusPlusAttack)}
 
-__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "finite_scores", "lowest_k_mean", "make_attack",
-           "run_attacks", "standardised_logprobs", "zlib_length"]
+__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "check_fraction", "finite_scores", "lowest_k_mean",
+           "make_attack", "run_attacks", "standardised_logprobs", "zlib_length"]
 
 
 def make_attack(name: str, **params: Any) -> Attack:

@@ -2,8 +2,9 @@
 
 An attack never runs a model: it reads the per-token statistics that :class:`leakage.lm.scoring.Scorer`
 computed once per text and model, bundled in :class:`AttackInputs`, and returns one score per text,
-**higher = member**. A score that cannot be computed (a non-finite statistic from a broken model)
-still yields a score: the lowest float, i.e. "least likely member" (see :func:`finite_scores`).
+**higher = member**. A NaN statistic is refused when the inputs are bundled (``ValueError``: it is a
+bug or a broken model, never a score); an infinite one (a log-prob of -inf) gives a score that is not
+finite, which becomes the lowest float, i.e. "least likely member" (see :func:`finite_scores`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from leakage.checks import check_finite
 from leakage.lm.scoring import StatsBatch
 
 FAILED_SCORE = float(np.finfo(np.float64).min)
@@ -28,6 +30,10 @@ class AttackInputs:
     - ``references``: reference-model name -> statistics of the same N texts under that model;
     - ``neighbours``: statistics under the target model of N * n neighbour texts, the neighbours of
       text i in rows ``i*n .. i*n + n - 1`` (None when no neighbours were made).
+
+    Raises ``ValueError`` when a reference holds another number of texts or scored other texts than the
+    target (a reference that truncated or tokenised a text differently calibrates another text), when
+    the neighbour rows are not N * n, or when a statistic of a real (unpadded) token is NaN.
     """
 
     target: StatsBatch
@@ -40,8 +46,19 @@ class AttackInputs:
         for name, ref in self.references.items():
             if len(ref) != n:
                 raise ValueError(f"reference {name!r} has statistics of {len(ref)} texts, the target of {n}")
+            if ref.texts != self.target.texts:
+                i = next(i for i, (a, b) in enumerate(zip(ref.texts, self.target.texts)) if a != b)
+                raise ValueError(f"reference {name!r} scored another text than the target at row {i} "
+                                 f"({ref.texts[i][:40]!r}... vs {self.target.texts[i][:40]!r}...); both must score "
+                                 "the same text, tokenised and truncated the same way")
         if self.neighbours is not None and len(self.neighbours) != n * self.n_neighbours:
             raise ValueError(f"expected {n} x {self.n_neighbours} neighbour rows, got {len(self.neighbours)}")
+        batches = {"target": self.target, **{f"reference {k!r}": v for k, v in self.references.items()}}
+        if self.neighbours is not None:
+            batches["neighbours"] = self.neighbours
+        for label, batch in batches.items():
+            for stat in ("logprobs", "mu", "sigma"):
+                check_finite(f"{stat} of the {label} statistics", getattr(batch, stat)[batch.mask], allow_inf=True)
 
     def __len__(self) -> int:
         return len(self.target)

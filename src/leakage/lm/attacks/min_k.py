@@ -8,13 +8,33 @@ from __future__ import annotations
 
 import numpy as np
 
+from leakage.checks import check_finite
 from leakage.lm.attacks.base import Attack, AttackInputs
 
 
+def check_fraction(what: str, k: float) -> float:
+    """``k`` as a float when it is a fraction in (0, 1]; else ``ValueError`` naming ``what`` (NaN included)."""
+    try:
+        value = float(k)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0 < value <= 1:  # False for NaN too
+        raise ValueError(f"{what}: k must be a fraction, k in (0, 1] (0.2 = 20%), got {k!r}")
+    return value
+
+
 def lowest_k_mean(values: np.ndarray, mask: np.ndarray, k: float) -> np.ndarray:
-    """Per row of ``values`` (N, T), the mean of its ``max(1, floor(k * T_i))`` lowest entries where ``mask``."""
-    if not 0 < k <= 1:
-        raise ValueError(f"k is a fraction in (0, 1], got {k}")
+    """Per row of ``values`` (N, T), the mean of its ``max(1, floor(k * T_i))`` lowest entries where ``mask``.
+
+    ``mask`` (N, T) bool marks the real tokens (T_i of row i). Returns (N,) float64. Raises ``ValueError``
+    for k outside (0, 1] or NaN, shapes that differ, or a NaN at a real token (it would be sorted last and
+    silently dropped); -inf is kept (the mean is then -inf).
+    """
+    k = check_fraction("lowest_k_mean", k)
+    values, mask = np.asarray(values), np.asarray(mask, dtype=bool)
+    if values.ndim != 2 or values.shape != mask.shape:
+        raise ValueError(f"values and mask must both be (N, T), got shapes {values.shape} and {mask.shape}")
+    check_finite("per-token values of Min-k%", values[mask], allow_inf=True)
     n_tokens = mask.sum(1)
     count = np.maximum(1, np.floor(k * n_tokens + 1e-9).astype(int))
     ordered = np.sort(np.where(mask, values, np.inf), axis=1)
@@ -28,9 +48,7 @@ class MinKAttack(Attack):
     name = "min-k"
 
     def __init__(self, k: float = 0.2):
-        if not 0 < k <= 1:
-            raise ValueError(f"Min-k% needs k in (0, 1] (a fraction: 0.2 = 20%), got {k}")
-        self.k = k
+        self.k = check_fraction("Min-k%", k)
 
     @property
     def label(self) -> str:

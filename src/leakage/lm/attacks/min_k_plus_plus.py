@@ -15,14 +15,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from leakage.checks import check_finite
 from leakage.lm.attacks.base import Attack, AttackInputs
-from leakage.lm.attacks.min_k import lowest_k_mean
+from leakage.lm.attacks.min_k import check_fraction, lowest_k_mean
 
 SIGMA_FLOOR = 1e-6
 
 
 def standardised_logprobs(logprobs: np.ndarray, mu: np.ndarray, sigma: np.ndarray) -> np.ndarray:
-    """(log p - mu) / max(sigma, SIGMA_FLOOR), elementwise."""
+    """(log p - mu) / max(sigma, SIGMA_FLOOR), elementwise over arrays of one shape (e.g. (N, T)).
+
+    Raises ``ValueError`` when an input holds a NaN or sigma is negative (sigma is a standard deviation).
+    """
+    for name, values in (("logprobs", logprobs), ("mu", mu), ("sigma", sigma)):
+        check_finite(f"{name} of Min-k%++", np.asarray(values), allow_inf=True)
+    if np.any(np.asarray(sigma) < 0):
+        raise ValueError("sigma of Min-k%++ is a standard deviation and must be >= 0")
     return (logprobs - mu) / np.maximum(sigma, SIGMA_FLOOR)
 
 
@@ -32,9 +40,7 @@ class MinKPlusPlusAttack(Attack):
     name = "min-k++"
 
     def __init__(self, k: float = 0.2):
-        if not 0 < k <= 1:
-            raise ValueError(f"Min-k%++ needs k in (0, 1] (a fraction: 0.2 = 20%), got {k}")
-        self.k = k
+        self.k = check_fraction("Min-k%++", k)
 
     @property
     def label(self) -> str:
