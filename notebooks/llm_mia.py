@@ -430,17 +430,15 @@ display(Markdown("Summary of this build:\n\n" + "\n".join(lines)))
 # %% tags=["remove-input"]
 from scipy.stats import spearmanr
 
-from leakage.lm.attacks import zlib_length
-
 zlib_lines = []
 for name, run in final.items():
-    lengths = np.array([zlib_length(p.text) for p in pools_for(targets[name].pools, targets[name].corpus_digest).eval_passages])
+    lengths = run.zlib_lengths  # of each text as scored (the prefix of a truncated one)
     rho_zlib = spearmanr(run.scores["zlib"], lengths).statistic
     rho_loss = spearmanr(run.scores["loss"], lengths).statistic
     zlib_lines.append(f"{name}: AUC {roc_auc(run.scores['zlib'], run.is_member):.3f} (LOSS "
                       f"{roc_auc(run.scores['loss'], run.is_member):.3f}); Spearman correlation with the compressed "
                       f"length {rho_zlib:.2f} for the zlib score, {rho_loss:.2f} for the LOSS score")
-display(Markdown("The zlib score divides a *per-token mean* loss by the compressed length of the *whole* text; among "
+display(Markdown("The zlib score divides a *per-token mean* loss by the compressed length of the text as scored; among "
                  "passages of one length in words, the more the compressed length varies relative to the loss, the "
                  "more it, rather than membership, orders the texts. At the last epoch: " + "; ".join(zlib_lines) + "."))
 
