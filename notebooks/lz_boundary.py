@@ -73,7 +73,7 @@ from scipy.stats import spearmanr
 
 from leakage.analysis import tsne_embedding
 from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints, \
-    random_reference
+    random_reference, unflipped_by_class
 from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig, ShadowRun
 from leakage.attacks.transfer import TransferAttack
@@ -196,6 +196,23 @@ display(l2_means.style.hide(axis="index").format(precision=4))
 # (members) vs 0.1102 (non-members). The table gives the means and medians of this build and the
 # share of candidates flipped (misclassified ones count as flipped at distance 0).
 # ```
+
+# %% [markdown]
+# ### Candidates no start could flip, per class
+#
+# Both searches start from uniform noise. A target that labels all noise as one class gives that
+# class's candidates no start: unflipped, they would score the largest distance searched and rank as
+# members for their class alone. Those candidates therefore also try blended noise and the attacker's
+# own images (other candidates, D_shadow) that the target labels differently, each trial a label
+# query paid from the candidate's budget. Per class, summed over the targets: where the starts came
+# from, and how many candidates stayed unflipped (a large share in one class is the warning sign).
+
+# %% tags=["remove-input"]
+by_class = pd.concat([unflipped_by_class(r.extras["labels"], r.extras["flipped"], r.extras["start_source"])
+                      .assign(dataset=d, method=m, attack_norm=n) for (d, i, m, n), r in runs.items()])
+by_class = by_class.groupby(["dataset", "method", "attack_norm", "class"], as_index=False).sum(numeric_only=True)
+by_class["unflipped_share"] = by_class.unflipped / by_class.candidates
+display(by_class.style.hide(axis="index").format(precision=3))
 
 # %% [markdown]
 # ## Four ways to measure the perturbation (Fig. 8)

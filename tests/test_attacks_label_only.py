@@ -1,12 +1,14 @@
 """Oracle and the baseline, transfer and score-based attacks on a deliberately overfit toy target."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 
 from conftest import TOY_ARCH
-from leakage.attacks import ATTACKS, LabelOnlyOracle, PosteriorOracle, QueryBudgetExceeded, get_attack
-from leakage.attacks.score_based import ScoreBasedAttack
+from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, PosteriorOracle, QueryBudgetExceeded, get_attack
+from leakage.attacks.score_based import ScoreBasedAttack, top_k_features
 from leakage.attacks.shadow import ShadowConfig, posterior_statistics
 from leakage.attacks.transfer import TransferAttack
 from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
@@ -106,3 +108,51 @@ def test_attack_results_are_deterministic(overfit_target, tmp_path):
     b = run_attack(overfit_target, "transfer", config, CandidateConfig(), Store(tmp_path / "b"), n_boot=10)
     np.testing.assert_array_equal(a.scores, b.scores)
     np.testing.assert_array_equal(a.indices, b.indices)
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_oracles_refuse_non_finite_queries_before_answering_or_charging(value):
+    model = TargetCNN((1, 8, 8), 5)
+    x = torch.rand(3, 1, 8, 8)
+    x[1, 0, 2, 3] = value
+    labels = LabelOnlyOracle(model, num_owners=3, budget=10)
+    posteriors = PosteriorOracle(model, num_owners=3)
+    with pytest.raises(ValueError, match=r"x: 1 value\(s\) are NaN or infinite \(the first at flat index 83\)"):
+        labels.labels(x, owner=torch.arange(3))
+    with pytest.raises(ValueError, match="x: 1 value"):
+        posteriors.posteriors(x, owner=torch.arange(3))
+    for oracle in (labels, posteriors):
+        assert oracle.queries == 0 and oracle.per_owner.tolist() == [0, 0, 0]
+
+
+def test_every_attack_gets_its_input_through_a_checked_context(overfit_target, toy_store):
+    """A NaN candidate (or D_shadow image) cannot reach any attack: the context refuses it, naming the field."""
+    indices, _ = candidates_of(overfit_target, CandidateConfig(max_per_side=5))
+    good = attack_context(overfit_target, indices, toy_store)
+    fields = {k: getattr(good, k) for k in ("oracle", "candidates", "candidate_labels", "shadow_x", "shadow_y",
+                                            "num_classes", "seed", "store", "target_key", "data_key")}
+    for name in ("candidates", "shadow_x"):
+        for value, match in ((math.nan, "NaN or infinite"), (math.inf, "NaN or infinite"), (1.5, r"in \[0, 1\]")):
+            bad = fields[name].clone()
+            bad[0, 0, 0, 0] = value
+            with pytest.raises(ValueError, match=f"{name}.*{match}"):
+                AttackContext(**{**fields, name: bad})
+    with pytest.raises(ValueError, match="candidate_labels must be an int64"):
+        AttackContext(**{**fields, "candidate_labels": fields["candidate_labels"].float()})
+    with pytest.raises(ValueError, match=r"shadow_y must lie in \[0, 10\)"):
+        AttackContext(**{**fields, "shadow_y": fields["shadow_y"] + 10})
+    # a context changed after it was checked still cannot score a NaN: the oracles (and the shadow statistics)
+    # refuse it inside every attack
+    bad = good.candidates.clone()
+    bad[0, 0, 0, 0] = math.nan
+    small = ShadowConfig(arch=TOY_ARCH, train=TrainConfig(epochs=20, min_steps=300), size=100)
+    for name, config in (("baseline", None), ("transfer", TransferAttack.Config(shadow=SHADOW)),
+                         ("score_based", ScoreBasedAttack.Config(shadow=small))):
+        context = attack_context(overfit_target, indices, toy_store, with_posteriors=name == "score_based")
+        context.candidates = bad
+        with pytest.raises(ValueError, match="NaN"):
+            get_attack(name)(config).run(context)
+    with pytest.raises(ValueError, match="logits"):
+        posterior_statistics(torch.tensor([[0.0, math.nan]]), torch.tensor([0]))
+    with pytest.raises(ValueError, match="posteriors"):
+        top_k_features(torch.tensor([[0.5, math.nan]]), 1)

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from leakage.attacks import ATTACKS, LabelOnlyOracle, get_attack
+from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, get_attack
 from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, random_reference,
-                                      settings_of)
-from leakage.attacks.hopskipjump import SearchSettings, boundary_search, perturbation_norms
+                                      settings_of, unflipped_by_class)
+from leakage.attacks.hopskipjump import START_SOURCES, SearchSettings, boundary_search, perturbation_norms
 from leakage.attacks.qeba import dct_matrix, subspace_sampler
 from leakage.config import field_docs
 from leakage.experiments.label_only import CandidateConfig, run_attack
@@ -87,7 +87,7 @@ def test_configs_document_every_field():
         assert field_docs(config)
     assert "boundary" in ATTACKS or get_attack("boundary").name == "boundary"
     for bad in ({"method": "nope"}, {"norm": "l1"}, {"subspace": "wavelet"}, {"budget": 0}, {"init_eval": 20000},
-                {"checkpoints": (10, 5)}):
+                {"checkpoints": (10, 5)}, {"blend_trials": -1}, {"pool_trials": -1}, {"l0_tolerance": math.nan}):
         with pytest.raises(ValueError):
             BoundaryAttack(BoundaryAttack.Config(**bad))
 
@@ -168,7 +168,9 @@ def test_unflippable_candidates_keep_the_largest_distance_searched_and_loops_end
                              torch.Generator().manual_seed(0), labels=y)
     assert result.misclassified.tolist() == [False] * 3 + [True] * 3
     assert result.flipped.tolist() == [False] * 3 + [True] * 3
-    assert result.queries.tolist() == [11] * 3 + [1] * 3  # label check + init_size random starts, then stop
+    # label check + init_size random starts + blend_trials blended starts (no pool given), then stop
+    assert result.queries.tolist() == [1 + 10 + 10] * 3 + [1] * 3
+    assert result.start_source.tolist() == [-1] * 3 + [0] * 3
     assert (result.norms["l2"][:3] > 0.5).all() and (result.norms["l2"][3:] == 0).all()
     assert np.isinf(result.checkpoint_dist[:3, 0]).all()
     # erratic labels: every loop is bounded, the budget holds, nothing is dropped
@@ -221,3 +223,146 @@ def test_random_reference_and_percentile_threshold(overfit_target, toy_store):
         percentile_threshold(ref["l2"], 120)
     assert math.isclose(percentile_threshold(np.array([1.0, 2.0, 3.0]), 50), 2.0)
     assert settings_of(run.attack).budget == 60
+
+
+# ---------------------------------------------------------------- non-finite input (issue #13)
+
+
+class Brightness(torch.nn.Module):
+    """Three classes by the mean pixel value m of a 1x8x8 image: 0 below 0.35, 1 up to 0.65, 2 above.
+
+    Every pixel moves m alike, so the L2 distance from x to the nearest other class is 8 * |m - 0.35 or 0.65|.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.centres = torch.nn.Parameter(torch.tensor([0.2, 0.5, 0.8]), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -(x.flatten(1).mean(1, keepdim=True) - self.centres).abs()
+
+
+class NoiseIsClassZero(torch.nn.Module):
+    """``Brightness``, except that every noisy input (pixel std above 0.2; uniform noise has 0.29) is class 0,
+    like a Fashion-MNIST target that labels all uniform noise as one class."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = Brightness()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        noisy = x.flatten(1).std(1) > 0.2
+        return torch.where(noisy[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
+
+
+def brightness_images(levels: torch.Tensor, seed: int) -> torch.Tensor:
+    """Smooth 1x8x8 images of mean exactly ``levels`` (n,) (a faint zero-mean pattern, std 0.03)."""
+    pattern = torch.randn(len(levels), 64, generator=torch.Generator().manual_seed(seed))
+    pattern = (pattern - pattern.mean(1, keepdim=True)) / pattern.std(1, keepdim=True)
+    return (levels[:, None] + 0.03 * pattern).view(-1, 1, 8, 8)
+
+
+def noise_class_setup():
+    """12 candidates, 4 per class, 0.04 to 0.10 from the nearest other class in mean (L2 0.32 to 0.8)."""
+    margins = torch.tensor([0.04, 0.06, 0.08, 0.10])
+    levels = torch.cat([0.35 - margins, 0.65 - margins, 0.65 + margins])  # classes 0, 1, 2
+    x, y = brightness_images(levels, 0), torch.repeat_interleave(torch.arange(3), 4)
+    truth = 8 * margins.repeat(3)
+    pool = brightness_images(torch.tensor([0.1, 0.25, 0.45, 0.55, 0.75, 0.9]), 1)
+    return NoiseIsClassZero(), x, y, truth, pool, torch.tensor([0, 0, 1, 1, 2, 2])
+
+
+def test_a_nan_pixel_is_rejected_by_every_entry_point_not_scored_as_misclassified(tmp_path):
+    from leakage.store import Store
+
+    model = Brightness()
+    x = brightness_images(torch.tensor([0.2, 0.5, 0.8]), 0)[:, :, :4, :4].contiguous()  # three 1x4x4 candidates
+    y = torch.arange(3)
+    assert torch.equal(model(x).argmax(1), y)
+    settings = SearchSettings(budget=50, init_size=5)
+    for value, match in ((math.nan, "x: 1 value"), (math.inf, "x: 1 value"), (1.5, r"x must lie in \[0, 1\]")):
+        bad = x.clone()
+        bad[0, 0, 0, 0] = value
+        oracle = LabelOnlyOracle(model, num_owners=3, budget=50)
+        with pytest.raises(ValueError, match=match):
+            boundary_search(oracle, bad, settings, torch.Generator(), labels=y)
+        with pytest.raises(ValueError, match=match):
+            BoundaryAttack().search(oracle, bad, y, seed=0)
+        with pytest.raises(ValueError, match=match.replace("x", "pool")):
+            boundary_search(oracle, x, settings, torch.Generator(), labels=y, pool=bad)
+        assert oracle.queries == 0  # refused before a single query
+        with pytest.raises(ValueError, match=match.replace("x", "candidates")):
+            AttackContext(oracle=oracle, candidates=bad, candidate_labels=y, shadow_x=x, shadow_y=y, num_classes=3,
+                          seed=0, store=Store(tmp_path), target_key="t", data_key="d")
+    with pytest.raises(ValueError, match="reference"):
+        percentile_threshold(np.array([1.0, np.nan]), 50)
+    with pytest.raises(ValueError, match="reference"):
+        percentile_threshold(np.array([1.0, np.inf]), 50)
+
+
+# ---------------------------------------------------------------- class-dependent failure (issue #13)
+
+
+@pytest.mark.parametrize("method", ["hopskipjump", "qeba"])
+def test_candidates_of_the_noise_class_are_flipped_by_fallback_starts_not_ranked_top(tmp_path, method):
+    from leakage.store import Store
+
+    model, x, y, truth, pool, pool_y = noise_class_setup()
+    assert torch.equal(model(x).argmax(1), y) and (model(torch.rand(500, 1, 8, 8)).argmax(1) == 0).all()
+    budget = 1500
+    oracle = LabelOnlyOracle(model, num_owners=len(x), budget=budget)
+    context = AttackContext(oracle=oracle, candidates=x, candidate_labels=y, shadow_x=pool, shadow_y=pool_y,
+                            num_classes=3, seed=0, store=Store(tmp_path), target_key="t", data_key="d")
+    config = BoundaryAttack.Config(method=method, budget=budget, init_size=20, subspace_ratio=4, checkpoints=())
+    out = BoundaryAttack(config).run(context)
+    e = out.extras
+    assert e["flipped"].all() and not e["misclassified"].any()
+    sources = [START_SOURCES[s] for s in e["start_source"]]
+    assert sources[4:] == ["noise"] * 8  # noise is class 0: adversarial for classes 1 and 2 at once
+    assert set(sources[:4]) <= {"blend", "pool"}  # class 0 needed a fallback start
+    assert np.array_equal(oracle.per_owner.numpy(), e["queries"]) and (e["queries"] <= budget).all()
+    assert (e["queries"][:4] > 1 + 20).all()  # the failed noise trials and the fallback were paid for
+    found = torch.as_tensor(out.scores).float()
+    assert bool((found >= truth * (1 - 1e-3)).all())  # nothing adversarial lies closer than the brightness boundary
+    # class 0 scores its real distance (within 25%), not the largest distance searched: before the fallbacks it
+    # ranked above every other candidate (see the next tests); now it sits where its margins put it
+    assert bool((found[:4] <= truth[:4] * 1.25).all()), found / truth
+    assert np.array_equal(np.argsort(out.scores[:4]), np.arange(4))
+    assert out.scores[:4].max() < out.scores[4:].max()
+
+
+def test_pool_starts_alone_flip_the_noise_class_with_every_query_counted():
+    model, x, y, truth, pool, pool_y = noise_class_setup()
+    budget = 800
+    oracle = LabelOnlyOracle(model, num_owners=len(x), budget=budget)
+    settings = SearchSettings(budget=budget, init_size=10, blend_trials=0, pool_trials=3, checkpoints=(11, 12))
+    result = boundary_search(oracle, x, settings, torch.Generator().manual_seed(0), labels=y,
+                             pool=torch.cat([x, pool]), pool_labels=torch.cat([y, pool_y]))
+    assert result.flipped.all()
+    assert [START_SOURCES[s] for s in result.start_source] == ["pool"] * 4 + ["noise"] * 8
+    assert np.array_equal(oracle.per_owner.numpy(), result.queries)
+    # nearest image of another label first (a class-1 candidate), adversarial at once: after the label check and
+    # 10 noise trials (11 queries) nothing is known, after the first pool trial (12) a start is
+    assert np.isinf(result.checkpoint_dist[:4, 0]).all() and np.isfinite(result.checkpoint_dist[:4, 1]).all()
+    table = unflipped_by_class(result.labels, result.flipped, result.start_source)
+    assert table["class"].tolist() == [0, 1, 2] and table.candidates.tolist() == [4, 4, 4]
+    assert table.pool_start.tolist() == [4, 0, 0] and table.noise_start.tolist() == [0, 4, 4]
+    assert table.unflipped.tolist() == [0, 0, 0]
+    found = torch.as_tensor(result.norms["l2"]).float()
+    assert bool((found >= truth * (1 - 1e-3)).all()) and bool((found[:4] <= truth[:4] * 1.25).all()), found / truth
+
+
+def test_without_fallbacks_the_noise_class_stays_unflipped_and_the_table_says_so():
+    """The fault the fallbacks fix: noise-only starts leave exactly the noise class unflipped, scored as the
+    largest distance searched, i.e. ranked above every flipped candidate for its class alone."""
+    model, x, y, _, _, _ = noise_class_setup()
+    oracle = LabelOnlyOracle(model, num_owners=len(x), budget=300)
+    settings = SearchSettings(budget=300, init_size=10, blend_trials=0, pool_trials=0)
+    result = boundary_search(oracle, x, settings, torch.Generator().manual_seed(0), labels=y)
+    table = unflipped_by_class(result.labels, result.flipped, result.start_source)
+    assert table.unflipped.tolist() == [4, 0, 0] and table.unflipped_share.tolist() == [1.0, 0.0, 0.0]
+    assert result.norms["l2"][:4].min() > result.norms["l2"][4:].max()
+    plain = unflipped_by_class(result.labels, result.flipped)  # without sources: only the flip counts
+    assert plain.unflipped.tolist() == [4, 0, 0] and plain.noise_start.sum() == 0
+    with pytest.raises(ValueError, match="one entry per candidate"):
+        unflipped_by_class(result.labels, result.flipped[:3])

@@ -1,11 +1,14 @@
 """Certified radius by randomized smoothing: Theorem 1 with a Clopper-Pearson bound."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
 from scipy.stats import beta, norm
 
-from leakage.certify import CertifyConfig, CertifyRun, certified_radii, certify, radius_from_counts
+from leakage.certify import (CertifyConfig, CertifyRun, certified_radii, certify, lower_confidence_bound,
+                             outcomes_by_class, radius_from_counts)
 from leakage.config import field_docs
 
 
@@ -87,3 +90,43 @@ def test_certify_is_deterministic_and_cached(tmp_path):
     b = certify(model, x, y, config)
     np.testing.assert_array_equal(a["radius"], b["radius"])
     assert (Store(tmp_path).folder("certify", run) / "record.json").exists()
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf])
+def test_non_finite_inputs_are_refused_even_when_a_cached_radius_exists(tmp_path, value):
+    from leakage.store import Store
+
+    config = CertifyConfig(n0=10, n=100, batch_size=64)
+    model = HalfSpace(torch.ones(16), -2.0)
+    x, y = torch.rand(3, 1, 4, 4), torch.zeros(3, dtype=torch.long)
+    run = CertifyRun(model="half-space", samples="three", certify=config)
+    certified_radii(model, x, y, run, Store(tmp_path))  # the run's radii are now cached
+    bad = x.clone()
+    bad[0, 0, 1, 1] = value
+    with pytest.raises(ValueError, match=r"x: 1 value\(s\) are NaN or infinite"):
+        certify(model, bad, y, config)
+    with pytest.raises(ValueError, match=r"x: 1 value\(s\) are NaN or infinite"):
+        certified_radii(model, bad, y, run, Store(tmp_path))
+    with pytest.raises(ValueError, match="one label per input"):
+        certify(model, x, y[:2], config)
+    with pytest.raises(ValueError, match="successes"):
+        lower_confidence_bound(np.array([3.0, value]), 10, 0.001)
+    with pytest.raises(ValueError, match="successes"):
+        radius_from_counts(np.array([11.0]), 10, 0.25, 0.001)
+    for bad_config in ({"sigma": value}, {"alpha": math.nan}):
+        with pytest.raises(ValueError):
+            CertifyConfig(**bad_config)
+
+
+def test_outcomes_by_class_show_a_class_that_the_noise_gives_radius_zero():
+    """Constant class 2 under any noise: class 2 certifies, classes 0 and 1 get radius 0 for their class alone."""
+    config = CertifyConfig(n0=10, n=200, batch_size=64)
+    y = torch.tensor([2, 2, 0, 1, 1])
+    out = certify(Constant(), torch.rand(5, 1, 4, 4), y, config)
+    table = outcomes_by_class(y.numpy(), out)
+    assert table["class"].tolist() == [0, 1, 2] and table.samples.tolist() == [1, 2, 2]
+    assert table.certified.tolist() == [0, 0, 2] and table.wrong.tolist() == [1, 2, 0]
+    assert table.abstained.tolist() == [0, 0, 0] and table.zero_share.tolist() == [1.0, 1.0, 0.0]
+    assert table.acr.iloc[2] == pytest.approx(out["radius"][0]) and (table.acr.iloc[:2] == 0).all()
+    with pytest.raises(ValueError, match="one entry per sample"):
+        outcomes_by_class(y.numpy()[:3], out)

@@ -11,6 +11,9 @@ one-sided Clopper-Pearson lower bound p_A_lower = Beta^-1(alpha; n_A, N - n_A + 
 p_B <= 1 - p_A_lower the radius is sigma * Phi^-1(p_A_lower). Following the paper (ACR of
 *correctly* classified samples, as in MACER), a sample gets radius 0 when c_A is not its true label
 or when CERTIFY abstains (p_A_lower <= 1/2). Higher radius = farther from the decision boundary.
+
+Inputs are checked before any noise is drawn or any cache is read: a NaN or infinite x (or a label
+tensor of the wrong type or length) is a ``ValueError`` naming the argument, never a radius.
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from scipy.stats import beta, norm
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device
 from leakage.progress import progress
@@ -41,8 +46,8 @@ class CertifyConfig:
     seed: int = doc_field(0, "seed of the noise")
 
     def __post_init__(self) -> None:
-        if not self.sigma > 0:
-            raise ValueError(f"sigma must be positive, got {self.sigma}")
+        if not (np.isfinite(self.sigma) and self.sigma > 0):
+            raise ValueError(f"sigma must be positive and finite, got {self.sigma}")
         if self.n0 < 1 or self.n < 1 or self.batch_size < 1:
             raise ValueError(f"n0, n and batch_size must be at least 1, got {self.n0}, {self.n}, {self.batch_size}")
         if not 0 < self.alpha < 1:
@@ -50,8 +55,14 @@ class CertifyConfig:
 
 
 def lower_confidence_bound(successes: np.ndarray, trials: int, alpha: float) -> np.ndarray:
-    """One-sided (1 - alpha) Clopper-Pearson lower bound of a binomial proportion, per entry of successes (m,)."""
+    """One-sided (1 - alpha) Clopper-Pearson lower bound of a binomial proportion, per entry of successes (m,).
+
+    Raises ``ValueError`` for a NaN/inf count or one outside [0, trials].
+    """
     successes = np.asarray(successes, dtype=np.float64)
+    check_finite("successes", successes)
+    if successes.size and (successes.min() < 0 or successes.max() > trials):
+        raise ValueError(f"successes must lie in [0, trials = {trials}], got [{successes.min()}, {successes.max()}]")
     bound = beta.ppf(alpha, np.maximum(successes, 1e-300), trials - successes + 1)
     return np.where(successes > 0, bound, 0.0)
 
@@ -80,14 +91,25 @@ def _class_counts(model: torch.nn.Module, x: torch.Tensor, copies: int, num_clas
     return counts.view(m, num_classes)
 
 
+def check_inputs(x: torch.Tensor, y: torch.Tensor) -> None:
+    """Raise ``ValueError`` unless x (m, ...) is a finite float tensor and y (m,) an int64 label tensor."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2:
+        raise ValueError(f"x must be a float tensor of inputs (m, C, H, W), got "
+                         f"{getattr(x, 'dtype', type(x).__name__)} of shape {tuple(getattr(x, 'shape', ()))}")
+    check_finite("x", x)
+    if not isinstance(y, torch.Tensor) or y.dtype != torch.long or y.shape != (len(x),):
+        raise ValueError(f"y must be an int64 tensor of shape ({len(x)},) (one label per input), got "
+                         f"{getattr(y, 'dtype', type(y).__name__)} of shape {tuple(getattr(y, 'shape', ()))}")
+
+
 def certify(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, config: CertifyConfig) -> dict[str, np.ndarray]:
     """CERTIFY every input x (m, C, H, W) with true labels y (m,); all noise drawn in batches across inputs.
 
-    Returns per-input arrays: ``radius`` (0 if abstained or wrong), ``predicted`` (c_A, -1 if
-    abstained), ``p_lower`` (the bound on p_A), ``correct`` (c_A == y and not abstained).
+    Returns per-input arrays: ``radius`` (L2, in input units; 0 if abstained or wrong), ``predicted`` (c_A,
+    -1 if abstained), ``p_lower`` (the bound on p_A), ``correct`` (c_A == y and not abstained).
+    Raises ``ValueError`` for a NaN/inf x or labels that are not int64 (m,) (:func:`check_inputs`).
     """
-    if len(x) != len(y):
-        raise ValueError(f"certify needs one label per input, got {len(x)} inputs and {len(y)} labels")
+    check_inputs(x, y)
     model.eval()
     device = next(model.parameters()).device
     x, y = x.to(device).float(), y.to(device)
@@ -107,6 +129,32 @@ def certify(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, config: Ce
             "p_lower": p_lower, "correct": correct}
 
 
+def outcomes_by_class(y: np.ndarray, out: dict[str, np.ndarray]) -> pd.DataFrame:
+    """One row per true class of y (m,): how :func:`certify`'s output ``out`` ended for its samples.
+
+    Columns: ``class``, ``samples``, ``certified`` (c_A == y, radius > 0), ``wrong`` (c_A != y),
+    ``abstained`` (p_A_lower <= 1/2), ``acr`` (mean radius, L2, abstained and wrong counted as 0) and
+    ``zero_share`` (wrong or abstained, of the class's samples). Radius 0 ranks a sample as the least
+    member-like; a target whose Gaussian-noise copies all drift to one class gives every OTHER class's
+    samples radius 0 for their class alone, which this table shows. Raises ``ValueError`` on length mismatch.
+    """
+    y = np.asarray(y).astype(np.int64).ravel()
+    if any(np.shape(out[k]) != y.shape for k in ("radius", "predicted", "correct")):
+        raise ValueError(f"y and certify's output must have one entry per sample, got {y.shape} and "
+                         f"{[np.shape(out[k]) for k in ('radius', 'predicted', 'correct')]}")
+    classes = np.unique(y)
+    index = np.searchsorted(classes, y)
+    abstained = np.asarray(out["predicted"]) == -1
+    correct = np.asarray(out["correct"], dtype=bool)
+    samples = np.bincount(index, minlength=len(classes))
+    count = lambda mask: np.bincount(index[mask], minlength=len(classes))  # noqa: E731
+    radius_sum = np.bincount(index, weights=np.asarray(out["radius"], dtype=np.float64), minlength=len(classes))
+    return pd.DataFrame({"class": classes, "samples": samples, "certified": count(correct),
+                         "wrong": count(~correct & ~abstained), "abstained": count(abstained),
+                         "acr": radius_sum / np.maximum(samples, 1),
+                         "zero_share": count(~correct) / np.maximum(samples, 1)})
+
+
 @dataclass(frozen=True)
 class CertifyRun:
     """One certification: a model (by its config), the samples (by their identity) and the settings."""
@@ -118,7 +166,11 @@ class CertifyRun:
 
 def certified_radii(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, run: CertifyRun,
                     store: Store | None = None) -> dict[str, np.ndarray]:
-    """:func:`certify`, cached in the store under ``run`` (the caller vouches that ``run`` identifies x and y)."""
+    """:func:`certify`, cached in the store under ``run`` (the caller vouches that ``run`` identifies x and y).
+
+    Raises ``ValueError`` for a NaN/inf x or bad labels, before the cache is read (:func:`check_inputs`).
+    """
+    check_inputs(x, y)
     store = store or Store()
     device = next(model.parameters()).device
     return store.cached("certify", run, lambda: certify(model, x, y, run.certify), seed=run.certify.seed,

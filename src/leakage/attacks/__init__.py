@@ -2,6 +2,10 @@
 
 Every attack is a class with a frozen config dataclass and a ``run(context) -> AttackOutput``
 method; ``AttackOutput.scores`` holds one score per candidate, HIGHER = MEMBER, none dropped.
+
+Every attack's input arrives in one :class:`AttackContext`, which checks it when built (images float,
+(N, C, H, W), finite, in [0, 1]; labels int64 of matching length), so no attack can score a NaN
+candidate; the oracles refuse NaN/inf queries as well (:mod:`leakage.attacks.oracle`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import numpy as np
 import torch
 
 from leakage.attacks.oracle import LabelOnlyOracle, PosteriorOracle, QueryBudgetExceeded
+from leakage.checks import check_images
 from leakage.store import Store
 
 
@@ -33,6 +38,18 @@ class AttackContext:
     data_key: Any  # identifies the data alone (the split config): for shadows that never query the target
     label_key: Any = None  # identifies the label oracle's answers (for shadows trained on them); target_key if None
     posterior_oracle: PosteriorOracle | None = None  # the score-based threat model only
+
+    def __post_init__(self) -> None:
+        """Reject what no attack can score: ``ValueError`` naming the field (NaN/inf or out-of-range pixels,
+        wrong shapes, non-integer or mismatched labels, a label outside [0, num_classes))."""
+        for images, labels in (("candidates", "candidate_labels"), ("shadow_x", "shadow_y")):
+            x, y = getattr(self, images), getattr(self, labels)
+            check_images(images, x)
+            if not isinstance(y, torch.Tensor) or y.dtype != torch.long or y.shape != (len(x),):
+                raise ValueError(f"{labels} must be an int64 tensor of shape ({len(x)},), got "
+                                 f"{getattr(y, 'dtype', type(y).__name__)} of shape {tuple(getattr(y, 'shape', ()))}")
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                raise ValueError(f"{labels} must lie in [0, {self.num_classes}), got [{int(y.min())}, {int(y.max())}]")
 
 
 @dataclass

@@ -6,6 +6,13 @@ Decision change by HopSkipJump or QEBA (``Config.method``), batched over all can
 misclassifies scores 0; one that cannot be flipped within the budget keeps the largest distance
 searched and is flagged in ``extras["flipped"]``; none is dropped.
 
+Starting points: uniform noise as in the paper, then, for candidates no noise trial flips (all of
+one class when the target labels all noise as that class), blended noise and the attacker's own
+images (the other candidates and D_shadow) that the target labels differently, each trial a label
+query charged to the candidate. Without them such candidates would rank as members for their class
+alone. :func:`unflipped_by_class` tabulates, per class, how the candidates' starts were found and
+how many stayed unflipped.
+
 Also here: Algorithm 3's threshold choosing without data (:func:`random_reference`): uniform random
 inputs, taken as non-members, attacked the same way; a threshold is a top-t percentile of their
 perturbations (:func:`percentile_threshold`).
@@ -18,11 +25,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 
 from leakage.attacks import AttackContext, AttackOutput, LabelOnlyOracle, register
-from leakage.attacks.hopskipjump import NORMS, SearchResult, SearchSettings, boundary_search
+from leakage.attacks.hopskipjump import (NORMS, START_BLEND, START_MISCLASSIFIED, START_NOISE, START_NONE,
+                                         START_POOL, SearchResult, SearchSettings, boundary_search)
 from leakage.attacks.qeba import SUBSPACES, subspace_sampler
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device
 from leakage.seed import torch_generator
@@ -49,6 +59,10 @@ class BoundaryAttack:
         init_eval: int = doc_field(100, "sign queries of the first gradient estimate; iteration i uses "
                                         "init_eval*sqrt(i+1) (authors: 100)")
         init_size: int = doc_field(100, "random uniform starting points tried per candidate (ART: 100)")
+        blend_trials: int = doc_field(10, "fallback when no uniform start is adversarial: blends (1-e)x + e*noise, "
+                                          "e rising to 10/11, tried per candidate (0 = none; not in ART)")
+        pool_trials: int = doc_field(20, "fallback after that: the nearest other candidates / D_shadow images tried "
+                                         "as starts per candidate, other labels first (0 = none; not in ART)")
         max_halvings: int = doc_field(25, "step-size halvings per iteration at most (ART: unbounded)")
         subspace: str = doc_field("resize", "QEBA's subspace: 'resize' (QEBA-S) or 'dct' (QEBA-F)")
         subspace_ratio: int = doc_field(4, "QEBA: the subspace grid is (C, H/ratio, W/ratio)")
@@ -69,19 +83,28 @@ class BoundaryAttack:
         self.settings = settings_of(c)  # validates the numbers
 
     def search(self, oracle: LabelOnlyOracle, x: torch.Tensor, labels: torch.Tensor | None, seed: int,
-               owners: torch.Tensor | None = None) -> SearchResult:
-        """Attack inputs x (n, C, H, W) through ``oracle``; ``labels`` None = move away from the oracle's own label."""
+               owners: torch.Tensor | None = None, pool: torch.Tensor | None = None,
+               pool_labels: torch.Tensor | None = None) -> SearchResult:
+        """Attack inputs x (n, C, H, W) through ``oracle``; ``labels`` None = move away from the oracle's own label.
+
+        ``pool`` (m, C, H, W), ``pool_labels`` (m,): attacker-side fallback starts (see the module docstring).
+        Raises ``ValueError`` for inputs that are not finite images in [0, 1] (:func:`boundary_search`).
+        """
         c = self.config
         generator = torch_generator(seed, "boundary", c.method, c.seed, device=x.device)
         sampler = (subspace_sampler(tuple(x.shape[1:]), c.subspace, c.subspace_ratio, c.norm, x.device)
                    if c.method == "qeba" else None)
         return boundary_search(oracle, x, self.settings, generator, labels=labels, owners=owners, sampler=sampler,
-                               desc=f"{c.method} ({c.norm})")
+                               pool=pool, pool_labels=pool_labels, desc=f"{c.method} ({c.norm})")
 
     def run(self, ctx: AttackContext) -> AttackOutput:
+        """Scores (n,): the ``norm`` of each candidate's smallest label-changing perturbation (higher = member;
+        0 = misclassified). Fallback starts come from the other candidates and D_shadow (``ctx``)."""
         start = time.perf_counter()
+        pool = torch.cat([ctx.candidates, ctx.shadow_x.to(ctx.candidates.device)])
+        pool_labels = torch.cat([ctx.candidate_labels, ctx.shadow_y.to(ctx.candidate_labels.device)])
         result = self.search(ctx.oracle, ctx.candidates, ctx.candidate_labels, ctx.seed,
-                             owners=torch.arange(len(ctx.candidates)))
+                             owners=torch.arange(len(ctx.candidates)), pool=pool, pool_labels=pool_labels)
         seconds = time.perf_counter() - start
         queries = float(result.queries.sum())
         return AttackOutput(
@@ -96,14 +119,51 @@ def settings_of(config: BoundaryAttack.Config) -> SearchSettings:
     return SearchSettings(norm=config.norm, budget=config.budget, max_iter=config.max_iter,
                           max_eval=config.max_eval, init_eval=config.init_eval, init_size=config.init_size,
                           max_halvings=config.max_halvings, checkpoints=tuple(config.checkpoints),
-                          l0_tolerance=config.l0_tolerance)
+                          l0_tolerance=config.l0_tolerance, blend_trials=config.blend_trials,
+                          pool_trials=config.pool_trials)
 
 
 def extras_of(result: SearchResult, config: BoundaryAttack.Config) -> dict[str, np.ndarray]:
-    """Per-candidate by-products stored with the scores: the four norms, flips, queries and Fig. 9's record."""
+    """Per-candidate by-products stored with the scores: the four norms, flips, queries, Fig. 9's record, the
+    labels moved away from and where each start came from (``start_source``, see :func:`unflipped_by_class`)."""
     return {**result.norms, "flipped": result.flipped, "misclassified": result.misclassified,
             "queries": result.queries, "checkpoint_dist": result.checkpoint_dist,
-            "checkpoints": np.asarray(config.checkpoints, dtype=np.int64)}
+            "checkpoints": np.asarray(config.checkpoints, dtype=np.int64),
+            "labels": np.asarray(result.labels, dtype=np.int64), "start_source": result.start_source}
+
+
+def unflipped_by_class(labels: np.ndarray, flipped: np.ndarray, start_source: np.ndarray | None = None,
+                       ) -> pd.DataFrame:
+    """One row per class of ``labels`` (n,): how many candidates it has, and how many of them ended unflipped.
+
+    ``flipped`` (n,) bool: the search found a label-changing point (misclassified candidates count as
+    flipped). With ``start_source`` (n,) (``extras["start_source"]``), the flipped ones are split by where
+    their start came from. Columns: ``class``, ``candidates``, ``misclassified``, ``noise_start``,
+    ``blend_start``, ``pool_start`` (0 without ``start_source``), ``unflipped`` and ``unflipped_share``
+    (of the class's candidates). An unflipped candidate scores the largest distance searched, so a class
+    with many unflipped candidates is ranked member-like for its class: this table shows whether it happened.
+    Raises ``ValueError`` for arrays of different lengths.
+    """
+    labels = np.asarray(labels).astype(np.int64).ravel()
+    flipped = np.asarray(flipped, dtype=bool).ravel()
+    if flipped.shape != labels.shape or (start_source is not None and np.shape(start_source) != labels.shape):
+        sources = np.shape(start_source) if start_source is not None else "-"
+        raise ValueError(f"labels, flipped and start_source must have one entry per candidate, got "
+                         f"{labels.shape}, {flipped.shape}, {sources}")
+    classes = np.unique(labels)
+    index = np.searchsorted(classes, labels)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(index[mask], minlength=len(classes))
+
+    source = (np.asarray(start_source).ravel() if start_source is not None
+              else np.full(labels.shape, START_NONE - 1))  # matches no source below
+    total = count(np.ones_like(flipped))
+    unflipped = count(~flipped)
+    return pd.DataFrame({"class": classes, "candidates": total, "misclassified": count(source == START_MISCLASSIFIED),
+                         "noise_start": count(source == START_NOISE), "blend_start": count(source == START_BLEND),
+                         "pool_start": count(source == START_POOL), "unflipped": unflipped,
+                         "unflipped_share": unflipped / np.maximum(total, 1)})
 
 
 @dataclass(frozen=True)
@@ -154,10 +214,12 @@ def percentile_threshold(reference: np.ndarray, top_percent: float) -> float:
     """Algorithm 3's threshold: the top-t percentile of the random samples' perturbations (t in [0, 100]).
 
     t = 0 gives the largest perturbation (flag almost nothing), t = 100 the smallest (flag almost all).
+    Raises ``ValueError`` for t outside [0, 100] (NaN included), no reference, or a NaN or infinite reference.
     """
     if not 0 <= top_percent <= 100:
         raise ValueError(f"the top-t percentile must be in [0, 100], got {top_percent}")
     reference = np.asarray(reference, dtype=np.float64)
+    check_finite("reference", reference)  # np.percentile interpolates an infinity into NaN
     if reference.size == 0:
         raise ValueError("no reference perturbations to take a percentile of")
     return float(np.percentile(reference, 100 - top_percent))

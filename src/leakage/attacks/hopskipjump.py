@@ -10,10 +10,24 @@ estimate of the boundary's normal from ``num_eval`` sign queries, and a geometri
 search along it. Unlike ART, every loop is bounded, each candidate keeps the best adversarial
 point it has seen, and the per-candidate query budget is planned ahead so it is never exceeded.
 
-Conventions: inputs (n, C, H, W) float in [0, 1]; "adversarial" means the oracle's label differs
-from the candidate's label (its true label for membership inference). A candidate that is
-adversarial already has perturbation 0; one the search cannot flip keeps the largest distance
-it searched (the farthest non-adversarial random start it tried), flagged ``flipped = False``.
+Starting points, and why there are fallbacks. ART (and the paper) start from uniform noise only. A
+target that labels ALL uniform noise as one class c (Fashion-MNIST targets do) gives a candidate of
+class c no adversarial start, so the search never begins and the candidate ranks as the most
+member-like for its class alone, not its membership. Candidates whose ``init_size`` noise trials
+all fail therefore try, in this order, (1) ``blend_trials`` blends (1 - e) x + e u of the
+candidate with fresh uniform noise u, e rising from 1/(T+1) to T/(T+1) (Foolbox's blended-noise
+start), and (2) up to ``pool_trials`` attacker-side images (other candidates, D_shadow: what a
+label-only attacker holds and may query), nearest first, images whose given label differs from the
+candidate's ahead of the rest. Every trial is one oracle query charged to the candidate it is made
+for, so fallbacks are paid from that candidate's budget. Candidates that noise flips never reach
+a fallback, and a batch in which none needs one draws the same random numbers as before.
+``SearchResult.start_source`` says which source each candidate's start came from.
+
+Conventions: inputs (n, C, H, W) float in [0, 1] (``ValueError`` naming the argument otherwise,
+NaN and infinity included); "adversarial" means the oracle's label differs from the candidate's
+label (its true label for membership inference). A candidate that is adversarial already has
+perturbation 0; one the search cannot flip keeps the largest distance it searched (the farthest
+non-adversarial start it tried, fallbacks included), flagged ``flipped = False``.
 """
 
 from __future__ import annotations
@@ -26,6 +40,7 @@ import numpy as np
 import torch
 
 from leakage.attacks.oracle import LabelOnlyOracle
+from leakage.checks import check_finite, check_images
 from leakage.progress import progress
 
 NORMS: tuple[str, ...] = ("l2", "linf")
@@ -39,6 +54,11 @@ INIT_BISECT_THRESHOLD = 0.001  # ART's threshold for the binary search towards t
 MAX_BISECT_ROUNDS = 64  # halvings of [0, 1] beyond this are below float precision
 STEP_RESERVE = 4  # queries kept back from gradient estimation for the step-size search
 MIN_EVAL = 2  # fewer sign queries than this give no gradient estimate: the candidate stops
+
+# Where a candidate's starting point came from (``SearchResult.start_source``).
+START_NONE, START_MISCLASSIFIED, START_NOISE, START_BLEND, START_POOL = -1, 0, 1, 2, 3
+START_SOURCES: dict[int, str] = {START_NONE: "unflipped", START_MISCLASSIFIED: "misclassified",
+                                 START_NOISE: "noise", START_BLEND: "blend", START_POOL: "pool"}
 
 # A direction sampler draws ``rows`` raw directions (rows, d) from a generator; they are normalised after.
 DirectionSampler = Callable[[int, torch.Generator], torch.Tensor]
@@ -57,6 +77,8 @@ class SearchSettings:
     max_halvings: int = 25
     checkpoints: tuple[int, ...] = ()
     l0_tolerance: float = 1e-6
+    blend_trials: int = 10  # blended-noise starts tried after init_size noise trials all failed (0 = none)
+    pool_trials: int = 20  # attacker-side images tried after that (0 = none; needs a pool)
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
@@ -66,8 +88,12 @@ class SearchSettings:
         for name in ("max_eval", "init_eval", "init_size", "max_halvings"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.max_iter < 0:
-            raise ValueError(f"max_iter must be non-negative, got {self.max_iter}")
+        for name in ("max_iter", "blend_trials", "pool_trials"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be non-negative, got {getattr(self, name)}")
+        check_finite("l0_tolerance", np.asarray(self.l0_tolerance, dtype=np.float64))
+        if self.l0_tolerance < 0:
+            raise ValueError(f"l0_tolerance must be non-negative, got {self.l0_tolerance}")
         if self.init_eval > self.max_eval:
             raise ValueError(f"init_eval ({self.init_eval}) must not exceed max_eval ({self.max_eval})")
         if any(c < 0 for c in self.checkpoints) or list(self.checkpoints) != sorted(self.checkpoints):
@@ -81,14 +107,16 @@ class SearchResult:
     - ``adversarial`` (n, C, H, W): the best (closest, in the search norm) point the oracle labelled
       differently; the input itself where already misclassified or never flipped;
     - ``norms``: "l0", "l1", "l2", "linf" (n,) of ``adversarial - x``; for unflipped candidates the
-      largest of each norm over the non-adversarial random starts tried (0 if none was tried);
+      largest of each norm over the non-adversarial starts tried, fallbacks included (0 if none was tried);
     - ``flipped`` (n,): an adversarial point is known (misclassified candidates included);
     - ``misclassified`` (n,): the first query already disagreed with the label;
     - ``queries`` (n,): oracle queries spent on each candidate (never above the budget);
     - ``checkpoint_dist`` (n, K): the best search-norm distance found within ``checkpoints[k]``
       queries, +inf where nothing adversarial was known yet (ranked as the largest: at 1 query
       this is the baseline attack);
-    - ``labels`` (n,): the labels the search moved away from; ``model_calls``: oracle calls made.
+    - ``labels`` (n,): the labels the search moved away from; ``model_calls``: oracle calls made;
+    - ``start_source`` (n,) int8: where the start came from, a key of ``START_SOURCES`` (-1 unflipped,
+      0 misclassified, 1 uniform noise, 2 blended noise, 3 pool image).
     """
 
     adversarial: torch.Tensor
@@ -99,6 +127,7 @@ class SearchResult:
     checkpoint_dist: np.ndarray
     labels: np.ndarray
     model_calls: int
+    start_source: np.ndarray
 
 
 def full_space_sampler(dim: int, norm: str, device: torch.device) -> DirectionSampler:
@@ -147,6 +176,7 @@ class _Search:
         self.best = self.x.clone()
         self.best_dist = torch.full((self.n,), math.inf, device=self.device)
         self.reach = torch.zeros(self.n, 4, device=self.device)
+        self.source = torch.full((self.n,), START_NONE, dtype=torch.int8, device=self.device)
         self.y = torch.empty(0)
         # ART's binary-search tolerance (theta) for this input size
         self.theta = 0.01 / math.sqrt(self.d) if settings.norm == "l2" else 0.01 / self.d
@@ -189,29 +219,87 @@ class _Search:
         self.y = predicted if labels is None else labels.to(self.device)
         wrong = predicted != self.y
         self.best_dist[wrong] = 0.0
+        self.source[wrong] = START_MISCLASSIFIED
         self.snapshot()
         return wrong
 
-    def initialise(self, searching: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Random uniform starts, one trial per round for every candidate still searching (<= init_size rounds)."""
+    def initialise(self, searching: torch.Tensor, pool: torch.Tensor | None = None,
+                   pool_labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Find an adversarial start for every candidate in ``searching`` (n,): uniform noise (<= init_size
+        rounds), then blended noise (<= blend_trials), then ``pool`` images (m, d) (<= pool_trials).
+
+        One oracle call per round for all candidates still searching, each query charged to its candidate.
+        Returns (start (n, d): the first adversarial trial, x where none; found (n,) bool).
+        """
         start = self.x.clone()
         found = torch.zeros(self.n, dtype=torch.bool, device=self.device)
         searching = searching.clone()
-        for _ in range(self.s.init_size):
-            rows = torch.nonzero(searching & (self.remaining() >= 1)).flatten()
-            if len(rows) == 0:
+
+        def noise(rows: torch.Tensor, _: int) -> torch.Tensor:
+            return torch.rand(len(rows), self.d, generator=self.gen, device=self.device)
+
+        def blend(rows: torch.Tensor, k: int) -> torch.Tensor:
+            e = (k + 1) / (self.s.blend_trials + 1)
+            return (1 - e) * self.x[rows] + e * noise(rows, k)
+
+        self._trials(searching, start, found, noise, self.s.init_size, START_NOISE)
+        self._trials(searching, start, found, blend, self.s.blend_trials, START_BLEND)
+        if pool is not None and len(pool) and self.s.pool_trials:
+            order, valid = self._pool_order(searching & (self.remaining() >= 1), pool, pool_labels)
+            self._trials(searching, start, found, lambda rows, k: pool[order[rows, k]], order.shape[1],
+                         START_POOL, valid)
+        return start, found
+
+    def _trials(self, searching: torch.Tensor, start: torch.Tensor, found: torch.Tensor,
+                propose: Callable[[torch.Tensor, int], torch.Tensor], rounds: int, source: int,
+                valid: torch.Tensor | None = None) -> None:
+        """Up to ``rounds`` rounds of one start source, in place: round k asks ``propose(rows, k)`` (r, d) for the
+        candidates ``rows`` still searching with budget left (and ``valid[:, k]``, if given); the first
+        adversarial trial becomes the start, the others widen ``reach``. No rows: no query, no random draw."""
+        for k in range(rounds):
+            eligible = searching & (self.remaining() >= 1)
+            if valid is not None:
+                eligible &= valid[:, k]
+            rows = torch.nonzero(eligible).flatten()
+            if len(rows) == 0:  # valid[:, k] only turns False with k, so no later round has rows either
                 break
-            probe = torch.rand(len(rows), self.d, generator=self.gen, device=self.device)
+            probe = propose(rows, k)
             adversarial = self.ask(probe, rows)
             hit, miss = rows[adversarial], rows[~adversarial]
             start[hit] = probe[adversarial]
             found[hit] = True
             searching[hit] = False
+            self.source[hit] = source
             reached = perturbation_norms(probe[~adversarial] - self.x[miss], self.s.l0_tolerance)
             self.reach[miss] = torch.maximum(self.reach[miss], reached)
             self.offer(hit, probe[adversarial])
             self.snapshot()
-        return start, found
+
+    def _pool_order(self, rows_mask: torch.Tensor, pool: torch.Tensor, pool_labels: torch.Tensor | None,
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """For each candidate in ``rows_mask``: the indices (n, T) of the T = min(pool_trials, m) pool images to
+        try, nearest first (search norm), those whose given label differs from the candidate's label ahead of
+        the rest; images identical to the candidate are skipped (the oracle would label them alike).
+        Returns (order (n, T) int64, valid (n, T) bool); rows outside ``rows_mask`` are all invalid."""
+        m = len(pool)
+        trials = min(self.s.pool_trials, m)
+        order = torch.zeros(self.n, trials, dtype=torch.long, device=self.device)
+        valid = torch.zeros(self.n, trials, dtype=torch.bool, device=self.device)
+        rows = torch.nonzero(rows_mask).flatten()
+        p = math.inf if self.s.norm == "linf" else 2.0
+        far = 2.0 * math.sqrt(self.d) + 2.0  # above any distance between two points of [0, 1]^d (L2 or L-inf)
+        chunk = max(1, CHUNK_ELEMENTS // max(1, m))
+        for begin in range(0, len(rows), chunk):
+            part = rows[begin:begin + chunk]
+            dist = torch.cdist(self.x[part], pool, p=p, compute_mode="donot_use_mm_for_euclid_dist")
+            key = dist.double()
+            if pool_labels is not None:
+                key = key + far * (pool_labels[None, :] == self.y[part, None]).double()
+            key = torch.where(dist > 0, key, torch.full_like(key, math.inf))
+            best, index = torch.topk(key, trials, dim=1, largest=False, sorted=True)
+            order[part] = index
+            valid[part] = torch.isfinite(best)
+        return order, valid
 
     def bisect(self, current: torch.Tensor, active: torch.Tensor, norm: str, threshold: float | None) -> torch.Tensor:
         """Binary search from adversarial ``current`` (n, d) towards x for ``active`` candidates (ART's rule).
@@ -290,26 +378,40 @@ class _Search:
 
 def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSettings, generator: torch.Generator,
                     *, labels: torch.Tensor | None = None, owners: torch.Tensor | None = None,
-                    sampler: DirectionSampler | None = None, desc: str = "boundary search") -> SearchResult:
+                    sampler: DirectionSampler | None = None, pool: torch.Tensor | None = None,
+                    pool_labels: torch.Tensor | None = None, desc: str = "boundary search") -> SearchResult:
     """Run HopSkipJump (or, with a subspace ``sampler``, QEBA) on all candidates x (n, C, H, W) at once.
 
     ``labels`` (n,): the labels to move away from (true labels); None = the oracle's own first answer
     (for inputs without a label, e.g. Algorithm 3's random samples). ``owners`` (n,): the oracle
     owner id of each candidate (default 0..n-1). ``sampler``: probe directions (default: full space).
+    ``pool`` (m, C, H, W) in [0, 1]: attacker-side images tried as starts when noise and blends fail
+    (see the module docstring); ``pool_labels`` (m,): their given labels, used only to order them.
+
+    Raises ``ValueError`` (naming the argument) for an empty batch, x or pool not float (n, C, H, W)
+    finite in [0, 1], or labels / pool_labels of the wrong shape.
     """
-    if x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"boundary_search needs a non-empty batch (n, ...), got shape {tuple(x.shape)}")
+    if not isinstance(x, torch.Tensor) or x.ndim < 2 or len(x) == 0:
+        raise ValueError(f"boundary_search needs a non-empty batch x (n, C, H, W), got shape "
+                         f"{tuple(getattr(x, 'shape', ()))}")
+    check_images("x", x)
     if labels is not None and labels.shape != (len(x),):
         raise ValueError(f"labels must have shape ({len(x)},), got {tuple(labels.shape)}")
-    if float(x.min()) < 0 or float(x.max()) > 1:
-        raise ValueError("boundary_search expects inputs in [0, 1]")
+    if pool is not None:
+        check_images("pool", pool)
+        if pool.shape[1:] != x.shape[1:]:
+            raise ValueError(f"pool images must have x's shape {tuple(x.shape[1:])}, got {tuple(pool.shape[1:])}")
+        if pool_labels is not None and pool_labels.shape != (len(pool),):
+            raise ValueError(f"pool_labels must have shape ({len(pool)},), got {tuple(pool_labels.shape)}")
     owners = torch.arange(len(x)) if owners is None else owners
     search = _Search(oracle, x, owners, settings, generator)
     sampler = sampler or full_space_sampler(search.d, settings.norm, search.device)
     s = settings
 
     wrong = search.check_labels(labels)
-    start, found = search.initialise(~wrong)
+    pool_flat = None if pool is None else pool.reshape(len(pool), search.d).to(search.device, torch.float32)
+    pool_y = None if pool is None or pool_labels is None else pool_labels.to(search.device)
+    start, found = search.initialise(~wrong, pool_flat, pool_y)
     current = search.bisect(start, found, "l2", INIT_BISECT_THRESHOLD)
     flipped = wrong | found
     # queries one iteration's binary search can take, kept back from gradient estimation
@@ -353,4 +455,4 @@ def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSe
         norms={name: norms[:, k].double().cpu().numpy() for k, name in enumerate(PERTURBATION_NORMS)},
         flipped=flipped.cpu().numpy(), misclassified=wrong.cpu().numpy(),
         queries=search.used.cpu().numpy(), checkpoint_dist=search.record.double().cpu().numpy(),
-        labels=search.y.cpu().numpy(), model_calls=search.calls)
+        labels=search.y.cpu().numpy(), model_calls=search.calls, start_source=search.source.cpu().numpy())

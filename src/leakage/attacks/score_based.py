@@ -12,13 +12,17 @@ from sklearn.neural_network import MLPClassifier
 
 from leakage.attacks import AttackContext, AttackOutput, register
 from leakage.attacks.shadow import ShadowConfig, ShadowRun, shadow_subset, train_shadow
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.seed import derive_seed, numpy_rng
 from leakage.train import predict_logits
 
 
 def top_k_features(posteriors: torch.Tensor, k: int) -> np.ndarray:
-    """The k largest confidence scores of each row of posteriors (n, K), sorted descending: (n, min(k, K))."""
+    """The k largest confidence scores of each row of posteriors (n, K), sorted descending: (n, min(k, K)).
+
+    Raises ``ValueError`` for NaN/inf posteriors."""
+    check_finite("posteriors", posteriors)
     return torch.topk(posteriors.double(), min(k, posteriors.shape[1]), dim=1).values.cpu().numpy()
 
 

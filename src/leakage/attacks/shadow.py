@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device
 from leakage.models.cnn import CNNConfig, TargetCNN
@@ -85,7 +86,10 @@ def posterior_statistics(logits: torch.Tensor, labels: torch.Tensor) -> dict[str
     - ``loss``: minus the cross-entropy with the true label;
     - ``max_confidence``: the largest softmax probability;
     - ``entropy``: minus the normalised entropy -1/log(K) * sum_k p_k log p_k.
+
+    Raises ``ValueError`` for NaN/inf logits (a diverged shadow): they would give NaN scores.
     """
+    check_finite("logits", logits)
     log_p = F.log_softmax(logits.double(), dim=1)
     p = log_p.exp()
     loss = F.nll_loss(log_p, labels, reduction="none")

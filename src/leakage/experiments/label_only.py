@@ -94,9 +94,9 @@ def run_attack(target: Target, name: str, config: Any = None, candidates: Candid
         context = attack_context(target, indices, store, budget=getattr(attack.config, "budget", None),
                                  with_posteriors=getattr(attack, "needs_posteriors", False))
         output = attack.run(context)
-        if output.scores.shape != (len(indices),) or np.isnan(output.scores).any():
-            raise RuntimeError(f"attack {name} returned {output.scores.shape} scores (NaN: "
-                               f"{int(np.isnan(output.scores).sum())}) for {len(indices)} candidates")
+        if output.scores.shape != (len(indices),) or not np.isfinite(output.scores).all():
+            raise RuntimeError(f"attack {name} returned {output.scores.shape} scores (NaN or infinite: "
+                               f"{int((~np.isfinite(output.scores)).sum())}) for {len(indices)} candidates")
         per_candidate = context.oracle.per_owner + (context.posterior_oracle.per_owner if context.posterior_oracle
                                                     else 0)
         measured = {"queries_per_candidate": per_candidate.double().mean().item(),
