@@ -136,12 +136,23 @@ def train_vision_target(config: VisionAuditConfig, store: Store | None = None
     return model.to(device).eval(), payload, (canary_x, canary_y)
 
 
+@dataclass(frozen=True)
+class VisionScoresKey:
+    """What the canary scores of a vision audit depend on: the audit, and every setting of the boundary attack
+    (so a new attack setting never reuses old scores)."""
+
+    audit: VisionAuditConfig = doc_field(VisionAuditConfig(), "the audited target and its canaries")
+    boundary: BoundaryAttack.Config = doc_field(BoundaryAttack.Config(), "the boundary attack (unused when the "
+                                                                         "audit's boundary_budget is 0)")
+
+
 def vision_scores(config: VisionAuditConfig, store: Store | None = None) -> AuditScores:
     """LOSS, baseline and boundary scores of every canary against the target of ``config``; cached."""
     store = store or Store()
     model, target, (canary_x, canary_y) = train_vision_target(config, store)
     included = np.asarray(target["included"], dtype=bool)
     device = next(model.parameters()).device
+    key = VisionScoresKey(config, BoundaryAttack.Config(budget=max(config.boundary_budget, 1), seed=config.seed))
 
     def compute() -> dict:
         x, y = canary_x.to(device), canary_y.to(device)
@@ -154,14 +165,13 @@ def vision_scores(config: VisionAuditConfig, store: Store | None = None) -> Audi
         scores["baseline"] = get_attack("baseline")().run(context).scores
         if config.boundary_budget:
             context.oracle = LabelOnlyOracle(model, num_owners=len(x), budget=config.boundary_budget)
-            boundary = BoundaryAttack(BoundaryAttack.Config(budget=config.boundary_budget, seed=config.seed))
-            scores["boundary"] = boundary.run(context).scores
+            scores["boundary"] = BoundaryAttack(key.boundary).run(context).scores
         canary_accuracy = (predict_logits(model, x).argmax(1) == y).cpu().numpy()
         return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
                 "canary_accuracy_in": float(canary_accuracy[included].mean()),
                 "canary_accuracy_out": float(canary_accuracy[~included].mean())}
 
-    payload = store.cached("audit_vision_scores", config, compute, seed=config.seed)
+    payload = store.cached("audit_vision_scores", key, compute, seed=config.seed)
     scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
     metrics = {k: float(target[k]) for k in ("dp_epsilon", "noise_multiplier", "test_accuracy", "base_accuracy",
                                              "train_size", "train_seconds")}
