@@ -352,3 +352,33 @@ def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict
         return payload
 
     return store.cached("vp_attack", config, compute, seed=config.attack.seed)
+
+
+# --------------------------------------------------------------------------- tidy frames for the claims
+
+
+def scores_frame(config: VPAttackRunConfig, result: dict) -> "pd.DataFrame":
+    """One attack artefact's per-function scores as a long frame: ``features``, ``function`` (position among
+    the target's members then non-members: the same id for every model of one data config), ``is_member``,
+    ``score`` (higher = member)."""
+    import pandas as pd
+
+    is_member = np.asarray(result["is_member"], bool)
+    return pd.concat([pd.DataFrame({"features": feature_set, "function": np.arange(len(is_member)),
+                                    "is_member": is_member, "score": np.asarray(result[f"scores_{i}"], float)})
+                      for i, feature_set in enumerate(config.feature_sets)], ignore_index=True)
+
+
+def release_predictions(config: VPAttackRunConfig, store: Store | None = None) -> "pd.DataFrame":
+    """Per held-out function (a target non-member): ``function`` (numbered as in :func:`scores_frame`),
+    ``label``, ``undefended`` (the model's prediction) and ``defended`` (the label of the NMID release, the
+    same draw as :func:`run_vp_attack`'s)."""
+    import pandas as pd
+
+    target = train_vp_model(config.target, store)
+    parts = [target.outputs("in"), target.outputs("out")]
+    embedding, logits, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    defended = apply_nmid(embedding, logits, labels, config.nmid, "target").prediction
+    out = np.arange(len(parts[0][2]), len(labels))
+    return pd.DataFrame({"function": out, "label": labels[out].astype(int), "undefended": logits[out].argmax(1),
+                         "defended": defended[out]})
