@@ -106,3 +106,61 @@ def test_canaries_are_wrong_labels_noise_images_or_random_words():
     assert noise_labels.shape == (5,)
     texts = random_word_texts(4, 6, ["alpha", "beta", "gamma"], seed=0)
     assert texts == random_word_texts(4, 6, ["alpha", "beta", "gamma"], seed=0) and all(len(t.split()) == 6 for t in texts)
+
+
+# ------------------------------------------------------------------ extreme scores: +/-inf and ties, exactly
+
+_EXTREME = [
+    np.array([np.inf, np.inf, 1.0, -np.inf, 1.0, np.inf, -np.inf, 0.0]),  # infinities and ties mixed
+    np.full(8, np.inf),  # every canary +inf
+    np.array([np.inf] * 4 + [-np.inf] * 4),  # a perfect attack written in infinities
+    np.repeat([np.inf, 2.0, -np.inf, 0.0], 2),  # every included canary tied with an excluded one
+]
+_INCLUDED = np.array([1, 1, 1, 1, 0, 0, 0, 0], bool)
+
+
+def _brute_force_epsilon(scores, included, delta, confidence):
+    n_in, n_out = included.sum(), (~included).sum()
+    best = 0.0
+    for flagged in [np.zeros(len(scores), bool)] + [scores >= t for t in set(scores.tolist())]:
+        _, fpr_u = clopper_pearson((flagged & ~included).sum(), n_out, confidence)
+        _, fnr_u = clopper_pearson((~flagged & included).sum(), n_in, confidence)
+        for num, den in ((1 - delta - fpr_u, fnr_u), (1 - delta - fnr_u, fpr_u)):
+            if num > 0 and den > 0:
+                best = max(best, math.log(num / den))
+    return best
+
+
+@pytest.mark.parametrize("case", range(len(_EXTREME)))
+@pytest.mark.parametrize("delta", [0.0, 1e-3])
+def test_threshold_bound_is_exact_with_ties_and_infinities(case, delta):
+    scores = _EXTREME[case]
+    bound = epsilon_lower_bound(scores, _INCLUDED, delta)
+    assert bound.epsilon == pytest.approx(_brute_force_epsilon(scores, _INCLUDED, delta, 0.95), abs=1e-12)
+    flagged = scores >= bound.threshold  # the threshold reproduces its rates (NaN: nobody flagged)
+    assert (flagged & ~_INCLUDED).sum() / 4 == bound.fpr and (~flagged & _INCLUDED).sum() / 4 == bound.fnr
+    dense = np.unique(scores, return_inverse=True)[1].reshape(-1).astype(float)  # same order and ties, finite
+    assert one_run_epsilon(scores, _INCLUDED, delta) == one_run_epsilon(dense, _INCLUDED, delta)
+
+
+def test_a_perfect_attack_in_infinities_reaches_the_ceiling():
+    scores = np.where(_INCLUDED, np.inf, -np.inf)
+    assert epsilon_lower_bound(scores, _INCLUDED).epsilon == pytest.approx(perfect_attack_epsilon(4, 4))
+    assert epsilon_lower_bound(scores, _INCLUDED).threshold == np.inf
+
+
+def test_nan_anywhere_in_an_audit_is_a_clear_error():
+    with pytest.raises(ValueError, match="canary scores: 1 value.*NaN"):
+        epsilon_lower_bound(np.array([np.inf, np.nan, 0.0]), np.array([True, False, True]))
+    with pytest.raises(ValueError, match="canary scores.*NaN"):
+        one_run_epsilon(np.array([np.inf, np.nan, 0.0, 1.0]), np.array([True, False, True, False]))
+    with pytest.raises(ValueError, match="delta"):
+        epsilon_lower_bound(np.zeros(4), _INCLUDED[2:6], delta=float("nan"))
+    with pytest.raises(ValueError, match="delta"):
+        perfect_attack_epsilon(10, 10, delta=float("nan"))
+    with pytest.raises(ValueError, match="successes.*NaN"):
+        clopper_pearson(np.array([1.0, np.nan]), 10)
+    with pytest.raises(ValueError, match="epsilon >= 0"):
+        one_run_p_value(10, 4, 3, float("nan"), 0.0)
+    with pytest.raises(ValueError, match="level"):
+        one_run_epsilon_for(10, 4, 3, 0.0, float("nan"))

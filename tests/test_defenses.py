@@ -152,3 +152,163 @@ def test_attacks_run_unchanged_against_defended_targets(dp_target, overfit_targe
         plain = run_attack(overfit_target, name, config, CandidateConfig(), toy_store, n_boot=10)
         behind = run_attack(guarded, name, config, CandidateConfig(), toy_store, n_boot=10)
         np.testing.assert_array_equal(plain.scores, behind.scores)  # MemGuard leaves label-only attacks unchanged
+
+
+# ------------------------------------------------------------------ option combinations: work, or a clear error
+
+from leakage.defenses.penalties import WeightPenalty  # noqa: E402
+from leakage.models.cnn import CNNConfig  # noqa: E402
+from leakage.train import TrainHook  # noqa: E402
+
+
+def fit_hooks(hooks, *, dropout=0.0, epochs=2):
+    """Weights after a short fit of the toy CNN (same init and batches for every hook list)."""
+    torch.manual_seed(0)
+    model = TargetCNN((1, 8, 8), 10, dataclasses.replace(TOY_ARCH, dropout=dropout))
+    fit(model, X, Y, TrainConfig(epochs=epochs, batch_size=32), seed=0, hooks=hooks)
+    return model
+
+
+def dp(**kwargs):
+    return DPSGD(**{"noise": 0.5, "target_epsilon": 0.0, "clip": 1.0, "epochs": 2, "seed": 0, **kwargs})
+
+
+def test_dp_adds_the_penalty_gradient_after_clipping_and_noise():
+    """One SGD step (lr 1) under DP-SGD without noise and with no clipping in effect: the update is exactly
+    minus (mean cross-entropy gradient + the penalty's gradient); before the fix the penalty was dropped."""
+    torch.manual_seed(0)
+    model = TargetCNN((1, 8, 8), 10, TOY_ARCH)
+    penalty = WeightPenalty(l1=0.01, l2=0.3)
+    expected_grads = torch.autograd.grad(torch.nn.functional.cross_entropy(model(X[:32]), Y[:32])
+                                         + penalty.weight_loss(model), list(model.parameters()))
+    start = [p.detach().clone() for p in model.parameters()]
+    hook = DPSGD(noise=0.0, target_epsilon=0.0, clip=1e6, epochs=1, seed=0)
+    wrapped, optimizer = hook.prepare(model, torch.optim.SGD(model.parameters(), lr=1.0), 32, 32)
+    hook.add_public_loss(lambda: penalty.weight_loss(model))
+    optimizer.zero_grad()
+    torch.nn.functional.cross_entropy(wrapped(X[:32]), Y[:32]).backward()
+    optimizer.step()
+    hook.finish(model)
+    for p, s, g in zip(model.parameters(), start, expected_grads):
+        torch.testing.assert_close(p.detach() - s, -g, atol=1e-5, rtol=1e-4)
+
+
+def test_dp_with_a_penalty_shrinks_the_weights_compared_with_dp_alone():
+    alone = weight_norms(fit_hooks([dp()]))
+    with_l2 = weight_norms(fit_hooks([dp(), WeightPenalty(l2=1.0)]))
+    with_l1 = weight_norms(fit_hooks([dp(), WeightPenalty(l1=0.05)]))
+    assert with_l2[1] < 0.95 * alone[1] and with_l1[0] < 0.95 * alone[0]
+    # and through the config, the one path the experiments take
+    plain, penalised = trained(DefenceConfig(dp_noise=0.5), epochs=2)[0], trained(DefenceConfig(dp_noise=0.5, l2=1.0),
+                                                                                  epochs=2)[0]
+    assert weight_norms(penalised)[1] < 0.95 * weight_norms(plain)[1]
+
+
+def test_dp_with_augmentation_or_dropout_trains_and_each_changes_the_weights():
+    alone = fit_hooks([dp()])
+    augmented = fit_hooks([Augmentation("flip_crop"), dp()])
+    dropped = fit_hooks([dp()], dropout=0.5)
+    for model in (augmented, dropped):
+        assert all(torch.isfinite(p).all() for p in model.parameters())
+        assert not torch.equal(model.head.weight, alone.head.weight)
+
+
+def test_two_penalties_add_up_to_one_with_both_weights():
+    both = fit_hooks([WeightPenalty(l1=1e-3, l2=0.05)])
+    two = fit_hooks([WeightPenalty(l2=0.05), WeightPenalty(l1=1e-3)])
+    for a, b in zip(both.parameters(), two.parameters()):
+        torch.testing.assert_close(a, b)
+    assert not torch.equal(both.head.weight, fit_hooks([WeightPenalty(l2=0.05)]).head.weight)
+
+
+def test_adversarial_regularisation_composes_with_penalties_and_augmentation():
+    model, hooks = trained(DefenceConfig(adv_reg=3.0, l2=0.05, augment="flip_crop"), epochs=2)
+    assert {type(h).__name__ for h in hooks} == {"AdversarialRegularisation", "WeightPenalty", "Augmentation"}
+    assert not torch.equal(model.head.weight, trained(DefenceConfig(adv_reg=3.0), epochs=2)[0].head.weight)
+
+
+def test_combinations_that_cannot_work_are_clear_errors():
+    with pytest.raises(ValueError, match=r"DP-SGD \(dp_noise / dp_epsilon\) cannot be combined with .*adv_reg"):
+        DefenceConfig(dp_noise=1.0, adv_reg=1.0)
+    with pytest.raises(ValueError, match="dp_noise .* and dp_epsilon .* cannot both be set"):
+        DefenceConfig(dp_noise=1.0, dp_epsilon=2.0)
+    with pytest.raises(ValueError, match="dp_clip .* only configures DP-SGD"):
+        DefenceConfig(dp_clip=0.5)
+    with pytest.raises(ValueError, match="adv_steps .* only configures adversarial regularisation"):
+        DefenceConfig(adv_steps=3)
+    adversarial = AdversarialRegularisation(1.0, (X[:32], Y[:32]), 10, 1, 0)
+    with pytest.raises(ValueError, match="DPSGD .* cannot be combined with AdversarialRegularisation"):
+        fit_hooks([dp(), adversarial])
+    with pytest.raises(ValueError, match="DPSGD and DPSGD both privatise"):
+        fit_hooks([dp(), dp(seed=1)])
+    with pytest.raises(ValueError, match="noise .* or target_epsilon .* not both"):
+        DPSGD(noise=1.0, target_epsilon=2.0, clip=1.0, epochs=1, seed=0)
+
+    class Batches(TrainHook):
+        def batches(self, num_samples, batch_size, generator):
+            return [torch.arange(num_samples)]
+
+    with pytest.raises(ValueError, match="Batches and DPSGD both choose the training batches"):
+        fit_hooks([Batches(), dp()])
+
+    class BatchTerm(TrainHook):
+        def extra_loss(self, model, logits, y):
+            return logits.std(0).sum()  # mixes the batch's samples: per-sample clipping cannot cover it
+
+    with pytest.raises(ValueError, match="DPSGD .* cannot be combined with BatchTerm.*per_sample_extra_loss"):
+        fit_hooks([dp(), BatchTerm()])
+
+    class PerSample(TrainHook):
+        per_sample_extra_loss = True
+
+        def extra_loss(self, model, logits, y):
+            return 0.1 * logits.pow(2).mean()
+
+    assert not torch.equal(fit_hooks([dp(), PerSample()]).head.weight, fit_hooks([dp()]).head.weight)
+
+
+def test_memguard_cannot_wrap_a_target_twice_and_wraps_a_dp_target(dp_target):
+    guarded = targets.behind_memguard(dp_target, MemGuardConfig(steps=20))
+    x = dp_target.data.images(dp_target.members[:16])
+    with torch.no_grad():
+        assert torch.equal(guarded.model(x).argmax(1), dp_target.model(x).argmax(1))
+    with pytest.raises(ValueError, match="already behind an inference-time defence"):
+        targets.behind_memguard(guarded, MemGuardConfig(steps=20))
+
+
+def test_non_finite_inputs_to_defences_are_clear_errors():
+    nan = float("nan")
+    for bad in (dict(l2=nan), dict(l1=-1.0), dict(dp_noise=nan), dict(dp_epsilon=float("inf")), dict(adv_reg=nan)):
+        with pytest.raises(ValueError, match="finite and >= 0"):
+            DefenceConfig(**bad)
+    with pytest.raises(ValueError, match="penalty l1 must be finite"):
+        WeightPenalty(l1=nan)
+    with pytest.raises(ValueError, match="clip must be finite"):
+        DPSGD(noise=1.0, target_epsilon=0.0, clip=nan, epochs=1, seed=0)
+    with pytest.raises(ValueError, match="MemGuard lr"):
+        MemGuardConfig(lr=nan)
+    with pytest.raises(ValueError, match="MemGuard budget"):
+        MemGuardConfig(budget=nan)
+    classifier = train_defence_classifier(torch.rand(8, 10).softmax(1), torch.rand(8, 10).softmax(1),
+                                          MemGuardConfig(), epochs=2)
+    logits = torch.randn(4, 10)
+    logits[1, 3] = nan
+    with pytest.raises(ValueError, match="logits: 1 value"):
+        memguard_logits(logits, classifier, MemGuardConfig(steps=2))
+    logits[1, 3] = float("-inf")
+    with pytest.raises(ValueError, match="logits: 1 value"):
+        memguard_logits(logits, classifier, MemGuardConfig(steps=2))
+    probs = torch.rand(8, 10).softmax(1)
+    probs[0, 0] = nan
+    with pytest.raises(ValueError, match="member_probs: 1 value"):
+        train_defence_classifier(probs, torch.rand(8, 10).softmax(1), MemGuardConfig(), epochs=2)
+    with pytest.raises(ValueError, match="probabilities in"):
+        train_defence_classifier(torch.randn(8, 10), torch.rand(8, 10).softmax(1), MemGuardConfig(), epochs=2)
+    reference = X[:8].clone()
+    reference[0, 0, 0, 0] = nan
+    with pytest.raises(ValueError, match="reference inputs: 1 value"):
+        AdversarialRegularisation(1.0, (reference, Y[:8]), 10, 1, 0)
+    x = X.clone()
+    x[5, 0, 2, 2] = float("inf")
+    with pytest.raises(ValueError, match="x: 1 value"):
+        fit(TargetCNN((1, 8, 8), 10, TOY_ARCH), x, Y, TrainConfig(epochs=1), seed=0)

@@ -83,3 +83,34 @@ def test_target_is_cached_and_records_its_split(tmp_path):
     assert torch.equal(first.model.head.weight, second.model.head.weight)
     with pytest.raises(ValueError, match="model_index"):
         train_target(TargetConfig(model_index=6), store)
+
+
+def test_a_weight_loss_counts_like_the_same_term_as_an_extra_loss_and_hooks_are_checked():
+    from leakage.train import check_hooks
+
+    x, y = torch.rand(32, 1, 8, 8), torch.randint(0, 4, (32,))
+
+    class AsExtra(TrainHook):
+        def extra_loss(self, model, logits, y):
+            return 0.1 * sum(p.pow(2).sum() for p in model.parameters())
+
+    class AsWeight(TrainHook):
+        def weight_loss(self, model):
+            return 0.1 * sum(p.pow(2).sum() for p in model.parameters())
+
+    models = []
+    for hook in (AsExtra(), AsWeight(), TrainHook()):
+        torch.manual_seed(0)
+        model = TargetCNN((1, 8, 8), 4, CNNConfig(width=4, hidden=8))
+        log = fit(model, x, y, TrainConfig(epochs=3, batch_size=8), seed=0, hooks=[hook])
+        models.append((model, log))
+    (extra, log_extra), (weight, log_weight), (plain, _) = models
+    for a, b in zip(extra.parameters(), weight.parameters()):
+        torch.testing.assert_close(a, b)
+    assert log_extra.loss == pytest.approx(log_weight.loss)
+    assert not torch.equal(extra.head.weight, plain.head.weight)
+    check_hooks([AsExtra(), AsWeight(), TrainHook()])  # without a privatising hook, anything composes
+    bad = torch.rand(4, 1, 8, 8)
+    bad[0, 0, 0, 0] = float("nan")
+    with pytest.raises(ValueError, match="x: 1 value"):
+        fit(extra, bad, y[:4], TrainConfig(epochs=1), seed=0)

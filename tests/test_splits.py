@@ -3,7 +3,10 @@
 import numpy as np
 import pytest
 
-from leakage.data.splits import TABLE7, SplitConfig, make_splits, membership_candidates, table7_sizes
+from scipy import stats
+
+from leakage.data.splits import TABLE7, SplitConfig, make_splits, membership_candidates, random_subset, table7_sizes
+from leakage.experiments.targets import TargetConfig, defender_reference
 
 
 def test_paper_sizes_at_scale_one():
@@ -60,3 +63,82 @@ def test_candidates_are_balanced_and_never_drop_anyone_silently():
     assert len(membership_candidates(members, non_members, seed=0, max_per_side=10)[0]) == 20
     with pytest.raises(ValueError):
         membership_candidates(members, np.array([], dtype=int), seed=0)
+
+
+# ------------------------------------------------------------------ random subsets are random, whatever the order
+
+
+def _grouped_lfw_labels() -> np.ndarray:
+    """1,867 labels of 19 classes stored grouped by class, one class far larger than the rest (LFW's shape)."""
+    sizes = np.array([530, 236, 144, 121, 109, 77, 71, 60, 55, 53, 52, 48, 44, 42, 41, 41, 39, 36, 0])
+    sizes[-1] = 1867 - sizes.sum()
+    return np.repeat(np.arange(19), sizes)
+
+
+def _class_mix_matches(subset: np.ndarray, source: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """(chi-square p-value of the subset's class counts against the source's proportions, max |difference|)."""
+    classes = np.unique(labels[source])
+    expected = np.array([(labels[source] == c).mean() for c in classes])
+    observed = np.array([(labels[subset] == c).sum() for c in classes])
+    p_value = stats.chisquare(observed, expected * len(subset)).pvalue
+    return float(p_value), float(np.abs(observed / len(subset) - expected).max())
+
+
+def test_random_subset_is_seeded_distinct_and_drawn_from_the_pool():
+    pool = np.arange(100, 300)
+    a, b = random_subset(pool, 50, 0, "x"), random_subset(pool, 50, 0, "x")
+    np.testing.assert_array_equal(a, b)
+    assert len(set(a)) == 50 and set(a) <= set(pool) and np.all(np.diff(a) > 0)
+    assert not np.array_equal(a, random_subset(pool, 50, 0, "y")) and not np.array_equal(a, random_subset(pool, 50, 1, "x"))
+    assert len(random_subset(pool, 200, 0)) == 200 and len(random_subset(pool, 0, 0)) == 0
+    with pytest.raises(ValueError, match="pool of at least"):
+        random_subset(pool, 201, 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_defenders_reference_set_has_the_class_mix_of_d_shadow(seed):
+    """LFW is stored grouped by person; the reference set used to be the top-index tail of the sorted D_shadow
+    (at seed 0, M-2's held 5 of the 19 people). It must be a random sample of D_shadow's class mix."""
+    labels = _grouped_lfw_labels()
+    split = SplitConfig("lfw", 1.0, seed)
+    splits = make_splits(split, len(labels))
+    for index in range(6):
+        config = TargetConfig(split=split, model_index=index, seed=seed)
+        reference = defender_reference(config, splits)
+        n = len(splits.train[index])
+        assert len(reference) == n and set(reference) <= set(splits.shadow)
+        np.testing.assert_array_equal(reference, defender_reference(config, splits))  # reproducible
+        p_value, worst = _class_mix_matches(reference, splits.shadow, labels)
+        assert p_value > 1e-3 and worst < 5 * np.sqrt(0.25 / n)
+        assert 0 in labels[reference]  # the largest class (the tail never held it)
+    tail = splits.shadow[-len(splits.train[2]):]  # what it was: a handful of people
+    assert _class_mix_matches(tail, splits.shadow, labels)[0] < 1e-10
+
+
+def test_every_random_part_of_a_split_has_the_class_mix_of_the_data_set():
+    labels = _grouped_lfw_labels()
+    everything = np.arange(len(labels))
+    splits = make_splits(SplitConfig("lfw", 1.0, 0), len(labels))
+    for part in (*splits.train, splits.test, splits.shadow):
+        p_value, _ = _class_mix_matches(part, everything, labels)
+        assert p_value > 1e-3
+    indices, is_member = membership_candidates(splits.train[0], splits.test, seed=0)
+    for side in (indices[is_member], indices[~is_member]):
+        assert _class_mix_matches(side, everything, labels)[0] > 1e-3
+
+
+def test_every_artefact_of_a_split_is_keyed_by_the_content_of_its_data(monkeypatch):
+    import torch
+
+    from leakage.config import config_hash
+    from leakage.data.vision import VisionData
+    from leakage.experiments import targets
+
+    x = torch.zeros(20, 1, 8, 8, dtype=torch.uint8)
+    y = torch.arange(20) % 10
+    monkeypatch.setattr(targets, "cached_data", lambda name: VisionData("digits", x, y, tuple("0123456789"), "a"))
+    config = targets.TargetConfig(split=SplitConfig("digits", 0.1, 0))
+    before = config_hash("target", config)
+    assert config_hash("target", config) == before
+    monkeypatch.setattr(targets, "cached_data", lambda name: VisionData("digits", x, y.flip(0), tuple("0123456789"), "b"))
+    assert config_hash("target", config) != before  # same name, same path: other labels

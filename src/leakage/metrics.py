@@ -1,17 +1,27 @@
-"""Membership-inference metrics, one convention: a higher score means "member".
+"""Membership-inference metrics, one convention: a higher score means "member", and a threshold t flags a
+sample as a member when ``score >= t``.
 
-Every function takes ``scores`` (N,) float and ``is_member`` (N,) bool. No sample is ever
-dropped: a NaN score is an error, to be fixed where it came from (an attack that fails on a
-sample must still give it a score).
+Every function takes ``scores`` (N,) float and ``is_member`` (N,) bool. Scores may be any float, +inf and
+-inf included (the boundary attack scores a candidate it never flipped +inf), and may tie: every metric
+here is exact for them, because all of them are computed from the counts of members and non-members at
+each *distinct* score (+inf equals +inf, so all +inf scores form one tie group). No sample is ever
+dropped: a NaN score is an error, to be fixed where it came from (an attack that fails on a sample must
+still give it a score). scikit-learn rejects infinite scores, so it is the tests' oracle (on scores
+mapped to their dense ranks, which keeps their order and ties) rather than the implementation.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from scipy.stats import rankdata
 
+from leakage.checks import check_finite
+
 
 def _check(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and convert: scores (N,) float64 (+/-inf allowed, NaN not), is_member (N,) bool, both classes."""
     scores = np.asarray(scores, dtype=np.float64)
     is_member = np.asarray(is_member)
     if scores.ndim != 1 or scores.shape != is_member.shape:
@@ -20,21 +30,43 @@ def _check(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.nd
         if not np.isin(is_member, (0, 1)).all():
             raise ValueError("is_member must be boolean (or 0/1)")
         is_member = is_member.astype(bool)
-    if np.isnan(scores).any():
-        raise ValueError(f"{int(np.isnan(scores).sum())} scores are NaN; every sample needs a score")
+    check_finite("scores", scores, allow_inf=True)
     if is_member.all() or not is_member.any():
         raise ValueError("membership metrics need both members and non-members")
     return scores, is_member
 
 
+def threshold_counts(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every distinct way a threshold can split ``scores`` (N,): (thresholds (T+1,), tp (T+1,), fp (T+1,)).
+
+    T is the number of distinct scores. Entry 0 flags nothing; entry i >= 1 flags ``scores >= thresholds[i]``,
+    the i-th largest distinct score, so the last entry flags everything. ``tp``/``fp`` (int64) count the
+    flagged samples with ``positive`` True/False. The threshold of entry 0 is +inf, unless some score is
+    +inf: then no float flags nothing under ``>=``, and it is NaN (``score >= nan`` is False for every
+    score, so it still flags nothing). Inputs are assumed validated (no NaN score).
+    """
+    distinct, group = np.unique(scores, return_inverse=True)  # ascending; -inf < finite < +inf, inf == inf
+    group = group.reshape(-1)
+    pos = np.bincount(group[positive], minlength=len(distinct))
+    neg = np.bincount(group[~positive], minlength=len(distinct))
+    tp = np.r_[0, np.cumsum(pos[::-1])].astype(np.int64)
+    fp = np.r_[0, np.cumsum(neg[::-1])].astype(np.int64)
+    nothing = math.inf if distinct[-1] < math.inf else math.nan
+    return np.r_[nothing, distinct[::-1]], tp, fp
+
+
 def roc_auc(scores: np.ndarray, is_member: np.ndarray) -> float:
-    """Area under the ROC curve (ties count one half): P(score of a member > score of a non-member)."""
+    """Area under the ROC curve: P(member's score > non-member's score) + P(tie) / 2 (Mann-Whitney U / (P N)).
+
+    Exact with ties and +/-inf (SciPy's ``rankdata`` gives tied scores, infinite ones included, their
+    average rank). Raises ``ValueError`` on NaN scores or when one class is missing.
+    """
     scores, is_member = _check(scores, is_member)
     return float(_auc_from_ranks(rankdata(scores)[None, :], is_member[None, :])[0])
 
 
 def _auc_from_ranks(ranks: np.ndarray, is_member: np.ndarray) -> np.ndarray:
-    """Mann-Whitney AUC per row of ranks (B, N) with membership (B, N)."""
+    """Mann-Whitney AUC per row of average ranks (B, N) with membership (B, N)."""
     n_pos = is_member.sum(1)
     n_neg = is_member.shape[1] - n_pos
     rank_sum = (ranks * is_member).sum(1)
@@ -42,42 +74,48 @@ def _auc_from_ranks(ranks: np.ndarray, is_member: np.ndarray) -> np.ndarray:
 
 
 def roc_curve(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(fpr, tpr, thresholds), from the strictest threshold (+inf, nothing flagged) to flagging all.
+    """(fpr, tpr, thresholds), each (T+1,) for T distinct scores: from flagging nothing to flagging all.
 
-    A sample is flagged a member when its score >= threshold.
+    Point i flags exactly the samples with ``score >= thresholds[i]`` (one point per tie group, as
+    scikit-learn's ``roc_curve(drop_intermediate=False)``). ``thresholds[0]`` flags nothing: it is +inf,
+    or NaN when some score is +inf (see :func:`threshold_counts`). Raises ``ValueError`` on NaN scores.
     """
     scores, is_member = _check(scores, is_member)
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_member = scores[order], is_member[order]
-    last_of_tie = np.r_[np.nonzero(np.diff(sorted_scores))[0], len(scores) - 1]
-    tp = np.cumsum(sorted_member)[last_of_tie]
-    fp = np.cumsum(~sorted_member)[last_of_tie]
-    tpr = np.r_[0.0, tp / is_member.sum()]
-    fpr = np.r_[0.0, fp / (~is_member).sum()]
-    return fpr, tpr, np.r_[np.inf, sorted_scores[last_of_tie]]
+    thresholds, tp, fp = threshold_counts(scores, is_member)
+    return fp / (~is_member).sum(), tp / is_member.sum(), thresholds
 
 
 def tpr_at_fpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float) -> float:
-    """The highest TPR of any threshold whose FPR is at most ``max_fpr`` (0 if none flags anything)."""
+    """The highest TPR of any threshold whose FPR is at most ``max_fpr`` in [0, 1] (0 if none flags anything)."""
+    if not 0 <= max_fpr <= 1:  # NaN fails too
+        raise ValueError(f"max_fpr must be in [0, 1], got {max_fpr}")
     fpr, tpr, _ = roc_curve(scores, is_member)
     return float(tpr[fpr <= max_fpr].max())
 
 
 def f1_at_threshold(scores: np.ndarray, is_member: np.ndarray, threshold: float) -> float:
-    """F1 of flagging members where score >= threshold (0 when nothing is flagged)."""
+    """F1 of flagging members where ``score >= threshold`` (0 when nothing is flagged).
+
+    ``threshold`` may be +/-inf (+inf flags exactly the +inf scores); NaN raises ``ValueError``.
+    """
     scores, is_member = _check(scores, is_member)
+    if math.isnan(threshold):
+        raise ValueError("threshold is NaN; flag members with a float threshold (+/-inf allowed)")
     flagged = scores >= threshold
     tp = np.sum(flagged & is_member)
     denominator = flagged.sum() + is_member.sum()
-    return float(2 * tp / denominator) if denominator else 0.0
+    return float(2 * tp / denominator)
 
 
 def best_f1(scores: np.ndarray, is_member: np.ndarray) -> tuple[float, float]:
-    """(best F1 over all thresholds, the threshold that gives it)."""
-    fpr, tpr, thresholds = roc_curve(scores, is_member)
-    n_pos, n_neg = int(np.sum(is_member)), len(is_member) - int(np.sum(is_member))
-    tp, fp = tpr * n_pos, fpr * n_neg
-    f1 = np.where(tp > 0, 2 * tp / np.maximum(tp + fp + n_pos, 1), 0.0)
+    """(best F1 over all thresholds, the threshold that gives it: the largest one if several do).
+
+    Exact over every distinct split of the scores (ties, +/-inf); the threshold is one of the scores, so
+    ``f1_at_threshold(scores, is_member, threshold)`` gives the same F1.
+    """
+    scores, is_member = _check(scores, is_member)
+    thresholds, tp, fp = threshold_counts(scores, is_member)
+    f1 = 2 * tp / (tp + fp + int(is_member.sum()))  # entry 0 (nothing flagged) is 0; flagging all is > 0
     best = int(np.argmax(f1))
     return float(f1[best]), float(thresholds[best])
 
@@ -86,9 +124,14 @@ def bootstrap_auc(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 10
                   seed: int = 0, chunk: int = 200) -> tuple[float, float]:
     """Percentile bootstrap CI (lo, hi) of the AUC, resampling members and non-members separately.
 
-    Computed in batches of ``chunk`` resamples at once (no Python loop over resamples' samples).
+    Computed in batches of ``chunk`` resamples at once (no Python loop over resamples' samples); exact
+    per resample with ties and +/-inf, as :func:`roc_auc`.
     """
     scores, is_member = _check(scores, is_member)
+    if n_boot < 1 or chunk < 1:
+        raise ValueError(f"n_boot and chunk must be positive, got {n_boot} and {chunk}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
     rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]

@@ -9,7 +9,7 @@ Two audits, both reading ``scores`` (m,), higher = member, and ``included`` (m,)
   ``eps_LB = max_t max(log((1 - delta - FPR_u) / FNR_u), log((1 - delta - FNR_u) / FPR_u))``.
   Each rate's bound is the upper end of its two-sided ``confidence`` Clopper-Pearson interval
   (statsmodels' ``proportion_confint(method="beta")``, as in the authors' code). The threshold is the
-  best one on the same canaries, as in those papers.
+  best one on the same canaries, as in those papers. Scores may tie and be +/-inf (exact); NaN is an error.
 - :func:`one_run_epsilon` (Steinke, Nasr & Jagielski, NeurIPS 2023): guess "in" for the k+ highest
   scores and "out" for the k- lowest, abstain on the rest; if the training is (eps, delta)-DP, the
   number of correct guesses v of r is at most Binomial(r, e^eps / (1 + e^eps)) plus a delta term
@@ -26,11 +26,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from leakage.checks import check_finite
+from leakage.metrics import threshold_counts
+
 
 def clopper_pearson(successes: np.ndarray | int, trials: np.ndarray | int,
                     confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """(lower, upper) ends of the two-sided Clopper-Pearson interval for ``successes`` of ``trials`` (arrays ok)."""
     k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
+    check_finite("successes", k)
+    check_finite("trials", n)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1), got {confidence}")
     if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
@@ -43,6 +48,7 @@ def clopper_pearson(successes: np.ndarray | int, trials: np.ndarray | int,
 
 
 def _check(scores: np.ndarray, included: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """Validate: scores (m,) float64 (+/-inf allowed: exact, NaN: ``ValueError``), included (m,) bool, delta."""
     scores, included = np.asarray(scores, dtype=np.float64), np.asarray(included)
     if scores.ndim != 1 or scores.shape != included.shape:
         raise ValueError(f"scores and included must be 1-D of one length, got {scores.shape} and {included.shape}")
@@ -50,10 +56,9 @@ def _check(scores: np.ndarray, included: np.ndarray, delta: float) -> tuple[np.n
         if not np.isin(included, (0, 1)).all():
             raise ValueError("included must be boolean (canary in the training set or not)")
         included = included.astype(bool)
-    if not 0 <= delta < 1:
+    if not 0 <= delta < 1:  # NaN fails too
         raise ValueError(f"delta must be in [0, 1), got {delta}")
-    if np.isnan(scores).any():
-        raise ValueError(f"{int(np.isnan(scores).sum())} canary score(s) are NaN; an audit needs every score")
+    check_finite("canary scores", scores, allow_inf=True)
     return scores, included
 
 
@@ -62,7 +67,7 @@ class ThresholdBound:
     """The best threshold of :func:`epsilon_lower_bound` and what it gives."""
 
     epsilon: float  # eps_LB >= 0
-    threshold: float  # member iff score >= threshold (inf: nobody)
+    threshold: float  # member iff score >= threshold (+inf: nobody; NaN: nobody, when some score is +inf)
     fpr: float
     fnr: float
     fpr_upper: float
@@ -74,34 +79,36 @@ class ThresholdBound:
 
 def epsilon_lower_bound(scores: np.ndarray, included: np.ndarray, delta: float = 0.0,
                         confidence: float = 0.95) -> ThresholdBound:
-    """Jagielski et al.'s eps_LB from scores (m,) of canaries, ``included`` (m,) their membership; every threshold."""
+    """Jagielski et al.'s eps_LB from scores (m,) of canaries, ``included`` (m,) their membership; every threshold.
+
+    Exact for tied and +/-inf scores (one test per distinct split of the scores, as
+    :func:`leakage.metrics.threshold_counts`). Raises ``ValueError`` on a NaN score, a bad ``delta`` or
+    ``confidence``, or when all canaries are included (or none).
+    """
     scores, included = _check(scores, included, delta)
     n_in, n_out = int(included.sum()), int((~included).sum())
     if n_in == 0 or n_out == 0:
         raise ValueError(f"an audit needs included and excluded canaries, got {n_in} and {n_out}")
-    order = np.argsort(-scores, kind="stable")
-    sorted_scores, sorted_in = scores[order], included[order]
-    # cut after position j-1 (j = 0..m predicted members); only between different scores
-    true_pos = np.r_[0, np.cumsum(sorted_in)]
-    false_pos = np.r_[0, np.cumsum(~sorted_in)]
-    cuts = np.r_[0, np.flatnonzero(sorted_scores[1:] != sorted_scores[:-1]) + 1, len(scores)]
-    false_neg = n_in - true_pos[cuts]
-    _, fpr_u = clopper_pearson(false_pos[cuts], n_out, confidence)
+    # every distinct split "member iff score >= t" (ties and +/-inf exact), from nobody flagged to everybody
+    thresholds, true_pos, false_pos = threshold_counts(scores, included)
+    false_neg = n_in - true_pos
+    _, fpr_u = clopper_pearson(false_pos, n_out, confidence)
     _, fnr_u = clopper_pearson(false_neg, n_in, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         one = np.log((1 - delta - fpr_u) / fnr_u)
         two = np.log((1 - delta - fnr_u) / fpr_u)
     eps = np.nan_to_num(np.maximum(one, two), nan=0.0, posinf=np.inf, neginf=0.0)
     best = int(np.argmax(eps))
-    j = cuts[best]
     return ThresholdBound(
-        epsilon=max(0.0, float(eps[best])), threshold=float(sorted_scores[j - 1]) if j > 0 else math.inf,
-        fpr=float(false_pos[j] / n_out), fnr=float(false_neg[best] / n_in), fpr_upper=float(fpr_u[best]),
+        epsilon=max(0.0, float(eps[best])), threshold=float(thresholds[best]),
+        fpr=float(false_pos[best] / n_out), fnr=float(false_neg[best] / n_in), fpr_upper=float(fpr_u[best]),
         fnr_upper=float(fnr_u[best]), members=n_in, nonmembers=n_out, confidence=confidence)
 
 
 def perfect_attack_epsilon(members: int, nonmembers: int, delta: float = 0.0, confidence: float = 0.95) -> float:
     """eps_LB of an attack that separates ``members`` from ``nonmembers`` without error: the most the audit can show."""
+    if not 0 <= delta < 1:  # NaN fails too
+        raise ValueError(f"delta must be in [0, 1), got {delta}")
     _, fpr_u = clopper_pearson(0, nonmembers, confidence)
     _, fnr_u = clopper_pearson(0, members, confidence)
     return max(0.0, float(max(np.log((1 - delta - fpr_u) / fnr_u), np.log((1 - delta - fnr_u) / fpr_u))))
@@ -118,7 +125,7 @@ def one_run_p_value(canaries: int, guesses: int, correct: int, epsilon: float, d
     """
     if not 0 <= correct <= guesses <= canaries:
         raise ValueError(f"need 0 <= correct <= guesses <= canaries, got {correct}, {guesses}, {canaries}")
-    if epsilon < 0 or not 0 <= delta <= 1:
+    if not epsilon >= 0 or not 0 <= delta <= 1:  # NaN fails both
         raise ValueError(f"need epsilon >= 0 and delta in [0, 1], got {epsilon} and {delta}")
     q = 1.0 / (1.0 + math.exp(-epsilon))
     tail = float(stats.binom.sf(correct - 1, guesses, q))
@@ -131,7 +138,9 @@ def one_run_p_value(canaries: int, guesses: int, correct: int, epsilon: float, d
 
 def one_run_epsilon_for(canaries: int, guesses: int, correct: int, delta: float, level: float,
                         tolerance: float = 1e-4) -> float:
-    """The largest epsilon whose p-value is below ``level`` (bisection; 0 when none is)."""
+    """The largest epsilon whose p-value is below ``level`` in (0, 1] (bisection; 0 when none is)."""
+    if not 0 < level <= 1 or not tolerance > 0:  # NaN fails too
+        raise ValueError(f"level must be in (0, 1] and tolerance positive, got {level} and {tolerance}")
     if one_run_p_value(canaries, guesses, correct, 0.0, delta) >= level:
         return 0.0
     low, high = 0.0, 1.0
@@ -167,7 +176,11 @@ DEFAULT_GUESS_FRACTIONS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
 def one_run_epsilon(scores: np.ndarray, included: np.ndarray, delta: float = 0.0, confidence: float = 0.95,
                     guess_fractions: tuple[float, ...] = DEFAULT_GUESS_FRACTIONS) -> OneRunBound:
     """Steinke et al.'s one-run eps_LB: for each fraction f, guess "in" for the top f*m/2 scores and "out" for the
-    bottom f*m/2 (f = 1: every canary); the best bound over the fractions, each tested at a Bonferroni level."""
+    bottom f*m/2 (f = 1: every canary); the best bound over the fractions, each tested at a Bonferroni level.
+
+    Scores may be +/-inf. Tied scores at the edge of a guess set are split by canary index (a rule blind to
+    the inclusion coins, so the bound stays valid). Raises ``ValueError`` on a NaN score.
+    """
     scores, included = _check(scores, included, delta)
     m = len(scores)
     if m < 2:

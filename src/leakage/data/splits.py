@@ -39,6 +39,13 @@ class SplitConfig:
     scale: float = doc_field(1.0, "multiplier on every Table 7 size (1.0 = the paper's sizes)")
     seed: int = doc_field(0, "seed of the random assignment of samples to parts")
 
+    def input_digests(self) -> dict[str, str]:
+        """The content digest of the data set as loaded (:attr:`VisionData.digest`): every artefact computed
+        from this split (targets, shadows, attacks) is keyed by the data it read, not by its name."""
+        from leakage.experiments.targets import cached_data  # the one per-process loader (tests substitute it)
+
+        return {"dataset": cached_data(self.dataset).digest}
+
 
 @dataclass(frozen=True)
 class Splits:
@@ -77,6 +84,24 @@ def make_splits(config: SplitConfig, num_samples: int) -> Splits:
     pool, test = order[:max(train_sizes)], order[max(train_sizes):needed]
     shadow = order[needed:needed + shadow_size]
     return Splits(train=tuple(np.sort(pool[:n]) for n in train_sizes), test=np.sort(test), shadow=np.sort(shadow))
+
+
+def random_subset(pool: np.ndarray, size: int, seed: int, *labels: object) -> np.ndarray:
+    """``size`` distinct entries of ``pool`` (n,), drawn uniformly: the first ``size`` of a seeded permutation.
+
+    The draw comes from ``numpy_rng(seed, "subset", *labels)``, so each named use gets its own stream.
+    Returned sorted, like every index array of a split, so the result is a *set*: to take a smaller random
+    part of it, call this function again (never slice ``[:n]`` or ``[-n:]`` a sorted pool: on a data set
+    stored grouped by class, such as LFW, a slice holds a few classes only). Raises ``ValueError`` when
+    ``size`` is negative or larger than the pool.
+    """
+    pool = np.asarray(pool)
+    if pool.ndim != 1:
+        raise ValueError(f"pool must be a 1-D index array, got shape {pool.shape}")
+    if not 0 <= size <= len(pool):
+        raise ValueError(f"a random subset of {size} needs a pool of at least that many, got {len(pool)}")
+    chosen = numpy_rng(seed, "subset", *labels).permutation(len(pool))[:size]
+    return np.sort(pool[chosen])
 
 
 def membership_candidates(members: np.ndarray, non_members: np.ndarray, seed: int,

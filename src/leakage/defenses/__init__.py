@@ -4,6 +4,7 @@ into the ``TrainHook`` list that ``leakage.train.fit`` runs (dropout lives in ``
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -28,16 +29,39 @@ class DefenceConfig:
     adv_steps: int = doc_field(1, "inference-model steps per classifier step in adversarial regularisation")
 
     def __post_init__(self) -> None:
+        """Raise ``ValueError`` for a bad value or an option combination that would silently do nothing.
+
+        Combinations: L1, L2, augmentation and dropout each compose with every other option, DP-SGD
+        included (the penalties' gradient is added after DP-SGD's clipping and noise). Refused: DP-SGD with
+        adversarial regularisation (its inference model sees the members outside DP-SGD), ``dp_noise``
+        with ``dp_epsilon`` (the target epsilon sets the noise), and ``dp_clip`` or ``adv_steps`` changed
+        without the defence they configure.
+        """
         if self.augment not in AUGMENTATIONS:
             raise ValueError(f"augment must be one of {AUGMENTATIONS}, got {self.augment!r}")
-        for name in ("l2", "l1", "dp_noise", "dp_epsilon", "adv_reg"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"defence {name} must be >= 0, got {getattr(self, name)}")
+        for name in ("l2", "l1", "dp_noise", "dp_epsilon", "adv_reg", "dp_clip"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):  # NaN fails too
+                raise ValueError(f"defence {name} must be finite and >= 0, got {value}")
         if self.dp_clip <= 0:
             raise ValueError(f"dp_clip must be positive, got {self.dp_clip}")
+        if self.adv_steps < 1:
+            raise ValueError(f"adv_steps must be at least 1, got {self.adv_steps}")
+        if self.dp_noise > 0 and self.dp_epsilon > 0:
+            raise ValueError(f"dp_noise ({self.dp_noise}) and dp_epsilon ({self.dp_epsilon}) cannot both be set: "
+                             "with dp_epsilon the noise is chosen to reach it, so dp_noise would be ignored")
+        if self.uses_dp and self.adv_reg:
+            raise ValueError("DP-SGD (dp_noise / dp_epsilon) cannot be combined with adversarial regularisation "
+                             "(adv_reg): its inference model trains on the members outside DP-SGD's clipping and "
+                             "noise, so the reported epsilon would not hold")
+        if not self.uses_dp and self.dp_clip != 1.0:
+            raise ValueError(f"dp_clip ({self.dp_clip}) only configures DP-SGD; set dp_noise or dp_epsilon too")
+        if not self.adv_reg and self.adv_steps != 1:
+            raise ValueError(f"adv_steps ({self.adv_steps}) only configures adversarial regularisation; set adv_reg too")
 
     @property
     def uses_dp(self) -> bool:
+        """True when DP-SGD is on (a noise multiplier or a target epsilon is set)."""
         return self.dp_noise > 0 or self.dp_epsilon > 0
 
 

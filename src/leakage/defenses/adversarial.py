@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leakage.checks import check_finite
 from leakage.seed import torch_generator
 from leakage.train import TrainHook
 
@@ -26,12 +27,29 @@ class InferenceModel(nn.Module):
 
 class AdversarialRegularisation(TrainHook):
     """For every classifier batch: ``steps`` updates of h on (member batch, reference batch), then the
-    classifier's loss gains lambda * mean log h(f(x), y) over the member batch (its membership gain)."""
+    classifier's loss gains lambda * mean log h(f(x), y) over the member batch (its membership gain).
+
+    ``reference`` (x (n, C, H, W), y (n,)) is the defender's non-member data, a random sample of its
+    distribution. Cannot run under DP-SGD (``dp_conflict``). Raises ``ValueError`` for a weight that is
+    not finite and positive, steps < 1, or a reference set that is empty, mismatched or not finite.
+    """
+
+    dp_conflict = ("its inference model trains on the member batches outside DP-SGD's clipping and noise, and "
+                   "every later gradient goes through it, so the accountant's epsilon would not hold")
 
     def __init__(self, weight: float, reference: tuple[torch.Tensor, torch.Tensor], num_classes: int, steps: int,
                  seed: int):
+        if not (weight > 0 and weight < float("inf")):
+            raise ValueError(f"adversarial regularisation weight must be finite and > 0, got {weight}")
+        if steps < 1:
+            raise ValueError(f"adversarial regularisation needs at least one inference-model step, got {steps}")
+        ref_x, ref_y = reference
+        if len(ref_x) == 0 or len(ref_x) != len(ref_y):
+            raise ValueError(f"the reference set needs as many labels as inputs, and at least one: got "
+                             f"{len(ref_x)} inputs, {len(ref_y)} labels")
+        check_finite("reference inputs", ref_x)
         self.weight, self.steps = weight, steps
-        self.ref_x, self.ref_y = reference
+        self.ref_x, self.ref_y = ref_x, ref_y
         self.generator = torch_generator(seed, "adv-reg")
         self.inference = InferenceModel(num_classes).to(self.ref_x.device)
         self.optimizer = torch.optim.Adam(self.inference.parameters(), lr=1e-3)

@@ -3,7 +3,9 @@ one training loop, Poisson-sampled batches, and the RDP accountant's epsilon for
 
 from __future__ import annotations
 
+import math
 import warnings
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -22,13 +24,52 @@ class DPSGD(TrainHook):
     With ``target_epsilon`` > 0 the noise multiplier is chosen by opacus to reach it after
     ``epochs`` epochs; otherwise ``noise`` is used. After training, ``epsilon`` holds the
     accountant's epsilon for ``delta`` (1/N unless given).
+
+    In :func:`leakage.train.fit` it is the one gradient-privatising hook: data terms of the loss must be
+    per-sample (they are clipped per sample); the data-free ``weight_loss`` terms of other hooks (L1/L2
+    penalties) have their gradient added after clipping and noise, which keeps the guarantee. With
+    neither ``noise`` nor ``target_epsilon`` it only clips (epsilon is infinite). Raises ``ValueError``
+    when both are set, or for a NaN, infinite or out-of-range setting.
     """
+
+    privatises_gradients = True
 
     def __init__(self, noise: float, target_epsilon: float, clip: float, epochs: int, seed: int,
                  delta: float | None = None):
+        for name, value in (("noise", noise), ("target_epsilon", target_epsilon)):
+            if not (value >= 0 and math.isfinite(value)):
+                raise ValueError(f"DP-SGD {name} must be finite and >= 0, got {value}")
+        if noise > 0 and target_epsilon > 0:
+            raise ValueError(f"DP-SGD takes noise ({noise}) or target_epsilon ({target_epsilon}), not both: with a "
+                             "target epsilon the noise is chosen to reach it, so the noise given would be ignored")
+        if not (clip > 0 and math.isfinite(clip)):
+            raise ValueError(f"DP-SGD clip must be finite and > 0, got {clip}")
+        if epochs < 1:
+            raise ValueError(f"DP-SGD needs at least one epoch, got {epochs}")
+        if delta is not None and not 0 < delta < 1:
+            raise ValueError(f"DP-SGD delta must be in (0, 1), got {delta}")
         self.noise, self.target_epsilon, self.clip, self.epochs, self.seed = noise, target_epsilon, clip, epochs, seed
         self.delta = delta
         self.epsilon = float("nan")
+        self.public_loss: Callable[[], torch.Tensor | None] | None = None
+
+    def add_public_loss(self, public_loss: Callable[[], torch.Tensor | None]) -> None:
+        """Add the gradient of ``public_loss()`` (data-free: e.g. a weight penalty) after clipping and noise."""
+        self.public_loss = public_loss
+
+    def _add_public_gradient(self, optimizer: torch.optim.Optimizer) -> None:
+        """opacus step hook: runs after the clipped, noised, averaged gradient is in ``p.grad``."""
+        if self.public_loss is None:
+            return
+        with torch.enable_grad():
+            loss = self.public_loss()
+            if loss is None:
+                return
+            params = [p for p in optimizer.params if p.grad is not None]
+            grads = torch.autograd.grad(loss, params, allow_unused=True)
+        for p, g in zip(params, grads):
+            if g is not None:
+                p.grad += g
 
     def prepare(self, model: nn.Module, optimizer: torch.optim.Optimizer, num_samples: int,
                 batch_size: int) -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -52,6 +93,7 @@ class DPSGD(TrainHook):
         generator.manual_seed(self.seed)
         dp_optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise, max_grad_norm=self.clip,
                                    expected_batch_size=batch_size, generator=generator)
+        dp_optimizer.attach_step_hook(self._add_public_gradient)
         return self.module, dp_optimizer
 
     def batches(self, num_samples: int, batch_size: int, generator: torch.Generator) -> list[torch.Tensor]:

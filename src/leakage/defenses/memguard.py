@@ -9,12 +9,14 @@ step guarantees the label. Phase II adds the noise with probability min(1, budge
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.seed import torch_generator
 
@@ -31,6 +33,17 @@ class MemGuardConfig:
     hidden: int = doc_field(64, "hidden units of the defender's membership classifier")
     seed: int = doc_field(0, "seed of the defence classifier and Phase II")
 
+    def __post_init__(self) -> None:
+        """Raise ``ValueError`` for a NaN or out-of-range setting (``budget`` may be +inf: always add)."""
+        if self.steps < 0 or self.hidden < 1:
+            raise ValueError(f"MemGuard needs steps >= 0 and hidden >= 1, got {self.steps} and {self.hidden}")
+        for name in ("lr", "c2", "c3"):
+            value = getattr(self, name)
+            if not (value >= 0 and math.isfinite(value)):  # NaN fails too
+                raise ValueError(f"MemGuard {name} must be finite and >= 0, got {value}")
+        if not self.budget >= 0:
+            raise ValueError(f"MemGuard budget must be >= 0 (inf: always add the noise), got {self.budget}")
+
 
 class DefenceClassifier(nn.Module):
     """g: sorted confidence vector (n, K) -> membership logit (n,) (0 = undecided)."""
@@ -45,7 +58,24 @@ class DefenceClassifier(nn.Module):
 
 def train_defence_classifier(member_probs: torch.Tensor, non_member_probs: torch.Tensor,
                              config: MemGuardConfig, epochs: int = 400) -> DefenceClassifier:
-    """Full-batch training of g on the target's confidence vectors of members (1) and reference data (0)."""
+    """Full-batch training of g on the target's confidence vectors of members (1) and reference data (0).
+
+    ``member_probs`` (n, K) and ``non_member_probs`` (m, K): probability vectors (finite, in [0, 1]).
+    Raises ``ValueError`` for an empty or mismatched set, or a NaN / infinite / out-of-range probability.
+    """
+    if member_probs.ndim != 2 or non_member_probs.ndim != 2 or member_probs.shape[1] != non_member_probs.shape[1]:
+        raise ValueError(f"confidence vectors must be (n, K) with one K, got {tuple(member_probs.shape)} and "
+                         f"{tuple(non_member_probs.shape)}")
+    if len(member_probs) == 0 or len(non_member_probs) == 0:
+        raise ValueError(f"the defence classifier needs members and non-members, got {len(member_probs)} and "
+                         f"{len(non_member_probs)}")
+    for name, probs in (("member_probs", member_probs), ("non_member_probs", non_member_probs)):
+        check_finite(name, probs)
+        if float(probs.min()) < 0 or float(probs.max()) > 1:
+            raise ValueError(f"{name} must be probabilities in [0, 1], got values in "
+                             f"[{float(probs.min()):.4g}, {float(probs.max()):.4g}]")
+    if epochs < 1:
+        raise ValueError(f"the defence classifier needs at least one epoch, got {epochs}")
     torch.manual_seed(config.seed)
     classifier = DefenceClassifier(member_probs.shape[1], config.hidden).to(member_probs.device)
     x = torch.cat([member_probs, non_member_probs]).float()
@@ -62,7 +92,14 @@ def train_defence_classifier(member_probs: torch.Tensor, non_member_probs: torch
 
 def memguard_logits(logits: torch.Tensor, classifier: DefenceClassifier, config: MemGuardConfig,
                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """Defended logits (n, K) whose softmax is MemGuard's released confidence vector; argmax unchanged."""
+    """Defended logits (n, K) whose softmax is MemGuard's released confidence vector; argmax unchanged.
+
+    ``logits`` (n, K) must be finite (a NaN or infinite logit is a ``ValueError``: the noise search needs
+    gradients through the softmax). ``generator`` draws Phase II's coins (only with a finite budget).
+    """
+    if logits.ndim != 2:
+        raise ValueError(f"logits must be (n, K), got shape {tuple(logits.shape)}")
+    check_finite("logits", logits)
     z = logits.detach().float()
     label = z.argmax(1)
     original = z.softmax(1)

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from leakage.config import doc_field
-from leakage.data.splits import NUM_TARGETS, SplitConfig, Splits, make_splits
+from leakage.data.splits import NUM_TARGETS, SplitConfig, Splits, make_splits, random_subset
 from leakage.data.vision import VisionData, load_vision
 from leakage.defenses import DefenceConfig, training_hooks
 from leakage.defenses.dp import DPSGD
@@ -61,13 +61,27 @@ class Target:
 
     @property
     def reference(self) -> np.ndarray:
-        """The defender's own non-member data: the last |D_train| samples of D_shadow (same distribution)."""
-        return self.splits.shadow[-len(self.members):]
+        """The defender's own non-member data (sorted indices): see :func:`defender_reference`."""
+        return defender_reference(self.config, self.splits)
 
     @property
     def key(self) -> Any:
         """What identifies this target for caching attacks: its config, plus any inference-time defence."""
         return self.config if self.inference is None else DefendedKey(self.config, self.inference)
+
+
+def defender_reference(config: TargetConfig, splits: Splits) -> np.ndarray:
+    """The defender's own non-member data for M-i: |D_train| samples of D_shadow drawn uniformly at random
+    (a seeded permutation, from the target's seed and index), so its class mix is D_shadow's, however
+    the data set is ordered. Adversarial regularisation trains against it, MemGuard's classifier too.
+
+    Raises ``ValueError`` when D_shadow is smaller than D_train.
+    """
+    size = len(splits.train[config.model_index])
+    if size > len(splits.shadow):
+        raise ValueError(f"the defender's reference set needs {size} samples of D_shadow, which has "
+                         f"{len(splits.shadow)}; lower the profile's scale")
+    return random_subset(splits.shadow, size, config.seed, "defender-reference", config.model_index)
 
 
 @functools.lru_cache(maxsize=4)
@@ -96,10 +110,12 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
         seed_everything(config.seed)
         model = build_model(data, config.arch, config.seed).to(device)
         x, y = data.images(members).to(device), data.y[members].to(device)
-        reference = splits.shadow[-len(members):]
+        reference = None
+        if config.defence.adv_reg:  # only adversarial regularisation trains against the reference set
+            chosen = defender_reference(config, splits)
+            reference = (data.images(chosen).to(device), data.y[chosen].to(device))
         hooks = training_hooks(config.defence, num_classes=data.num_classes, epochs=epochs_for(config.train, len(x)),
-                               seed=config.seed, reference=(data.images(reference).to(device),
-                                                            data.y[reference].to(device)))
+                               seed=config.seed, reference=reference)
         log = fit(model, x, y, config.train, seed=config.seed, hooks=hooks,
                   desc=f"M-{config.model_index} {config.split.dataset}")
         epsilons = [h.epsilon for h in hooks if isinstance(h, DPSGD)]
@@ -134,7 +150,14 @@ def paper_targets(dataset: str, *, scale: float, epochs: int, min_steps: int, wi
 
 def behind_memguard(target: Target, config: MemGuardConfig) -> Target:
     """The same target with MemGuard in front of it: the defender fits its membership classifier on the
-    target's confidence vectors of D_train (members) vs its reference data (non-members)."""
+    target's confidence vectors of D_train (members) vs its reference data (non-members).
+
+    Raises ``ValueError`` for a target already behind an inference-time defence: wrapping it again would
+    defend the defended outputs while its key forgot the first defence (so artefacts would be shared).
+    """
+    if target.inference is not None:
+        raise ValueError(f"the target is already behind an inference-time defence ({type(target.inference).__name__}); "
+                         "MemGuard wraps an undefended target only")
     device = next(target.model.parameters()).device
     with torch.no_grad():
         members = predict_logits(target.model, target.data.images(target.members)).softmax(1)
