@@ -49,6 +49,7 @@ def test_paired_auc_claims_on_synthetic_attacks(shift_a, per_side, expected):
     assert evidence.verdict == expected
     assert (evidence.needed != "") == (expected == "inconclusive")
     assert evidence.paper == paper_entry("lz-fig2-transfer-vs-baseline").text  # the paper column is the table's
+    assert evidence.item == "lz-fig2"
 
 
 def test_the_power_note_scales_with_the_ci():

@@ -49,5 +49,5 @@ def paper_entry(claim_id: str) -> PaperEntry:
         raise KeyError(f"claim {claim_id!r} is not in the paper table {TABLE.name}; add its row there "
                        f"(known: {', '.join(table.index)})")
     row = table.loc[claim_id]
-    return PaperEntry(row.claim_id, row.paper, row.item, row.dataset, float(row.value) if row.value else None,
-                      row.unit, row.text)
+    return PaperEntry(*(row[c] for c in ("claim_id", "paper", "item", "dataset")),
+                      float(row["value"]) if row["value"] else None, row["unit"], row["text"])
