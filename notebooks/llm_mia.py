@@ -55,6 +55,7 @@ pretrained_checkpoints = [1, 2]  # epochs attacked besides the last
 pretrained_lr = 1e-3  # AdamW learning rate of the fine-tuning
 pretrained_batch_size = 8  # texts per fine-tuning step and per scoring forward pass
 pretrained_neighbours = 3  # neighbours per text for the neighbourhood attack on the pretrained target
+pretrained_references = ["base", "disjoint"]  # reference models of the pretrained target (disjoint: one more training)
 lora_rank = 16  # LoRA rank of every linear layer; alpha is twice the rank
 replace_fraction = 0.1  # fraction of a passage's tokens replaced in each neighbour
 min_k = 0.2  # k of Min-k% and Min-k%++ as a fraction
@@ -79,7 +80,10 @@ from leakage.lm.models import SCRATCH, SMOLLM2, FinetuneConfig, ScratchConfig
 from leakage.lm.neighbours import NeighbourConfig
 from leakage.metrics import roc_auc, roc_curve
 from leakage.publish import publish, set_style
-from leakage.results import Claim, record_claims, record_provenance
+from leakage.claims import record_evidence
+from leakage.claims.llm import llm_claims
+from leakage.profiles import notebook_parameters
+from leakage.results import record_provenance, save_table
 
 set_style()
 
@@ -127,7 +131,8 @@ pd.DataFrame(pool_rows).set_index("target").T.rename_axis("pools")
 # %% [markdown]
 # The targets: a small GPT-2-architecture model trained from scratch on the member passages
 # only (it sees no other text, so it memorises fast), and, when the profile names one, a
-# pretrained model fine-tuned on the members. Each has a **disjoint** reference model: the same
+# pretrained model fine-tuned on the members. Each has a **disjoint** reference model (the
+# profile may leave it out for the pretrained target, where it costs a second fine-tuning): the same
 # model and recipe trained on the reference pool (same genres, other documents); the pretrained
 # target also has its **base** model (before fine-tuning) as a reference. The full configuration
 # of each target, as hashed into its artefact key:
@@ -155,7 +160,7 @@ target_table = pd.DataFrame(target_rows)
 runs, summaries, epoch_rows = {}, [], []
 for name, config in targets.items():
     neighbours = NeighbourConfig(n=neighbour_counts[name], replace_fraction=replace_fraction, seed=seed)
-    references = ("disjoint",) if config.model == SCRATCH else ("base", "disjoint")
+    references = ("disjoint",) if config.model == SCRATCH else tuple(pretrained_references)
     epochs = sorted(set(config.checkpoints) | {config.train.epochs})
     for epoch in epochs:
         run = run_llm(LLMRunConfig(target=config, epoch=epoch, references=references, neighbours=neighbours,
@@ -261,19 +266,20 @@ publish("llm-roc", profile, table=roc, figure=fig)
 # ## Score distributions (`llm-scores`)
 
 # %% tags=["remove-input"]
-score_rows = []
-for name, run in final.items():
-    for label, scores in run.scores.items():
-        score_rows += [{"target": name, "attack": label, "score": s, "membership": "member" if m else "non-member"}
-                       for s, m in zip(scores, run.is_member)]
-score_table = pd.DataFrame(score_rows)
+score_table = pd.concat([pd.DataFrame({"target": name, "epoch": epoch, "attack": label, "text": np.arange(len(scores)),
+                                        "is_member": run.is_member, "score": scores})
+                          for (name, epoch), run in runs.items() for label, scores in run.scores.items()],
+                         ignore_index=True)
+last_scores = score_table[score_table["epoch"] == score_table["target"].map({t: c.train.epochs
+                                                                             for t, c in targets.items()})]
+last_scores = last_scores.assign(membership=np.where(last_scores["is_member"], "member", "non-member"))
 attack_labels = [a for a in attack_order if a in set(score_table["attack"])]
 fig, axes = plt.subplots(len(final), len(attack_labels), figsize=(2.4 * len(attack_labels), 2.3 * len(final)),
                          squeeze=False)
 for r, name in enumerate(final):
     for c, label in enumerate(attack_labels):
         ax = axes[r][c]
-        data = score_table[(score_table["target"] == name) & (score_table["attack"] == label)]
+        data = last_scores[(last_scores["target"] == name) & (last_scores["attack"] == label)]
         if not len(data):
             ax.axis("off")
             ax.text(0.5, 0.5, "not applicable", ha="center", va="center", transform=ax.transAxes, color="grey")
@@ -283,7 +289,8 @@ for r, name in enumerate(final):
         ax.set(title=label if r == 0 else "", xlabel="", ylabel=name if c == 0 else "")
         ax.tick_params(labelsize="x-small")
 fig.tight_layout()
-publish("llm-scores", profile, table=score_table, figure=fig)
+save_table(score_table, "llm-scores", profile)  # every attacked epoch, one row per text: the claims' input
+publish("llm-scores", profile, figure=fig)
 
 # %% [markdown]
 # ```{glue:figure} llm-scores
@@ -291,6 +298,9 @@ publish("llm-scores", profile, table=score_table, figure=fig)
 #
 # LLM MIA: distributions of each attack's score (higher = member) for members and non-members,
 # per target (rows) at its last epoch. The further apart the two histograms, the higher the AUC.
+# The table (`llm-scores.csv`) holds every text's score at every attacked epoch: target, epoch,
+# attack, text (its index among the target's evaluation texts, the same at every epoch), is_member,
+# score.
 # ```
 
 # %% [markdown]
@@ -375,52 +385,31 @@ cost.style.hide(axis="index").format(precision=1)
 #
 # ## Claims checked
 
+# %% [markdown]
+# Each claim is a hypothesis tested on this build's per-text scores (`llm-scores`), the evaluation
+# texts resampled (members and non-members separately) for a 95% CI: an attack against LOSS is the
+# AUC difference on the same texts, averaged over the target's attacked epochs; memorisation is the
+# AUC of LOSS at the last epoch minus that at the first, on the same texts. Reproduced: the whole CI
+# on the paper's side of 0; inconclusive: the CI covers 0 (with the number of texts that would
+# decide it); contradicted: the CI wholly on the other side.
+
 # %% tags=["remove-input"]
-def auc_of(table: pd.DataFrame, attack: str) -> float:
-    return float(table.loc[table["attack"] == attack, "auc"].iloc[0])
+paper = notebook_parameters("llm_mia", "paper")
+paper_pool = paper["pretrained_docs_per_pool"] * paper["pretrained_passages_per_doc"]
+sizes = score_table.groupby(["target", "is_member"])["text"].nunique().unstack()
+display(Markdown("Texts per side behind these intervals: " + "; ".join(
+    f"{target}: {int(row[True])} members, {int(row[False])} non-members" for target, row in sizes.iterrows())
+    + ". The small pools are the pretrained target's: fine-tuning and scoring SmolLM2 on a CPU costs about "
+      "1-2 s per text per pass, so the default profile keeps them small (100 texts per side would add some "
+      "12 minutes on 2 cores); the `needed` column says how many texts each inconclusive claim would need, and "
+      f"the paper profile uses {paper_pool} per side. Texts come 2-4 to a Brown document, so resampling single "
+      "texts understates the CIs' width somewhat."))
 
-
-def wins(name: str, better: str, worse: str) -> tuple[int, int, str]:
-    """(checkpoints where `better` beats `worse`, comparable checkpoints, detail)."""
-    rows = epoch_table[epoch_table["target"] == name]
-    won, comparable, parts = 0, 0, []
-    for epoch, group in rows.groupby("epoch"):
-        a, b = auc_of(group, better), auc_of(group, worse)
-        parts.append(f"e{epoch}: {a:.3f} vs {b:.3f}")
-        if min(a, b) < 0.999:  # both saturated at 1.0: no comparison
-            comparable += 1
-            won += a > b
-    return won, comparable, "; ".join(parts)
-
-
+# %% tags=["remove-input"]
 mink_label = make_attack("min-k", k=min_k).label
-claims = []
-for name in targets:
-    won, n, detail = wins(name, "reference (disjoint)", "loss")
-    claims.append(Claim(item="llm-auc", claim=f"reference calibration beats plain LOSS ({name})",
-                        paper="Carlini et al. 2021; mimir: reference-based attacks are among the strongest",
-                        ours=f"AUC reference (disjoint) vs LOSS: {detail}; wins {won}/{n} unsaturated checkpoints",
-                        holds=None if n == 0 else bool(won > n / 2)))
-    won, n, detail = wins(name, mink_label, "loss")
-    claims.append(Claim(item="llm-auc", claim=f"Min-k% beats LOSS ({name})",
-                        paper="Shi et al. 2023: Min-k% Prob above LOSS at detecting training data",
-                        ours=f"AUC {mink_label} vs LOSS: {detail}; wins {won}/{n} unsaturated checkpoints",
-                        holds=None if n == 0 else bool(won > n / 2)))
-    rows = epoch_table[epoch_table["target"] == name]
-    first, last = rows["epoch"].min(), rows["epoch"].max()
-    start = rows[rows["epoch"] == first].set_index("attack")["auc"]
-    end = rows[rows["epoch"] == last].set_index("attack")["auc"]
-    gap_start = float(rows.loc[rows["epoch"] == first, "loss_gap"].iloc[0])
-    gap_end = float(rows.loc[rows["epoch"] == last, "loss_gap"].iloc[0])
-    rising = int((end >= start).sum())
-    claims.append(Claim(item="llm-epochs", claim=f"attacks are stronger the more the model has memorised ({name})",
-                        paper="overfitting drives MIA (Yeom et al. 2018); fine-tuned LMs leak far more than pretrained ones (mimir)",
-                        ours=(f"loss gap {gap_start:.3f} (epoch {first}) -> {gap_end:.3f} (epoch {last}); mean AUC "
-                              f"{start.mean():.3f} -> {end.mean():.3f}; {rising}/{len(end)} attacks not weaker"),
-                        holds=None if first == last else bool(gap_end > gap_start and end.mean() > start.mean()
-                                                               and rising == len(end))))
-record_claims(profile, "llm_mia", claims)[["claim", "paper", "ours", "verdict"]].style.hide(axis="index").set_properties(
-    **{"text-align": "left"})
+evidence = llm_claims(score_table, mink_attack=mink_label, n_boot=n_boot, seed=seed)
+record_evidence(profile, "llm_mia", evidence)[["claim", "paper", "ours", "verdict", "needed", "note"]].style.hide(
+    axis="index").set_properties(**{"text-align": "left"})
 
 # %% tags=["remove-input"]
 best = auc_table.loc[auc_table.groupby("target")["auc"].idxmax(), ["target", "attack", "auc"]]
@@ -449,9 +438,7 @@ display(Markdown("The zlib score divides a *per-token mean* loss by the compress
 # *pretraining* membership, where each member was seen about once among billions of tokens. Here
 # every target was trained on a few hundred passages for several epochs, so membership is far
 # easier to detect: this chapter reproduces the mechanics and the ordering of the attacks, not the
-# absolute AUCs of pretraining-data detection. A claim marked "not reproduced" compares point
-# estimates: read it with the confidence intervals of the AUC table, which at these sample sizes
-# are wide. What this build's numbers say, target by target (earliest kept epoch, the least
+# absolute AUCs of pretraining-data detection. What this build's numbers say, target by target (earliest kept epoch, the least
 # memorised):
 
 # %% tags=["remove-input"]
