@@ -3,7 +3,10 @@ same candidates, same HopSkipJump settings and (about) the same queries per cand
 
 Prints label queries per second of both, their ratio, queries spent per candidate and both attack
 AUCs (score = L2 perturbation; misclassified candidates 0; candidates never flipped rank highest,
-the same rule for both). Without ART installed it measures ours only and says so.
+the same rule for both); also the target's raw forward rate (inputs per second through ``model(x)``
+under ``torch.no_grad``, replaying the batch sizes of our attack's forward passes, in the same run),
+our queries/s as a fraction of it, and our seconds per candidate. Without ART installed it measures
+ours only and says so.
 
     python benchmarks/bench_hopskipjump.py                        # digits CNN, CPU, 1 thread
     python benchmarks/bench_hopskipjump.py --target synthetic-cifar --per-side 600 --art-candidates 100
@@ -94,16 +97,45 @@ def ours(model, x, y, budget: int, iterations: int, init_eval: int, max_eval: in
                                    checkpoints=(budget,))
     oracle = LabelOnlyOracle(model, num_owners=len(x), budget=budget)
     x, y = x.to(device), y.to(device)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    result = BoundaryAttack(config).search(oracle, x, y, seed)
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-    seconds = time.perf_counter() - start
+    sizes: list[int] = []  # the batch of every forward pass the attack makes (after the oracle's chunking)
+    hook = model.register_forward_pre_hook(lambda module, inputs: sizes.append(len(inputs[0])))
+    try:
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        result = BoundaryAttack(config).search(oracle, x, y, seed)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    finally:
+        hook.remove()
     l2 = result.norms["l2"].copy()
     return {"seconds": seconds, "queries": int(oracle.queries), "per_candidate": oracle.per_owner.numpy(),
-            "l2": l2, "flipped": result.flipped, "model_calls": result.model_calls}
+            "l2": l2, "flipped": result.flipped, "model_calls": result.model_calls, "batch_sizes": np.array(sizes)}
+
+
+def forward_rate(model, batch_sizes: np.ndarray, input_shape: tuple[int, ...], *, max_calls: int = 2000,
+                 seed: int = 0) -> dict:
+    """The target's raw forward rate: inputs per second through ``model(x)`` under ``torch.no_grad``, replaying
+    the batch sizes the attack's forward passes had (a uniform random subset of ``max_calls`` of them when it
+    made more; the rate is total inputs / total seconds), on uniform random inputs in [0, 1]."""
+    device = next(model.parameters()).device
+    sizes = np.asarray(batch_sizes, np.int64)
+    if len(sizes) > max_calls:
+        sizes = np.random.default_rng(seed).choice(sizes, max_calls, replace=False)
+    x = torch.rand((int(sizes.max()), *input_shape), generator=torch.Generator().manual_seed(seed)).to(device)
+    with torch.no_grad():
+        model(x[:int(sizes[0])])  # warm-up (allocator, kernels), not timed
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for n in sizes:
+            model(x[:int(n)])
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        seconds = time.perf_counter() - start
+    return {"inputs_per_second": float(sizes.sum() / seconds), "calls_replayed": len(sizes),
+            "inputs_replayed": int(sizes.sum()), "seconds": seconds}
 
 
 def art(model, x, y, iterations: int, init_eval: int, max_eval: int, init_size: int) -> dict | None:
@@ -212,6 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ours: {out['ours']['queries_per_second']:,.0f} queries/s ({mine['queries']:,} queries in "
           f"{mine['seconds']:.2f} s, {mine['model_calls']} oracle calls); per candidate mean "
           f"{out['ours']['mean_queries']:.0f}, max {out['ours']['max_queries']}; AUC {out['ours']['auc']:.4f}")
+    sizes = mine["batch_sizes"]
+    raw = forward_rate(model, sizes, tuple(x.shape[1:]))
+    out["forward"] = {**raw, "attack_forward_calls": len(sizes), "attack_inputs": int(sizes.sum()),
+                      "median_batch": float(np.median(sizes)), "max_batch": int(sizes.max()),
+                      "ours_fraction": out["ours"]["queries_per_second"] / raw["inputs_per_second"]}
+    out["ours"]["seconds_per_candidate"] = mine["seconds"] / len(x)
+    f = out["forward"]
+    print(f"raw forward (model(x) under no_grad, the attack's batch sizes: {f['attack_forward_calls']:,} calls, "
+          f"median batch {f['median_batch']:.0f}, max {f['max_batch']}; {f['calls_replayed']:,} replayed): "
+          f"{f['inputs_per_second']:,.0f} inputs/s; ours reaches {f['ours_fraction']:.1%} of it")
+    print(f"ours: {out['ours']['seconds_per_candidate']:.3f} s per candidate ({len(x)} candidates batched, budget "
+          f"{args.budget})")
 
     result = None
     if not args.skip_art:

@@ -69,8 +69,6 @@ import pandas as pd
 import seaborn as sns
 import torch
 from IPython.display import Markdown, display
-from scipy.stats import spearmanr
-
 from leakage.analysis import tsne_embedding
 from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints, \
     random_reference, unflipped_by_class
@@ -78,6 +76,9 @@ from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig, ShadowRun
 from leakage.attacks.transfer import TransferAttack
 from leakage.certify import CertifyConfig, CertifyRun, certified_radii
+from leakage.claims import record_evidence
+from leakage.claims.lz_boundary import COMPARE_COLUMNS, CURVE_COLUMNS, RADII_COLUMNS, REFERENCE_COLUMNS, \
+    SCORE_COLUMNS, chapter_claims
 from leakage.config import describe
 from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
 from leakage.experiments.targets import cached_data, paper_targets, train_target
@@ -85,7 +86,7 @@ from leakage.metrics import best_f1, f1_at_threshold, roc_auc
 from leakage.models.cnn import CNNConfig
 from leakage.profiles import notebook_parameters
 from leakage.publish import publish, set_style
-from leakage.results import Claim, record_claims, record_provenance
+from leakage.results import record_provenance, save_table
 from leakage.store import Store
 from leakage.train import TrainConfig, predict_logits
 
@@ -107,7 +108,6 @@ part1 = notebook_parameters("lz_transfer", profile)
 shadow = ShadowConfig(arch=CNNConfig(width=part1["width"]),
                       train=TrainConfig(epochs=part1["shadow_epochs"], min_steps=part1["shadow_min_steps"]),
                       size=part1["shadow_size"], seed=part1["seed"])
-part1_candidates = CandidateConfig(max_per_side=part1["max_per_side"], seed=part1["seed"])
 part1_runs = {"baseline": ("baseline", None),
               "transfer": ("transfer", TransferAttack.Config(shadow=shadow, statistic="loss", misclassified="lowest")),
               "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow))}
@@ -153,6 +153,20 @@ for dataset in datasets:
                          "seconds": result.cost["seconds"], "queries_per_second": result.cost["queries_per_second"],
                          "n_candidates": len(result.scores)})
 table = pd.DataFrame(rows)
+
+# per-candidate frames for the claims (leakage.claims.lz_boundary): every perturbation measure at the end of the
+# budget, and the attack norm's best perturbation at every query checkpoint
+score_frames, curve_frames = [], []
+for (dataset, i, method, norm), result in runs.items():
+    keys = {"dataset": dataset, "model": f"M-{i}", "method": method, "attack_norm": norm,
+            "candidate": result.indices, "is_member": result.is_member}
+    score_frames += [pd.DataFrame({**keys, "measure": p, "score": result.extras[p]}) for p in NORM_NAMES]
+    curve_frames += [pd.DataFrame({**keys, "queries": int(c), "score": result.extras["checkpoint_dist"][:, k]})
+                     for k, c in enumerate(result.extras["checkpoints"])]
+boundary_scores = pd.concat(score_frames, ignore_index=True)[list(SCORE_COLUMNS)]
+boundary_curve = pd.concat(curve_frames, ignore_index=True)[list(CURVE_COLUMNS)]
+save_table(boundary_scores, "lz-boundary-scores", profile)
+save_table(boundary_curve, "lz-boundary-curve", profile)
 record_provenance(profile, "lz-fig7", datasets={d: cached_data(d).source for d in datasets},
                   note="targets of lz-targets; candidates: max_per_side members (D_train) and non-members (D_test)")
 
@@ -282,22 +296,26 @@ publish("lz-fig9", profile, table=curves, figure=grid.figure)
 # %% [markdown]
 # ## All label-only attacks and the score-based one (Fig. 10)
 #
-# Baseline, transfer (shadow loss, misclassified candidates lowest) and score-based results are
-# part 1's, loaded from the store with the configurations the lz_transfer chapter uses (on its
-# own, larger candidate sets); the boundary attack is HopSkipJump with L2.
+# Baseline, transfer (shadow loss, misclassified candidates lowest) and score-based attacks are
+# part 1's, with the configurations the lz_transfer chapter uses (their shadow models come from the
+# store), run here on this chapter's candidates, so that all four attacks score the same candidates
+# and their AUCs can be compared pairwise; the boundary attack is HopSkipJump with L2.
 
 # %% tags=["remove-output"]
-compare_rows = []
+compare_rows, compare_frames = [], []
 for (dataset, i), target in targets.items():
-    for label, (name, attack_config) in part1_runs.items():
-        result = run_attack(target, name, attack_config, part1_candidates, n_boot=n_boot)
+    results = {label: run_attack(target, name, attack_config, candidates, n_boot=n_boot)
+               for label, (name, attack_config) in part1_runs.items()}
+    results["boundary"] = runs[dataset, i, "HopSkipJump", "l2"] if "l2" in hsj else runs[dataset, i, "QEBA", "l2"]
+    for label, result in results.items():
         compare_rows.append({"dataset": dataset, "model": f"M-{i}", "attack": label, "n_candidates": len(result.scores),
                              **{k: result.metrics[k] for k in ("auc", "auc_lo", "auc_hi")}})
-    result = runs[dataset, i, "HopSkipJump", "l2"] if "l2" in hsj else runs[dataset, i, "QEBA", "l2"]
-    compare_rows.append({"dataset": dataset, "model": f"M-{i}", "attack": "boundary",
-                         "n_candidates": len(result.scores),
-                         **{k: result.metrics[k] for k in ("auc", "auc_lo", "auc_hi")}})
+        compare_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "attack": label,
+                                            "candidate": result.indices, "is_member": result.is_member,
+                                            "score": result.scores}))
 compare = pd.DataFrame(compare_rows)
+compare_scores = pd.concat(compare_frames, ignore_index=True)[list(COMPARE_COLUMNS)]
+save_table(compare_scores, "lz-boundary-compare", profile)
 
 # %% tags=["remove-input"]
 order = ["baseline", "transfer", "boundary", "score-based"]
@@ -320,9 +338,8 @@ if not same_targets:
 #
 # Li & Zhang, Fig. 10: baseline, transfer and boundary (HopSkipJump, L2) attacks, which see
 # labels only, against the score-based attack (Salem et al.), which sees confidence scores; AUC
-# with 95% bootstrap intervals. The boundary attack runs on this chapter's candidates, the others
-# on part 1's (see the table's candidate counts). The paper: the boundary attack is on par with,
-# sometimes better than, the score-based attack.
+# with 95% bootstrap intervals, all four on this chapter's candidates. The paper: the boundary
+# attack is on par with, sometimes better than, the score-based attack.
 # ```
 
 # %% [markdown]
@@ -337,7 +354,7 @@ if not same_targets:
 # on the profile's `reference_target`.
 
 # %% tags=["remove-output"]
-f1_rows, chosen_rows = [], []
+f1_rows, chosen_rows, reference_frames = [], [], []
 percentiles = np.arange(0, 101, 5)
 for dataset in datasets:
     target = targets[dataset, reference_target]
@@ -350,6 +367,9 @@ for dataset in datasets:
     # Algorithm 3 queues the perturbation of a random sample only once its label changed (line 9); when none
     # changed, all of them (their largest distance searched) are used, and the table says so
     flipped = reference["flipped"].astype(bool)
+    reference_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{reference_target}",
+                                          "sample": np.arange(len(flipped)), "l2": reference["l2"],
+                                          "flipped": flipped}))
     pool = reference["l2"][flipped] if flipped.any() else reference["l2"]
     for t in percentiles:
         threshold = percentile_threshold(pool, t)
@@ -364,6 +384,8 @@ for dataset in datasets:
                         "random_labels": len(np.unique(reference["labels"])),
                         "random_median_l2": np.median(pool)})
 f1_curve, chosen = pd.DataFrame(f1_rows), pd.DataFrame(chosen_rows)
+random_reference_l2 = pd.concat(reference_frames, ignore_index=True)[list(REFERENCE_COLUMNS)]
+save_table(random_reference_l2, "lz-fig11-reference", profile)
 
 # %% tags=["remove-input"]
 fig, ax = plt.subplots(figsize=(5.5, 3.4))
@@ -400,7 +422,7 @@ display(chosen.style.hide(axis="index").format(precision=4))
 # models (which never saw either):
 
 # %% tags=["remove-output"]
-acr_rows = []
+acr_rows, radii_frames = [], []
 certify_candidates = CandidateConfig(max_per_side=certify_per_side, seed=seed)
 for (dataset, i), target in targets.items():
     index, member = candidates_of(target, certify_candidates)
@@ -418,7 +440,11 @@ for (dataset, i), target in targets.items():
                          "certified_share_member": out["correct"][member].mean(),
                          "certified_share_non_member": out["correct"][~member].mean(),
                          "auc_radius": roc_auc(out["radius"], member), "n_per_side": int(member.sum())})
+        radii_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "certified": kind, "candidate": index,
+                                          "is_member": member, "radius": out["radius"]}))
 acr = pd.DataFrame(acr_rows)
+radii = pd.concat(radii_frames, ignore_index=True)[list(RADII_COLUMNS)]
+save_table(radii, "lz-acr-radii", profile)
 acr["gap"] = acr["acr_member"] - acr["acr_non_member"]
 
 # %% tags=["remove-input"]
@@ -542,90 +568,17 @@ publish("lz-boundary-cost", profile, table=cost)
 
 # %% [markdown]
 # ## Claims checked
+#
+# Each of the paper's statements above, tested on this build's per-candidate results
+# (`leakage.claims.lz_boundary`): the effect with a 95% bootstrap CI over candidates (members and
+# non-members resampled separately; targets too for a trend), and the verdict that CI gives. A claim
+# "on every target" is decided by its weakest target, one "in some cases" by its strongest (with
+# Bonferroni-corrected CIs); a published number is matched within the scorecard's one tolerance, and
+# only on the paper's data set. "needed" says roughly how many candidates per side would decide an
+# inconclusive claim.
 
 # %% tags=["remove-input"]
-claims = []
-main = table[(table.method == "HopSkipJump") & (table.attack_norm == "l2")] if "l2" in hsj else table[
-    table.method == "QEBA"]
-for method, sub in (("HopSkipJump", main), ("QEBA", table[table.method == "QEBA"])):
-    item7, item8 = ("lz-fig7", "lz-fig8") if method == "HopSkipJump" else ("lz-fig14", "lz-fig15")
-    for dataset, g in sub.groupby("dataset", sort=False):
-        larger = int((g.mean_l2_member > g.mean_l2_non_member).sum())
-        claims.append(Claim(item7, f"members need larger perturbations than non-members ({method}, {dataset})",
-                            "member mean L2 > non-member on every target (Fig. 7)",
-                            f"larger on {larger} of {len(g)} targets; M-5 {g.mean_l2_member.iloc[-1]:.4f} vs "
-                            f"{g.mean_l2_non_member.iloc[-1]:.4f}", larger == len(g)))
-        means = g[[f"auc_{p}" for p in NORM_NAMES]].mean()
-        wins = int(((g.auc_l1 > g.auc_l0) & (g.auc_l2 > g.auc_l0) & (g.auc_linf > g.auc_l0)).sum())
-        claims.append(Claim(item8, f"L1, L2 and L∞ beat L0 ({method}, {dataset})",
-                            "L1/L2/L∞ best, L0 worst on all data sets (Figs. 8, 15)",
-                            f"mean AUC over targets L0 {means.auc_l0:.3f}, L1 {means.auc_l1:.3f}, "
-                            f"L2 {means.auc_l2:.3f}, L∞ {means.auc_linf:.3f}; all three beat L0 on {wins} of "
-                            f"{len(g)} targets",
-                            bool(means.auc_l0 < min(means.auc_l1, means.auc_l2, means.auc_linf))))
-for dataset, g in main.groupby("dataset", sort=False):
-    m5 = g[g.model == "M-5"].iloc[0]
-    m1 = g[g.model == "M-1"].iloc[0]
-    cifar10 = dataset == "cifar10"
-    claims.append(Claim("lz-fig7", "M-5 CIFAR-10: mean L2 1.0755 (members) vs 0.1102 (non-members)", "1.0755 vs 0.1102",
-                        f"{dataset}: {m5.mean_l2_member:.4f} vs {m5.mean_l2_non_member:.4f}",
-                        bool(m5.mean_l2_member > 2 * m5.mean_l2_non_member) if cifar10 else None))
-    claims.append(Claim("lz-fig8", "M-1 CIFAR-10: AUC L1 0.8969, L2 0.8963, L∞ 0.9033, L0 0.7405",
-                        "0.8969 / 0.8963 / 0.9033 / 0.7405",
-                        f"{dataset}: {m1.auc_l1:.4f} / {m1.auc_l2:.4f} / {m1.auc_linf:.4f} / {m1.auc_l0:.4f}",
-                        bool(abs(m1.auc_l2 - 0.8963) <= 0.05) if cifar10 else None))
-budget_main = hsj_budget if "l2" in hsj else qeba_budget
-for dataset, g in curves[curves.method == main.method.iloc[0]].groupby("dataset", sort=False):
-    m5 = g[g.model == "M-5"].set_index("queries")["auc"]
-    sixth = m5[m5.index >= budget_main / 6].iloc[0]
-    final = m5.iloc[-1]
-    early = m5[m5.index >= 1].iloc[0]
-    claims.append(Claim("lz-fig9", f"AUC rises with queries, then plateaus (M-5, {dataset})",
-                        "sharp rise, stable after ~2,500 of 15,000 queries (Fig. 9)",
-                        f"AUC at 1 query {early:.3f}, at {m5[m5.index >= budget_main / 6].index[0]} {sixth:.3f}, "
-                        f"at {m5.index[-1]} {final:.3f}", bool(abs(final - sixth) <= 0.03 and final >= early - 0.03)))
-    comparable = dataset in ("cifar10", "cifar100")
-    at131 = m5.get(131, np.nan)
-    paper131 = {"cifar10": 0.8228, "cifar100": 0.9266}.get(dataset)
-    claims.append(Claim("lz-fig9", "M-5 at 131 queries: AUC 0.8228 (CIFAR-10), 0.9266 (CIFAR-100)",
-                        "0.8228 / 0.9266", f"{dataset}: {at131:.4f}",
-                        bool(abs(at131 - paper131) <= 0.05) if comparable and np.isfinite(at131) else None))
-for dataset, g in compare.groupby("dataset", sort=False):
-    p = g.pivot(index="model", columns="attack", values="auc")
-    on_par = int((p["boundary"] >= p["score-based"] - 0.05).sum())
-    above_baseline = int((p["boundary"] >= p["baseline"]).sum())
-    claims.append(Claim("lz-fig10", f"boundary attack on par with the score-based attack on some targets ({dataset})",
-                        "similar or better than score-based in some cases (Fig. 10)",
-                        f"within 0.05 of (or above) score-based on {on_par} of {len(p)} targets; above baseline on "
-                        f"{above_baseline}", on_par >= 1))
-for dataset, g in f1_curve.groupby("dataset", sort=False):
-    member = runs[dataset, reference_target, main.method.iloc[0], "l2"].is_member
-    everyone = 2 * member.sum() / (len(member) + member.sum())  # F1 of calling every candidate a member
-    good = g[(g.f1 >= 0.9 * g.best_f1.iloc[0]) & (g.f1 >= everyone + 0.05)].top_t_percent
-    band = (good.min(), good.max()) if len(good) else (np.nan, np.nan)
-    pick = chosen[chosen.dataset == dataset].iloc[0]
-    claims.append(Claim("lz-fig11", "random-sample thresholds give good F1 over a wide band of t "
-                                    f"(M-{reference_target}, {dataset})",
-                        "F1 good for t from 30% to 80% (Fig. 11)",
-                        f"F1 within 90% of the best ({g.best_f1.iloc[0]:.3f}) and 0.05 above flagging everyone "
-                        f"({everyone:.3f}) for {len(good)} of {len(g)} t values (t in [{band[0]}, {band[1]}]%); "
-                        f"chosen t = {chosen_percentile}%: F1 {pick.f1:.3f}; {pick.random_flipped} of "
-                        f"{reference_samples} random inputs changed label", bool(len(good) * 5 >= 50)))
-for kind, item in (("target", "lz-tab3"), ("shadow", "lz-tab5")):
-    for dataset, g in acr[acr.certified == kind].groupby("dataset", sort=False):
-        larger = int((g.gap > 0).sum())
-        rho = spearmanr(np.arange(len(g)), g.gap).statistic
-        claims.append(Claim(item, f"member ACR larger than non-member ACR ({kind}s, {dataset})",
-                            "members' ACR generally larger (Tables 3, 5)", f"larger on {larger} of {len(g)} targets",
-                            larger > len(g) / 2))
-        claims.append(Claim(item, f"the ACR gap grows with overfitting, M-0 to M-5 ({kind}s, {dataset})",
-                            "gap grows with the overfitting level (Table 3)", f"Spearman rho of gap vs M-i {rho:.2f}",
-                            bool(rho > 0) if np.isfinite(rho) else None))
-    for dataset, g in acr[acr.certified == kind].groupby("dataset", sort=False):
-        m5 = g[g.model == "M-5"].iloc[0]
-        paper = {"target": (0.1814, 0.0909), "shadow": (0.1819, 0.0846)}[kind]
-        claims.append(Claim(item, f"CIFAR-10 M-5 ACR ({kind}): {paper[0]} vs {paper[1]}", f"{paper[0]} vs {paper[1]}",
-                            f"{dataset}: {m5.acr_member:.4f} vs {m5.acr_non_member:.4f}",
-                            bool(abs(m5.acr_member - paper[0]) <= 0.05 and abs(m5.acr_non_member - paper[1]) <= 0.05)
-                            if dataset == "cifar10" else None))
-record_claims(profile, "lz_boundary", claims)[["claim", "paper", "ours", "verdict"]].style.hide(axis="index")
+evidence = chapter_claims(scores=boundary_scores, curve=boundary_curve, compare=compare_scores,
+                          reference=random_reference_l2, radii=radii, n_boot=n_boot, seed=seed)
+record_evidence(profile, "lz_boundary", evidence)[["claim", "paper", "ours", "verdict", "needed", "note"]] \
+    .style.hide(axis="index")
