@@ -57,12 +57,14 @@ def test_vision_audit_scores_every_canary_with_every_attack_and_repeats_exactly(
 
 def test_a_memorising_model_without_dp_gives_a_large_bound(tmp_path):
     config = vision(0.0, canary_kind="noise")
-    config = dataclasses.replace(config, canaries=80, train=TrainConfig(epochs=3, batch_size=50, min_steps=1000, lr=3e-3),
+    config = dataclasses.replace(config, canaries=160, train=TrainConfig(epochs=3, batch_size=50, min_steps=1000, lr=3e-3),
                                  arch=CNNConfig(width=8, hidden=64), boundary_budget=0)
     result = audit.vision_scores(config, Store(tmp_path))
     assert np.isinf(result.metrics["dp_epsilon"]) and result.metrics["canary_accuracy_in"] > 0.9
-    best = max(r["eps_lb"] for r in audit.audit_rows("CNN", 0.0, result, config.delta, 0.95))
-    assert best > 1.5
+    rows = audit.audit_rows("CNN", 0.0, result, config.delta, 0.95)
+    # the threshold audit bounds on half the canaries (the other half picks the threshold): ceiling ~2.4 here
+    assert max(r["eps_lb"] for r in rows) > 1.5 and max(r["eps_lb_one_run"] for r in rows) > 1.5
+    assert all(r["eps_lb_family"] <= r["eps_lb"] + 1e-12 for r in rows)  # the corrected level is stricter
 
 
 def test_bad_audit_configs_are_clear_errors(tmp_path):

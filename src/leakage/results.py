@@ -1,14 +1,14 @@
-"""What a notebook hands to the book: tidy tables, figures, scorecard claims and data provenance.
+"""What a notebook hands to the book: tidy tables, figures and data provenance (scorecard claims: see
+:mod:`leakage.claims`).
 
 Everything lands under ``results/<profile>/``, written atomically:
-``<ID>.csv`` and ``<ID>.png`` per table/figure, ``claims/<chapter>.csv``, ``provenance/<ID>.json``.
+``<ID>.csv`` and ``<ID>.png`` per table/figure, ``provenance/<ID>.json``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -58,37 +58,3 @@ def load_provenance(profile: str) -> pd.DataFrame:
         rows += [{"item": entry["item"], "dataset": name, "source": source, "note": entry["note"]}
                  for name, source in entry["datasets"].items()]
     return pd.DataFrame(rows, columns=["item", "dataset", "source", "note"])
-
-
-@dataclass(frozen=True)
-class Claim:
-    """One line of the reproduction scorecard; ``holds`` must be computed from this build's results."""
-
-    item: str
-    claim: str
-    paper: str
-    ours: str
-    holds: bool | None
-
-    @property
-    def verdict(self) -> str:
-        """'reproduced', 'not reproduced', or 'not comparable' (holds is None: e.g. a different data set)."""
-        return {True: "reproduced", False: "not reproduced", None: "not comparable"}[self.holds]
-
-
-def record_claims(profile: str, chapter: str, claims: list[Claim]) -> pd.DataFrame:
-    """Write a chapter's claims to ``results/<profile>/claims/<chapter>.csv`` and return them as a table."""
-    frame = pd.DataFrame([{**asdict(c), "holds": c.holds, "verdict": c.verdict, "chapter": chapter} for c in claims],
-                         columns=["chapter", "item", "claim", "paper", "ours", "holds", "verdict"])
-    path = profile_dir(profile) / "claims" / f"{chapter}.csv"
-    with atomic_path(path) as tmp:
-        frame.to_csv(tmp, index=False)
-    return frame
-
-
-def load_claims(profile: str) -> pd.DataFrame:
-    """Every chapter's claims of one profile's build, in chapter order of their files."""
-    files = sorted((profile_dir(profile) / "claims").glob("*.csv"))
-    if not files:
-        return pd.DataFrame(columns=["chapter", "item", "claim", "paper", "ours", "holds", "verdict"])
-    return pd.concat([pd.read_csv(f, keep_default_na=False) for f in files], ignore_index=True)
