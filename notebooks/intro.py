@@ -29,8 +29,9 @@
 # Beyond the three works, a **privacy audit** chapter turns the attacks into empirical lower
 # bounds on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits).
 #
-# The [reproduction scorecard](scorecard) lists every claim checked, the paper's value beside
-# ours, and a computed verdict.
+# The [reproduction scorecard](scorecard) lists every claim checked as a tested hypothesis: the
+# paper's statement beside our effect with its 95% confidence interval, the samples behind it, and a
+# verdict that follows from the interval (reproduced, inconclusive, contradicted, not comparable).
 #
 # ## Re-running it
 #
