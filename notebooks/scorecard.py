@@ -41,18 +41,20 @@ profile = "smoke"  # whose results to summarise
 import pandas as pd
 from IPython.display import Markdown, display
 
+from leakage.book import CHAPTER_NOTEBOOKS
 from leakage.claims import VERDICTS, load_evidence
 from leakage.claims.plot import VERDICT_COLOURS, forest_plot
 from leakage.publish import publish, set_style
 
 set_style()
 claims = load_evidence(profile)
+claims = claims.iloc[claims.chapter.map({c: i for i, c in enumerate(CHAPTER_NOTEBOOKS)}).argsort(kind="stable")]
 counts = claims["verdict"].value_counts().reindex(list(VERDICTS), fill_value=0)
 display(Markdown(f"Build profile **{profile}**: {len(claims)} claims; "
                  + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) + "."))
 
 # %% tags=["remove-input"]
-chapters = list(dict.fromkeys(claims.chapter))
+chapters = [c for c in CHAPTER_NOTEBOOKS if c in set(claims.chapter)]
 figure = forest_plot(claims, chapters) if len(claims) else None
 if figure is not None:
     publish("scorecard-forest", profile, table=claims[["chapter", "claim_id", "effect", "ci_low", "ci_high", "null",
@@ -61,10 +63,11 @@ if figure is not None:
 # %% [markdown]
 # ```{glue:figure} scorecard-forest
 # :name: scorecard-forest
-# Every testable claim of this build: its effect, standardised by its standard error, toward the paper's
-# side (right), with its 95% CI: a bar wholly right of 0 is "reproduced" (its point then lies right of the
-# dotted line at 1.96), one wholly left of 0 "contradicted". Equivalence claims show the distance inside
-# the tolerance band around the published value. Colour: verdict.
+# Every testable claim of this build, in book order: its effect and 95% CI measured from the null toward
+# the paper's side (right), in standard errors so that claims in different units share one axis. A bar
+# wholly right of 0 is "reproduced", one wholly left of 0 "contradicted", one across it "inconclusive".
+# Claims about a published number show the distance inside the tolerance band around it. Not comparable
+# claims, and the audit's one-sided bounds (whose interval has no upper end), are in the table only.
 # ```
 
 # %% [markdown]

@@ -131,3 +131,25 @@ def test_evidence_is_recorded_and_read_back(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="older format"):
         load_evidence("smoke")
     assert isinstance(rows[0], Evidence) and isinstance(back, pd.DataFrame)
+
+
+def test_the_forest_plot_puts_each_claim_on_the_side_its_verdict_says():
+    from leakage.claims.plot import forest_plot, standardised
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(60):
+        effect = rng.normal(0, 0.1)
+        low, high = effect - rng.uniform(0.01, 0.15), effect + rng.uniform(0.01, 0.15)  # asymmetric CIs
+        rows.append(hypothesis("lz-fig2-transfer-vs-baseline", chapter="lz_transfer", claim=f"c{i}", statistic="s",
+                               effect=effect, ci=(low, high), null=0.02, direction=1 if i % 2 else -1, n="n",
+                               unit="candidates", n_unit=100).row())
+        estimate = 0.94 + rng.normal(0, 0.06)
+        rows.append(equivalence("lz-fig2-m5-transfer", chapter="lz_transfer", claim=f"e{i}", statistic="AUC",
+                                estimate=estimate, ci=(estimate - rng.uniform(0.005, 0.05), estimate + 0.02), n="n",
+                                unit="candidates", n_unit=100).row())
+    frame = standardised(pd.DataFrame(rows))
+    assert len(frame) == 120
+    assert ((frame.z_low > 0) == (frame.verdict == "reproduced")).all()
+    assert ((frame.z_high < 0) == (frame.verdict == "contradicted")).all()
+    assert forest_plot(pd.DataFrame(rows)) is not None
