@@ -34,7 +34,7 @@ import pandas as pd
 
 from leakage.claims.core import LEVEL, PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
 from leakage.claims.paper import paper_entry, paper_table
-from leakage.claims.stats import _boot_aucs, _quantiles, _slopes, _stratified
+from leakage.claims.stats import resampled_aucs, percentile_ci, ols_slopes, stratified_resamples
 from leakage.metrics import roc_auc
 
 CHAPTER = "lz_boundary"
@@ -95,21 +95,21 @@ def _enough(is_member: np.ndarray) -> bool:
 
 def _paired_aucs(scores: np.ndarray, is_member: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(AUC per column (C,), bootstrapped AUCs (B, C)), one stratified resample of candidates for all columns."""
-    sample, labels = _stratified(is_member, n_boot, np.random.default_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
     point = np.array([roc_auc(scores[:, c], is_member) for c in range(scores.shape[1])])
-    return point, np.stack([_boot_aucs(scores[:, c], sample, labels) for c in range(scores.shape[1])], 1)
+    return point, np.stack([resampled_aucs(scores[:, c], sample, labels) for c in range(scores.shape[1])], 1)
 
 
 def _boot_mean_gaps(values: np.ndarray, is_member: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
     """Bootstrapped mean(members) - mean(non-members) (B,), each side resampled on its own."""
-    sample, labels = _stratified(is_member, n_boot, rng)
+    sample, labels = stratified_resamples(is_member, n_boot, rng)
     drawn = values[sample]
     return drawn[:, labels].mean(1) - drawn[:, ~labels].mean(1)
 
 
 def _ci(boot: np.ndarray, level: float = LEVEL) -> dict:
     """{"low", "high"}: the percentile interval of bootstrapped values at ``level``."""
-    low, high = _quantiles(boot, level)
+    low, high = percentile_ci(boot, level)
     return {"low": low, "high": high}
 
 
@@ -169,7 +169,7 @@ def _mean_ci(values: np.ndarray, n_boot: int, seed: int) -> tuple[float, float, 
     """(mean, 95% percentile-bootstrap CI) of one side's values."""
     values = np.asarray(values, float)
     boot = values[np.random.default_rng(seed).integers(0, len(values), (n_boot, len(values)))].mean(1)
-    return (float(values.mean()), *_quantiles(boot))
+    return (float(values.mean()), *percentile_ci(boot))
 
 
 # --------------------------------------------------------------------------- Figs. 7 and 14: perturbation size
@@ -289,7 +289,7 @@ def m1_l2_auc(scores: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed: i
     if not _enough(is_member):
         return _too_few(claim_id, claim, "AUC (L2)", _sizes(is_member)["n"])
     point, boot = _paired_aucs(values, is_member, n_boot, seed)
-    low, high = _quantiles(boot[:, 0])
+    low, high = percentile_ci(boot[:, 0])
     return equivalence(claim_id, chapter=CHAPTER, claim=claim, statistic="AUC (L2)", estimate=float(point[0]),
                        ci=(low, high), **_sizes(is_member), comparable=dataset == entry.dataset,
                        reason=f"the paper's value is for {entry.dataset}; this build attacked {dataset}")
@@ -332,9 +332,9 @@ def queries_plateau(curve: pd.DataFrame, dataset: str, method: str = "HopSkipJum
         return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"], null=PAPER_TOLERANCE, direction=-1)
     diff = boot[:, 0] - boot[:, 1]
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point[0] - point[1]),
-                      ci=_quantiles(diff), null=PAPER_TOLERANCE, direction=-1, **_sizes(is_member),
+                      ci=percentile_ci(diff), null=PAPER_TOLERANCE, direction=-1, **_sizes(is_member),
                       ours=f"AUC {point[1]:.3f} at {sixth}, {point[0]:.3f} at {last}: {point[0] - point[1]:+.3f} "
-                           f"[{_quantiles(diff)[0]:+.3f}, {_quantiles(diff)[1]:+.3f}]",
+                           f"[{percentile_ci(diff)[0]:+.3f}, {percentile_ci(diff)[1]:+.3f}]",
                       note=f"stable = gains less than {PAPER_TOLERANCE} (the scorecard's tolerance)")
 
 
@@ -357,7 +357,7 @@ def queries_rise(curve: pd.DataFrame, dataset: str, method: str = "HopSkipJump",
     if not _enough(is_member):
         return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"])
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point[0] - point[1]),
-                      ci=_quantiles(boot[:, 0] - boot[:, 1]), **_sizes(is_member),
+                      ci=percentile_ci(boot[:, 0] - boot[:, 1]), **_sizes(is_member),
                       note=f"AUC {point[1]:.3f} at {first} query, {point[0]:.3f} at {sixth}")
 
 
@@ -375,7 +375,7 @@ def auc_at_quoted_queries(curve: pd.DataFrame, dataset: str, *, n_boot: int = 10
     if not _enough(is_member):
         return _too_few(claim_id, claim, "AUC", _sizes(is_member)["n"])
     return equivalence(claim_id, chapter=CHAPTER, claim=claim, statistic=f"AUC at {QUERIES_QUOTED} queries",
-                       estimate=float(point[0]), ci=_quantiles(boot[:, 0]), **_sizes(is_member),
+                       estimate=float(point[0]), ci=percentile_ci(boot[:, 0]), **_sizes(is_member),
                        comparable=dataset == entry.dataset,
                        reason=f"the paper's value is for {entry.dataset}; this build attacked {dataset}")
 
@@ -459,7 +459,7 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
     pool = _reference_pool(ref)
     ts = np.arange(T_BAND[0], T_BAND[1] + 1, step)
     rng = np.random.default_rng(seed)
-    sample, labels = _stratified(is_member, n_boot, rng)
+    sample, labels = stratified_resamples(is_member, n_boot, rng)
     pools = pool[rng.integers(0, len(pool), (n_boot, len(pool)))]
     everyone = 2 * is_member.sum() / (len(is_member) + is_member.sum())
 
@@ -517,7 +517,7 @@ def acr_larger(radii: pd.DataFrame, dataset: str, certified: str = "target", *, 
     larger = sum(_mean_gap(v, m) > 0 for _, v, m in groups)
     smallest = min((m for _, _, m in groups), key=lambda m: min(_sides(m)))
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point),
-                      ci=_quantiles(boot), **_sizes(smallest),
+                      ci=percentile_ci(boot), **_sizes(smallest),
                       note=f"gap positive on {larger} of {len(groups)} targets (point estimates)")
 
 
@@ -530,8 +530,8 @@ def _boot_gap_trend(groups: list[tuple[str, np.ndarray, np.ndarray]], n_boot: in
     point = np.array([_mean_gap(v, m) for _, v, m in groups])
     gaps = np.stack([_boot_mean_gaps(v, m, n_boot, rng) for _, v, m in groups], 1)  # (B, T)
     pick = rng.integers(0, len(groups), (n_boot, len(groups)))
-    slopes = _slopes(x[pick], np.take_along_axis(gaps, pick, 1))
-    return (float(_slopes(x[None], point[None])[0]), *_quantiles(slopes))
+    slopes = ols_slopes(x[pick], np.take_along_axis(gaps, pick, 1))
+    return (float(ols_slopes(x[None], point[None])[0]), *percentile_ci(slopes))
 
 
 def acr_gap_trend(radii: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed: int = 0) -> Evidence:

@@ -30,7 +30,7 @@ import pandas as pd
 from leakage.claims.core import PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
 from leakage.claims.lz_transfer import deciding, paired_aucs, require, sizes
 from leakage.claims.paper import paper_entry
-from leakage.claims.stats import _quantiles
+from leakage.claims.stats import percentile_ci
 
 CHAPTER = "lz_defences"
 SCORE_COLUMNS = ("dataset", "model", "defence", "strength", "attack", "candidate", "is_member", "score")
@@ -144,7 +144,7 @@ def strong_defences_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int =
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *chosen]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
                                                      rng=np.random.default_rng(seed))
-        per = {_name(*c): (float(point[0] - point[i + 1]), *_quantiles(boot[:, 0] - boot[:, i + 1]))
+        per = {_name(*c): (float(point[0] - point[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
                for i, c in enumerate(chosen)}
         out.append(_each_setting(
             "lz-fig13-strong-defences", per, claim=claim,
@@ -179,7 +179,7 @@ def strong_defences_cost(accuracy: pd.DataFrame, *, n_boot: int = 1000, seed: in
         pick = np.random.default_rng(seed).integers(0, len(correct), (n_boot, len(correct)))
         boot = correct[pick].mean(1)  # (B, S)
         acc = correct.mean(0)
-        per = {_name(*c): (float(acc[0] - acc[i + 1]), *_quantiles(boot[:, 0] - boot[:, i + 1]))
+        per = {_name(*c): (float(acc[0] - acc[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
                for i, c in enumerate(chosen)}
         out.append(_each_setting(
             "lz-fig13-accuracy-cost", per, claim=claim,
@@ -208,7 +208,7 @@ def augmentation_does_not_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed:
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *((AUGMENTATION, p) for p in policies)]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
                                                      rng=np.random.default_rng(seed))
-        per = {f"{AUGMENTATION} {p}": (float(point[i + 1] - point[0]), *_quantiles(boot[:, i + 1] - boot[:, 0]))
+        per = {f"{AUGMENTATION} {p}": (float(point[i + 1] - point[0]), *percentile_ci(boot[:, i + 1] - boot[:, 0]))
                for i, p in enumerate(policies)}
         out.append(_each_setting(
             "lz-fig13-augmentation", per, claim=claim,
@@ -238,7 +238,7 @@ def memguard_chance(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     for dataset in memguard["dataset"].unique():
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
                                                 rng=np.random.default_rng(seed))
-        low, high = _quantiles(boot[:, 1])
+        low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             "lz-tab6-memguard-chance", chapter=CHAPTER,
             claim=f"MemGuard drives the score-based attack to about chance ({dataset})",
@@ -258,7 +258,7 @@ def memguard_published(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int 
         dataset, comparable = (wanted, True) if wanted in datasets else (datasets[0], False)
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
                                                 rng=np.random.default_rng(seed))
-        low, high = _quantiles(boot[:, 1])
+        low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             claim_id, chapter=CHAPTER, claim=f"score-based AUC behind MemGuard matches the paper's ({wanted}, M-2)",
             statistic=f"score-based AUC behind MemGuard ({dataset})", estimate=float(point[1]), ci=(low, high),
@@ -290,7 +290,7 @@ def memguard_label_only_unchanged(memguard: pd.DataFrame, *, n_boot: int = 1000,
             members.append(m)
             non.append(n)
         effect = max(abs(c) for c in changes.values())
-        low, high = _quantiles(np.max(boots, 0))
+        low, high = percentile_ci(np.max(boots, 0))
         out.append(hypothesis(
             "lz-tab6-memguard-label-only", chapter=CHAPTER, claim=claim,
             statistic="max over label-only attacks of |AUC(with MemGuard) - AUC(without)|", effect=effect,

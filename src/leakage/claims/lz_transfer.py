@@ -33,7 +33,7 @@ import pandas as pd
 from leakage.claims.core import PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
 from leakage.claims.lz_targets import model_index
 from leakage.claims.paper import paper_entry
-from leakage.claims.stats import _boot_aucs, _quantiles, _stratified, auc_ci, auc_trend, mean_difference
+from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples, auc_ci, auc_trend, mean_difference
 from leakage.metrics import roc_auc
 
 CHAPTER = "lz_transfer"
@@ -93,9 +93,9 @@ def paired_aucs(cells: list[pd.DataFrame], *, n_boot: int, rng: np.random.Genera
         if (cell["is_member"].to_numpy().astype(bool) != is_member).any():
             raise ValueError("a candidate is a member in one cell and a non-member in another")
         values.append(cell["score"].to_numpy(float))
-    sample, labels = _stratified(is_member, n_boot, rng)
+    sample, labels = stratified_resamples(is_member, n_boot, rng)
     point = np.array([roc_auc(v, is_member) for v in values])
-    boot = np.stack([_boot_aucs(v, sample, labels) for v in values], 1)
+    boot = np.stack([resampled_aucs(v, sample, labels) for v in values], 1)
     return point, boot, n_members, n_non
 
 
@@ -142,7 +142,7 @@ def _per_target(scores: pd.DataFrame, dataset: str, pairs: list[tuple[str, str]]
     for model in _models(scores, dataset):
         cells = [_cell(scores, dataset, model, a, v) for a, v in pairs]
         point, boot, members, non = paired_aucs(cells, n_boot=n_boot, rng=rng)
-        out[model] = (float(combine(point[None])[0]), *_quantiles(combine(boot)), members, non)
+        out[model] = (float(combine(point[None])[0]), *percentile_ci(combine(boot)), members, non)
     return out
 
 
@@ -256,7 +256,7 @@ def shadow_size_helps(grid: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     point, boot, n_members, n_non = paired_aucs(cells, n_boot=n_boot, rng=np.random.default_rng(seed))
     gains = {w: float(point[2 * i + 1] - point[2 * i]) for i, w in enumerate(widths)}
     effect = float(np.mean(list(gains.values())))
-    low, high = _quantiles((boot[:, 1::2] - boot[:, 0::2]).mean(1))
+    low, high = percentile_ci((boot[:, 1::2] - boot[:, 0::2]).mean(1))
     target = f"{grid['model'].iloc[0]} of {grid['dataset'].iloc[0]}"
     return hypothesis(
         "lz-fig3-shadow-size", chapter=CHAPTER, claim=claim + f" ({target})",

@@ -20,7 +20,8 @@ from leakage.claims.core import LEVEL
 from leakage.metrics import _auc_from_ranks, _check, roc_auc
 
 
-def _quantiles(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+def percentile_ci(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
+    """(low, high) percentile interval of bootstrap ``values`` (B,), non-finite ones ignored; NaNs if none."""
     values = values[np.isfinite(values)]
     if not len(values):
         return float("nan"), float("nan")
@@ -28,7 +29,8 @@ def _quantiles(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def _stratified(is_member: np.ndarray, n_boot: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def stratified_resamples(is_member: np.ndarray, n_boot: int, rng: np.random.Generator
+                         ) -> tuple[np.ndarray, np.ndarray]:
     """(indices (n_boot, N) resampling members and non-members separately, their membership (N,))."""
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     sample = np.concatenate([rng.choice(pos, (n_boot, len(pos))), rng.choice(neg, (n_boot, len(neg)))], axis=1)
@@ -36,7 +38,9 @@ def _stratified(is_member: np.ndarray, n_boot: int, rng: np.random.Generator) ->
     return sample, labels
 
 
-def _boot_aucs(scores: np.ndarray, sample: np.ndarray, labels: np.ndarray) -> np.ndarray:
+def resampled_aucs(scores: np.ndarray, sample: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """AUC (B,) of ``scores`` on each resample: ``sample`` (B, N) indices, ``labels`` (N,) their membership
+    (from :func:`stratified_resamples`); one batched rank computation."""
     ranks = rankdata(scores[sample], axis=1)
     return _auc_from_ranks(ranks, np.broadcast_to(labels, ranks.shape))
 
@@ -48,8 +52,8 @@ def auc_ci(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 1000, see
     ``scores`` (N,) higher = member (finite or +/-inf, no NaN); ``is_member`` (N,) bool.
     """
     scores, is_member = _check(scores, is_member)
-    sample, labels = _stratified(is_member, n_boot, np.random.default_rng(seed))
-    return (roc_auc(scores, is_member), *_quantiles(_boot_aucs(scores, sample, labels)))
+    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
+    return (roc_auc(scores, is_member), *percentile_ci(resampled_aucs(scores, sample, labels)))
 
 
 def paired_auc_difference(scores_a: np.ndarray, scores_b: np.ndarray, is_member: np.ndarray, *, n_boot: int = 1000,
@@ -61,9 +65,9 @@ def paired_auc_difference(scores_a: np.ndarray, scores_b: np.ndarray, is_member:
     """
     scores_a, is_member = _check(scores_a, is_member)
     scores_b, _ = _check(scores_b, is_member)
-    sample, labels = _stratified(is_member, n_boot, np.random.default_rng(seed))
-    diff = _boot_aucs(scores_a, sample, labels) - _boot_aucs(scores_b, sample, labels)
-    return (roc_auc(scores_a, is_member) - roc_auc(scores_b, is_member), *_quantiles(diff))
+    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
+    diff = resampled_aucs(scores_a, sample, labels) - resampled_aucs(scores_b, sample, labels)
+    return (roc_auc(scores_a, is_member) - roc_auc(scores_b, is_member), *percentile_ci(diff))
 
 
 def mean_difference(members: np.ndarray, non_members: np.ndarray, *, n_boot: int = 1000, seed: int = 0
@@ -81,10 +85,10 @@ def mean_difference(members: np.ndarray, non_members: np.ndarray, *, n_boot: int
     rng = np.random.default_rng(seed)
     boot = (members[rng.integers(0, len(members), (n_boot, len(members)))].mean(1)
             - non_members[rng.integers(0, len(non_members), (n_boot, len(non_members)))].mean(1))
-    return (float(members.mean() - non_members.mean()), *_quantiles(boot))
+    return (float(members.mean() - non_members.mean()), *percentile_ci(boot))
 
 
-def _slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+def ols_slopes(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """OLS slope of y on x per row (B, T); NaN where every x of a row is the same."""
     xc = x - x.mean(1, keepdims=True)
     denominator = (xc ** 2).sum(1)
@@ -109,12 +113,12 @@ def auc_trend(groups: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray | None 
     for scores, is_member in groups:
         scores, is_member = _check(scores, is_member)
         point.append(roc_auc(scores, is_member))
-        sample, labels = _stratified(is_member, n_boot, rng)
-        boot.append(_boot_aucs(scores, sample, labels))
+        sample, labels = stratified_resamples(is_member, n_boot, rng)
+        boot.append(resampled_aucs(scores, sample, labels))
     aucs = np.stack(boot, 1)  # (B, T)
     pick = rng.integers(0, len(groups), (n_boot, len(groups)))
-    slopes = _slopes(x[pick], np.take_along_axis(aucs, pick, 1))
-    return (float(_slopes(x[None], np.asarray(point)[None])[0]), *_quantiles(slopes))
+    slopes = ols_slopes(x[pick], np.take_along_axis(aucs, pick, 1))
+    return (float(ols_slopes(x[None], np.asarray(point)[None])[0]), *percentile_ci(slopes))
 
 
 def value_trend(values: np.ndarray, x: np.ndarray | None = None, *, n_boot: int = 1000, seed: int = 0
@@ -126,7 +130,7 @@ def value_trend(values: np.ndarray, x: np.ndarray | None = None, *, n_boot: int 
         raise ValueError(f"a trend needs at least 3 points, got {len(values)}")
     x = np.arange(len(values), dtype=float) if x is None else np.asarray(x, float)
     pick = np.random.default_rng(seed).integers(0, len(values), (n_boot, len(values)))
-    return (float(_slopes(x[None], values[None])[0]), *_quantiles(_slopes(x[pick], values[pick])))
+    return (float(ols_slopes(x[None], values[None])[0]), *percentile_ci(ols_slopes(x[pick], values[pick])))
 
 
 def proportion_ci(successes: int, trials: int, level: float = LEVEL) -> tuple[float, float, float]:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from leakage.claims.core import Evidence, equivalence, hypothesis, not_comparable
 from leakage.claims.paper import paper_entry
-from leakage.claims.stats import _boot_aucs, _quantiles, _stratified
+from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples
 from leakage.metrics import roc_auc
 
 CHAPTER = "vp_mia"
@@ -72,10 +72,10 @@ def _auc_matrix(scores: pd.DataFrame, keys: list[str], *, n_boot: int, seed: int
     n_members, n_non = int(is_member.sum()), int((~is_member).sum())
     if not n_members or not n_non:
         raise ValueError("the scores need members and non-members")
-    sample, labels = _stratified(is_member, n_boot, np.random.default_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
     values = wide.to_numpy(float)
     point = np.array([roc_auc(values[:, c], is_member) for c in range(values.shape[1])])
-    boot = np.stack([_boot_aucs(values[:, c], sample, labels) for c in range(values.shape[1])], 1)
+    boot = np.stack([resampled_aucs(values[:, c], sample, labels) for c in range(values.shape[1])], 1)
     return wide.columns, point, boot, n_members, n_non
 
 
@@ -120,7 +120,7 @@ def mia_near_one(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
     best = {m: float(point[mask].max()) for m, mask in per_model.items()}
     best_set = {m: columns[np.flatnonzero(mask)[point[mask].argmax()]][1] for m, mask in per_model.items()}
     effect = min(best.values())
-    low, high = _quantiles(np.min([boot[:, mask].max(1) for mask in per_model.values()], 0))
+    low, high = percentile_ci(np.min([boot[:, mask].max(1) for mask in per_model.values()], 0))
     return hypothesis("vp-mia-near-one", chapter=CHAPTER, claim=claim,
                       statistic="min over models of the best feature set's AUC", effect=effect, ci=(low, high),
                       null=NEAR_ONE, direction=1, **_sizes(n_members, n_non),
@@ -155,7 +155,7 @@ def logits_loss_lead(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0)
         gaps[m] = float(point[lead].max() - point[other].max())
         gap_boot.append(boot[:, lead].max(1) - boot[:, other].max(1))
     effect = min(gaps.values())
-    low, high = _quantiles(np.min(gap_boot, 0))
+    low, high = percentile_ci(np.min(gap_boot, 0))
     return hypothesis("vp-mia-logits-loss", chapter=CHAPTER, claim=claim,
                       statistic="min over models of AUC(logits or loss) - AUC(embedding or confidence)",
                       effect=effect, ci=(low, high), null=0.0, direction=1, **_sizes(n_members, n_non),
@@ -197,7 +197,7 @@ def nmid_below_goal(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     if found is None:
         return not_comparable("vp-nmid-tradeoff", chapter=CHAPTER, claim=claim, reason=NO_NOISE)
     setting, worst, effect, boot, n_members, n_non = found
-    low, high = _quantiles(boot)
+    low, high = percentile_ci(boot)
     return hypothesis("vp-nmid-tradeoff", chapter=CHAPTER, claim=claim,
                       statistic=f"max over models and attackers of the AUC at {_setting_name(setting)}",
                       effect=effect, ci=(low, high), null=goal, direction=-1, **_sizes(n_members, n_non),
@@ -216,7 +216,7 @@ def nmid_near_chance(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0)
     if found is None:
         return not_comparable("vp-nmid-strongest", chapter=CHAPTER, claim=claim, reason=NO_NOISE)
     setting, worst, estimate, boot, n_members, n_non = found
-    low, high = _quantiles(boot)
+    low, high = percentile_ci(boot)
     return equivalence("vp-nmid-strongest", chapter=CHAPTER, claim=claim,
                        statistic=f"max over models and attackers of the AUC at {_setting_name(setting)}",
                        estimate=estimate, ci=(low, high), tolerance=RANDOM_TOLERANCE, **_sizes(n_members, n_non),
@@ -258,7 +258,7 @@ def nmid_utility(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     boot = np.max([_f1(labels[pick, j], undefended[pick, j]) - _f1(labels[pick, j], defended[pick, j])
                    for j in range(len(models))], 0)
     effect = max(drops.values())
-    low, high = _quantiles(boot)
+    low, high = percentile_ci(boot)
     return hypothesis("vp-nmid-utility", chapter=CHAPTER, claim=claim,
                       statistic=f"max over models of the held-out F1 drop at {_setting_name(setting)}",
                       effect=effect, ci=(low, high), null=F1_MARGIN, direction=-1, n=f"{n} held-out functions",
