@@ -127,7 +127,7 @@ def test_the_attack_rejects_nan_features_and_clips_infinite_ones():
     infinite[0, 0] = np.inf  # e.g. a loss of +inf: the largest, kept in order
     scores = attack_scores(x, member, infinite, AttackConfig(classifier="gbdt", max_iter=20))
     assert scores.shape == (100,) and np.isfinite(scores).all()
-    from leakage.experiments.vp import bootstrap_tpr
+    from leakage.metrics import bootstrap_tpr
 
     with pytest.raises(ValueError, match="attack scores: 1 value"):
         bootstrap_tpr(np.r_[np.nan, np.zeros(99)], member, n_boot=5)

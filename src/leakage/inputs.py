@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from leakage.paths import store_root
 
@@ -89,3 +90,35 @@ def bytes_digest(*chunks: bytes) -> str:
         sha.update(len(chunk).to_bytes(8, "little"))
         sha.update(chunk)
     return sha.hexdigest()[:16]
+
+
+def array_digest(*arrays: Any) -> str:
+    """A 16-hex-digit digest of arrays' or tensors' content (dtype, shape and bytes, in order).
+
+    For keying artefacts computed from data handed in (images, labels): equal content, equal digest,
+    wherever it lives (CPU or GPU). Raises ``ValueError`` for something that is not an array or tensor.
+    """
+    import numpy as np
+
+    chunks = []
+    for a in arrays:
+        dtype = str(getattr(a, "dtype", ""))
+        if hasattr(a, "detach"):  # a torch tensor (bfloat16 has no numpy dtype: widened, its name kept above)
+            a = a.detach().cpu()
+            a = (a.float() if dtype == "torch.bfloat16" else a).numpy()
+        elif not isinstance(a, np.ndarray):
+            raise ValueError(f"expected arrays or tensors to digest, got {type(a).__name__}")
+        a = np.ascontiguousarray(a)
+        chunks += [f"{dtype}{a.shape}".encode(), a.tobytes()]
+    return bytes_digest(*chunks)
+
+
+def module_digest(model: Any) -> str:
+    """A 16-hex-digit digest of a torch module's weights and buffers (names, dtypes, shapes, values).
+
+    Two models with the same architecture and different weights get different digests; the same weights
+    on another device the same one. This is what keys an artefact computed from a model handed in.
+    """
+    state = model.state_dict()
+    names = sorted(state)
+    return bytes_digest(repr(names).encode(), array_digest(*(state[n] for n in names)).encode())

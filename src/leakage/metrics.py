@@ -156,3 +156,23 @@ def summarize(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 1000, 
         "best_f1": f1, "best_f1_threshold": threshold,
         "n_members": int(np.sum(is_member)), "n_non_members": int(len(is_member) - np.sum(is_member)),
     }
+
+
+def bootstrap_tpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float = 0.01, *, n_boot: int = 1000,
+                  seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap CI (lo, hi) of the TPR at ``max_fpr`` FPR, members and non-members resampled apart.
+
+    ``scores`` (N,) (higher = member, +/-inf allowed: they keep their order) and ``is_member`` (N,) bool.
+    Raises ``ValueError`` on a NaN score or mismatched lengths."""
+    check_finite("attack scores", np.asarray(scores, dtype=np.float64), allow_inf=True)
+    scores, is_member = np.asarray(scores), np.asarray(is_member, dtype=bool)
+    if scores.shape != is_member.shape or scores.ndim != 1:
+        raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
+                         f"{is_member.shape}")
+    rng = np.random.default_rng(seed)
+    pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
+    labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
+    values = [tpr_at_fpr(scores[np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]], labels, max_fpr)
+              for _ in range(n_boot)]
+    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)

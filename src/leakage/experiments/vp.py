@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
 from leakage.inputs import path_digest
-from leakage.metrics import summarize, tpr_at_fpr
+from leakage.metrics import bootstrap_tpr, summarize
 from leakage.seed import derive_seed, numpy_rng, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
@@ -287,27 +286,6 @@ def run_vp_baseline(config: VPBaselineRunConfig, store: Store | None = None) -> 
 
 
 # --------------------------------------------------------------------------- attacks
-
-
-def bootstrap_tpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float = 0.01, *, n_boot: int = 1000,
-                  seed: int = 0, level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap CI (lo, hi) of the TPR at ``max_fpr`` FPR, members and non-members resampled apart.
-
-    ``scores`` (N,) (higher = member, +/-inf allowed: they keep their order) and ``is_member`` (N,) bool.
-    Raises ``ValueError`` on a NaN score or mismatched lengths."""
-    check_finite("attack scores", np.asarray(scores), allow_inf=True)
-    scores, is_member = np.asarray(scores), np.asarray(is_member, dtype=bool)
-    if scores.shape != is_member.shape or scores.ndim != 1:
-        raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
-                         f"{is_member.shape}")
-    rng = np.random.default_rng(seed)
-    pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
-    labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
-    values = [tpr_at_fpr(scores[np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]], labels, max_fpr)
-              for _ in range(n_boot)]
-    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
 
 
 def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict:
