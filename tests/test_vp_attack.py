@@ -9,10 +9,11 @@ import torch
 from leakage.config import field_docs
 from leakage.data.vision import DataUnavailableError
 from leakage.experiments.vp import (VPAttackRunConfig, VPDataConfig, VPModelRunConfig, run_vp_attack, shadow_of,
-                                    train_vp_model)
+                                    train_vp_model, vp_results)
 from leakage.store import Store
 from leakage.train import TrainConfig
-from leakage.vp.attack import AttackConfig, attack_scores
+from leakage.vp.attack import AttackConfig, attack_scores, shadow_attack
+from leakage.vp.features import RawOutputs
 from leakage.vp.juliet import JulietConfig
 from leakage.vp.models import VPModelConfig
 from leakage.vp.nmid import NMIDConfig
@@ -92,6 +93,9 @@ def test_an_overfit_toy_model_leaks_and_the_attack_scores_members_higher(devign_
     assert loss["auc"] > 0.8 and loss["auc_lo"] <= loss["auc"] <= loss["auc_hi"]
     assert loss["tpr_at_1pct_fpr_lo"] <= loss["tpr_at_1pct_fpr_hi"]
     assert result["scores_0"][member].mean() > result["scores_0"][~member].mean()  # higher = member
+    results = vp_results(config, result)  # the artefact as MembershipResults: the same metrics
+    assert list(results) == ["loss", "all"] and np.array_equal(results["all"].scores, result["scores_1"])
+    assert results["loss"].metrics["auc_lo"] == loss["auc_lo"] and results["loss"].attack == "shadow-mlp (loss)"
     again = train_vp_model(target, Store(tmp_path / "b"))  # same config, fresh store: same numbers
     assert np.array_equal(again.outputs("out")[1], run.outputs("out")[1])
     assert np.array_equal(run_vp_attack(config, store)["scores_1"], result["scores_1"])  # loaded, not recomputed
@@ -131,6 +135,35 @@ def test_the_attack_rejects_nan_features_and_clips_infinite_ones():
 
     with pytest.raises(ValueError, match="attack scores: 1 value"):
         bootstrap_tpr(np.r_[np.nan, np.zeros(99)], member, n_boot=5)
+
+
+def raw(rng, n: int, d: int, k: int = 2, name: str = "model") -> RawOutputs:
+    member = np.r_[np.ones(n // 2, bool), np.zeros(n - n // 2, bool)]
+    labels = rng.integers(0, k, n)
+    logits = rng.normal(size=(n, k)) + 3.0 * member[:, None] * np.eye(k)[labels]  # members: confident
+    return RawOutputs(rng.normal(size=(n, d)) if d else None, logits, labels, member, name=name)
+
+
+def test_shadow_attack_scores_members_higher_and_checks_what_it_is_given():
+    rng = np.random.default_rng(0)
+    target, shadow = raw(rng, 100, 4, name="target"), raw(rng, 100, 4, name="shadow")
+    outcome = shadow_attack(target, shadow, NMIDConfig(), AttackConfig(classifier="gbdt", max_iter=30),
+                            ("loss", "all", "loss"))
+    assert list(outcome.scores) == ["loss", "all"] and len(outcome.target_release) == 100
+    assert outcome.scores["loss"][:50].mean() > outcome.scores["loss"][50:].mean() + 0.3
+    with pytest.raises(ValueError, match="need an embedding, but there is none from the shadow model"):
+        shadow_attack(target, raw(rng, 100, 0, name="shadow"), NMIDConfig(), AttackConfig(), ("all",))
+    with pytest.raises(ValueError, match="target's widths"):
+        shadow_attack(target, raw(rng, 100, 4, k=3), NMIDConfig(), AttackConfig(), ("loss",))
+    with pytest.raises(ValueError, match="target's widths"):
+        shadow_attack(target, raw(rng, 100, 5), NMIDConfig(), AttackConfig(), ("embedding",))
+    with pytest.raises(ValueError, match="members and non-members"):
+        shadow_attack(target, RawOutputs(None, np.zeros((4, 2)), [0, 1, 0, 1], np.ones(4, bool)), NMIDConfig(),
+                      AttackConfig(), ("loss",))
+    with pytest.raises(ValueError, match=r"target labels must be class indices in \[0, 2\)"):
+        RawOutputs(None, np.zeros((2, 2)), [0, 2], [True, False], name="target")
+    with pytest.raises(ValueError, match="target logits: 1 value"):
+        RawOutputs(None, np.array([[0.0, np.nan]]), [0], [True], name="target")
 
 
 def test_every_vp_config_documents_every_field():

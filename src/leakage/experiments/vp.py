@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from leakage.api.result import MembershipResult
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
 from leakage.inputs import path_digest
@@ -33,9 +34,9 @@ from leakage.metrics import bootstrap_tpr, summarize
 from leakage.seed import derive_seed, numpy_rng, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
-from leakage.vp.attack import AttackConfig, attack_scores
+from leakage.vp.attack import AttackConfig, attack_label, shadow_attack
 from leakage.vp.baseline import BaselineConfig, bag_of_tokens_baseline
-from leakage.vp.features import FEATURE_SETS, feature_matrix, model_outputs
+from leakage.vp.features import FEATURE_SETS, RawOutputs, check_feature_sets, model_outputs
 from leakage.vp.juliet import EXTRACTOR_VERSION, JulietConfig, VPCorpus, load_juliet
 from leakage.vp.juliet import source_path as juliet_source_path
 from leakage.vp.models import VPModelConfig, build_vp_model, count_parameters
@@ -288,48 +289,70 @@ def run_vp_baseline(config: VPBaselineRunConfig, store: Store | None = None) -> 
 # --------------------------------------------------------------------------- attacks
 
 
+def raw_outputs(run: VPModelRun) -> RawOutputs:
+    """A trained model's raw outputs on its members then its non-members, as the attack takes them."""
+    parts = [run.outputs("in"), run.outputs("out")]
+    embedding, logits, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    member = np.r_[np.ones(len(parts[0][2]), bool), np.zeros(len(parts[1][2]), bool)]
+    return RawOutputs(embedding, logits, labels, member, name=run.config.role)
+
+
 def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict:
     """Scores, attack metrics per feature set, and the defended release's utility, for one attack setting.
 
+    The computation is :func:`leakage.vp.attack.shadow_attack` on the target's and the shadow's recorded
+    outputs (the same function :func:`leakage.api.attack_code_model` runs on a model handed in).
     Returns the artefact: ``is_member`` (2n,) bool (target members first), ``scores_<i>`` (2n,) for the
     i-th feature set (higher = member), ``metrics`` {feature set: summarize()}, ``utility`` (on the
-    held-out non-members, from the defended release) and ``utility_members``.
+    held-out non-members, from the defended release) and ``utility_members``. :func:`vp_results` turns it
+    into :class:`~leakage.api.MembershipResult` objects.
     """
     store = store or Store()
-    unknown = [f for f in config.feature_sets if f not in FEATURE_SETS]
-    if unknown:
-        raise ValueError(f"unknown feature set(s) {', '.join(unknown)}; choose from {', '.join(FEATURE_SETS)}")
+    check_feature_sets(config.feature_sets)
     if config.target.role != "target" or config.shadow.role != "shadow":
         raise ValueError("an attack needs a target config (role 'target') and a shadow config (role 'shadow')")
 
-    def released(run: VPModelRun, stream: str):
-        parts = [run.outputs("in"), run.outputs("out")]
-        embedding, logits, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
-        member = np.r_[np.ones(len(parts[0][2]), bool), np.zeros(len(parts[1][2]), bool)]
-        return apply_nmid(embedding, logits, labels, config.nmid, stream), labels, member
-
     def compute() -> dict:
-        target, shadow = train_vp_model(config.target, store), train_vp_model(config.shadow, store)
-        target_release, target_labels, is_member = released(target, "target")
-        shadow_release, _, shadow_member = released(shadow, "shadow")
+        target = raw_outputs(train_vp_model(config.target, store))
+        shadow = raw_outputs(train_vp_model(config.shadow, store))
+        outcome = shadow_attack(target, shadow, config.nmid, config.attack, config.feature_sets)
+        release, is_member = outcome.target_release, target.is_member
         payload: dict = {"is_member": is_member, "metrics": {}}
         for i, feature_set in enumerate(config.feature_sets):
-            scores = attack_scores(feature_matrix(shadow_release, feature_set), shadow_member,
-                                   feature_matrix(target_release, feature_set), config.attack)
+            scores = outcome.scores[feature_set]
             payload[f"scores_{i}"] = scores
-            boot_seed = derive_seed(config.attack.seed, "boot", feature_set)
+            boot_seed = _boot_seed(config, feature_set)
             metrics = summarize(scores, is_member, n_boot=config.n_boot, seed=boot_seed)
             if config.tpr_boot:
                 metrics["tpr_at_1pct_fpr_lo"], metrics["tpr_at_1pct_fpr_hi"] = bootstrap_tpr(
                     scores, is_member, 0.01, n_boot=config.tpr_boot, seed=boot_seed)
             payload["metrics"][feature_set] = metrics
-        payload["utility"] = utility(target_labels[~is_member], target_release.prediction[~is_member])
-        payload["utility_members"] = utility(target_labels[is_member], target_release.prediction[is_member])
-        payload["label_kept"] = float(np.mean(target_release.prediction ==
-                                              np.concatenate([target.outputs(p)[1] for p in ("in", "out")]).argmax(1)))
+        payload["utility"] = utility(target.labels[~is_member], release.prediction[~is_member])
+        payload["utility_members"] = utility(target.labels[is_member], release.prediction[is_member])
+        payload["label_kept"] = float(np.mean(release.prediction == target.logits.argmax(1)))
         return payload
 
     return store.cached("vp_attack", config, compute, seed=config.attack.seed)
+
+
+def _boot_seed(config: VPAttackRunConfig, feature_set: str) -> int:
+    return derive_seed(config.attack.seed, "boot", feature_set)
+
+
+def vp_results(config: VPAttackRunConfig, result: dict) -> dict[str, MembershipResult]:
+    """One :class:`~leakage.api.MembershipResult` per feature set of a :func:`run_vp_attack` artefact.
+
+    ``scores`` (2n,) higher = member, ``is_member`` (2n,) as stored; ``indices`` are positions among the
+    target's members then non-members (the ``function`` of :func:`scores_frame`); ``config`` is the run's
+    config; the bootstrap seed and ``n_boot`` are the run's, so the AUC and its CI equal the stored metrics
+    (the TPR CIs use ``config.n_boot`` resamples). No extras: the artefact keeps only the scores.
+    """
+    is_member = np.asarray(result["is_member"], bool)
+    return {feature_set: MembershipResult(attack=attack_label(feature_set, config.attack, config.nmid),
+                                          scores=np.asarray(result[f"scores_{i}"], np.float64),
+                                          is_member=is_member, config=config, seed=_boot_seed(config, feature_set),
+                                          n_boot=config.n_boot)
+            for i, feature_set in enumerate(config.feature_sets)}
 
 
 # --------------------------------------------------------------------------- tidy frames for the claims
@@ -353,10 +376,8 @@ def release_predictions(config: VPAttackRunConfig, store: Store | None = None) -
     same draw as :func:`run_vp_attack`'s)."""
     import pandas as pd
 
-    target = train_vp_model(config.target, store)
-    parts = [target.outputs("in"), target.outputs("out")]
-    embedding, logits, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
-    defended = apply_nmid(embedding, logits, labels, config.nmid, "target").prediction
-    out = np.arange(len(parts[0][2]), len(labels))
-    return pd.DataFrame({"function": out, "label": labels[out].astype(int), "undefended": logits[out].argmax(1),
-                         "defended": defended[out]})
+    target = raw_outputs(train_vp_model(config.target, store))
+    defended = apply_nmid(target.embedding, target.logits, target.labels, config.nmid, "target").prediction
+    out = np.flatnonzero(~target.is_member)
+    return pd.DataFrame({"function": out, "label": target.labels[out].astype(int),
+                         "undefended": target.logits[out].argmax(1), "defended": defended[out]})

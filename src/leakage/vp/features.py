@@ -1,12 +1,16 @@
 """What a VP model releases for a set of functions, and the attack's eight feature sets built from it.
 
-A :class:`Released` holds, per function: the embedding (N, D), the logits (N, K), the confidence
-max softmax (N,), the cross-entropy loss on the true label (N,) and the predicted label (N,). The
-attacker knows the true labels of the functions it queries (so it can compute the loss itself).
+A :class:`RawOutputs` holds what a model computes on the functions it is queried on, before any
+defence: embedding (N, D), logits (N, K), the true labels and who is a member. A :class:`Released`
+holds, per function, what is released (after NMID, :func:`leakage.vp.nmid.apply_nmid`): the embedding
+(N, D), the logits (N, K), the confidence max softmax (N,), the cross-entropy loss on the true label
+(N,) and the predicted label (N,). The attacker knows the true labels of the functions it queries (so
+it can compute the loss itself).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +33,80 @@ FEATURE_SETS: dict[str, tuple[str, ...]] = {
 }
 SINGLE_FEATURES: tuple[str, ...] = ("embedding", "logits", "loss", "confidence")
 BLACK_BOX, GRAY_BOX = "logits+loss+confidence", "all"
+#: The feature sets that use no embedding: those a model that releases only logits can be attacked with.
+WITHOUT_EMBEDDING: tuple[str, ...] = tuple(name for name, parts in FEATURE_SETS.items() if "embedding" not in parts)
+
+
+def check_feature_sets(feature_sets: Sequence[str], *, no_embedding: str = "") -> tuple[str, ...]:
+    """The feature sets, in order, without repeats.
+
+    Raises ``ValueError`` when one is unknown or none is given, and, when ``no_embedding`` names a model
+    that exposes no embedding (e.g. "the target"), when one needs an embedding (naming the feature sets of
+    :data:`WITHOUT_EMBEDDING`, which work on logits alone)."""
+    if isinstance(feature_sets, str):
+        feature_sets = (feature_sets,)
+    chosen = tuple(dict.fromkeys(feature_sets))
+    if not chosen:
+        raise ValueError(f"no feature set asked for; choose from {', '.join(FEATURE_SETS)}")
+    unknown = [f for f in chosen if f not in FEATURE_SETS]
+    if unknown:
+        raise ValueError(f"unknown feature set(s) {', '.join(map(repr, unknown))}; choose from "
+                         f"{', '.join(FEATURE_SETS)}")
+    needing = [f for f in chosen if f not in WITHOUT_EMBEDDING]
+    if needing and no_embedding:
+        raise ValueError(f"feature set(s) {', '.join(needing)} need an embedding, but there is none from "
+                         f"{no_embedding} (it returns logits only); without an embedding use "
+                         f"{', '.join(WITHOUT_EMBEDDING)}")
+    return chosen
+
+
+@dataclass(frozen=True, eq=False)
+class RawOutputs:
+    """A model's outputs on the functions it is queried on, before any defence (members first, by convention).
+
+    - ``embedding`` (N, D) float64; D = 0 for a model that exposes no embedding;
+    - ``logits`` (N, K) float64, K >= 2, finite;
+    - ``labels`` (N,) int64, the true labels, in [0, K);
+    - ``is_member`` (N,) bool: trained on (the attack's ground truth for a target, its training labels for
+      a shadow).
+
+    ``name`` says whose outputs they are (e.g. "target", "shadow") in error messages. Raises ``ValueError``
+    on mismatched shapes, a NaN or infinite logit or embedding value, or a label outside [0, K).
+    """
+
+    embedding: np.ndarray
+    logits: np.ndarray
+    labels: np.ndarray
+    is_member: np.ndarray
+    name: str = "model"
+
+    def __post_init__(self) -> None:
+        z = np.asarray(self.logits, dtype=np.float64)
+        n = len(z) if z.ndim else 0
+        e = np.zeros((n, 0)) if self.embedding is None else np.asarray(self.embedding, dtype=np.float64)
+        y, member = np.asarray(self.labels), np.asarray(self.is_member)
+        if z.ndim != 2 or z.shape[1] < 2 or e.ndim != 2 or y.ndim != 1 or member.ndim != 1 \
+                or not len(e) == len(y) == len(member) == n:
+            raise ValueError(f"{self.name} outputs need embedding (N, D), logits (N, K >= 2), labels (N,) and "
+                             f"is_member (N,); got {e.shape}, {z.shape}, {y.shape} and {member.shape}")
+        if y.dtype != bool and not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"{self.name} labels must be integer class indices, got dtype {y.dtype}")
+        y = y.astype(np.int64)
+        if n and (y.min() < 0 or y.max() >= z.shape[1]):
+            raise ValueError(f"{self.name} labels must be class indices in [0, {z.shape[1]}) (the model gives "
+                             f"{z.shape[1]} logits), got values in [{y.min()}, {y.max()}]")
+        check_finite(f"{self.name} logits", z)
+        check_finite(f"{self.name} embedding", e)
+        for key, value in (("embedding", e), ("logits", z), ("labels", y), ("is_member", member.astype(bool))):
+            object.__setattr__(self, key, value)
+
+    def __len__(self) -> int:
+        return len(self.logits)
+
+    @property
+    def has_embedding(self) -> bool:
+        """True when the model exposes an embedding (D > 0)."""
+        return self.embedding.shape[1] > 0
 
 
 @dataclass(frozen=True, eq=False)
