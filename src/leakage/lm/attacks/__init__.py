@@ -1,16 +1,20 @@
 """Membership-inference attacks on causal LMs: one module each, one registry, higher score = member.
 
-``make_attack(name, **params)`` builds one; ``run_attacks(inputs, specs)`` scores N texts with several.
+``make_attack(name, **params)`` builds one; ``run_attacks(inputs, specs)`` scores N texts with several;
+``attack_results(inputs, is_member, specs)`` turns them into :class:`~leakage.api.result.MembershipResult`
+objects (the one path of the book's ``run_llm`` and of :func:`leakage.api.attack_language_model`).
 Every attack reads only :class:`~leakage.lm.attacks.base.AttackInputs` (statistics computed once per
 text and model by :class:`~leakage.lm.scoring.Scorer`); none runs a model itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
+
+from leakage.api.result import MembershipResult
 
 from leakage.lm.attacks.base import FAILED_SCORE, Attack, AttackInputs, finite_scores
 from leakage.lm.attacks.loss import LossAttack
@@ -23,8 +27,9 @@ from leakage.lm.attacks.zlib_ratio import ZlibAttack, zlib_length
 ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
     LossAttack, ReferenceAttack, ZlibAttack, NeighbourhoodAttack, MinKAttack, MinKPlusPlusAttack)}
 
-__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "check_fraction", "finite_scores", "lowest_k_mean",
-           "make_attack", "run_attacks", "standardised_logprobs", "zlib_length"]
+__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "attack_results", "check_fraction", "finite_scores",
+           "lowest_k_mean", "make_attack", "results_from_scores", "run_attacks", "standard_specs",
+           "standardised_logprobs", "zlib_length"]
 
 
 def make_attack(name: str, **params: Any) -> Attack:
@@ -44,3 +49,39 @@ def run_attacks(inputs: AttackInputs, specs: Iterable[tuple[str, Mapping[str, An
         attack = make_attack(name, **params)
         scores[attack.label] = attack(inputs)
     return scores
+
+
+def standard_specs(references: Sequence[str] = (), neighbours: bool = True, min_k: float = 0.2
+                   ) -> list[tuple[str, dict]]:
+    """(registry name, parameters) of the six attacks in table order: LOSS, one reference attack per name in
+    ``references``, zlib, neighbourhood (when ``neighbours``), Min-k% and Min-k%++ at ``min_k``."""
+    return [("loss", {}), *[("reference", {"reference": r}) for r in references], ("zlib", {}),
+            *([("neighbourhood", {})] if neighbours else []), ("min-k", {"k": min_k}), ("min-k++", {"k": min_k})]
+
+
+def results_from_scores(scores: Mapping[str, np.ndarray], is_member: np.ndarray, *, n_tokens: np.ndarray,
+                        truncated: np.ndarray, indices: np.ndarray | None = None, config: Any = None, seed: int = 0,
+                        n_boot: int = 1000, cost: Mapping[str, float] | None = None) -> dict[str, MembershipResult]:
+    """Attack label -> :class:`MembershipResult` of (N,) ``scores`` (higher = member) against ``is_member`` (N,).
+
+    Extras of every result: ``n_tokens`` (N,) int and ``truncated`` (N,) bool of the target's statistics,
+    and ``failed`` (N,) bool: the attack gave the text ``FAILED_SCORE`` (nothing to score, see
+    :mod:`leakage.lm.attacks.base`). ``seed`` and ``n_boot`` set the bootstrap of the confidence intervals.
+    """
+    extras = {"n_tokens": np.asarray(n_tokens, dtype=np.int64), "truncated": np.asarray(truncated, dtype=bool)}
+    return {label: MembershipResult(label, s, is_member, indices, dict(cost or {}),
+                                    {**extras, "failed": np.asarray(s) == FAILED_SCORE}, config, seed, n_boot)
+            for label, s in scores.items()}
+
+
+def attack_results(inputs: AttackInputs, is_member: np.ndarray, specs: Iterable[tuple[str, Mapping[str, Any]]], *,
+                   indices: np.ndarray | None = None, config: Any = None, seed: int = 0, n_boot: int = 1000,
+                   cost: Mapping[str, float] | None = None) -> dict[str, MembershipResult]:
+    """Run ``specs`` on ``inputs`` (N texts) and evaluate each against ``is_member`` (N,) bool:
+    :func:`run_attacks` then :func:`results_from_scores`. Raises ``ValueError`` when ``is_member`` does not
+    hold one entry per text."""
+    if len(np.asarray(is_member)) != len(inputs):
+        raise ValueError(f"is_member holds {len(np.asarray(is_member))} entries for {len(inputs)} texts")
+    return results_from_scores(run_attacks(inputs, specs), is_member, n_tokens=inputs.target.n_tokens,
+                               truncated=inputs.target.truncated, indices=indices, config=config, seed=seed,
+                               n_boot=n_boot, cost=cost)

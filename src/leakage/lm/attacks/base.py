@@ -5,6 +5,10 @@ computed once per text and model, bundled in :class:`AttackInputs`, and returns 
 **higher = member**. A NaN statistic is refused when the inputs are bundled (``ValueError``: it is a
 bug or a broken model, never a score); an infinite one (a log-prob of -inf) gives a score that is not
 finite, which becomes the lowest float, i.e. "least likely member" (see :func:`finite_scores`).
+
+A *failed* text (no token to score: an empty text, see :mod:`leakage.lm.scoring`) gets ``FAILED_SCORE``
+from every attack, without a numpy warning and without changing the other texts' scores; an attack
+that also reads other statistics fails a text when those fail too (:meth:`Attack.failed`).
 """
 
 from __future__ import annotations
@@ -76,16 +80,25 @@ def finite_scores(scores: np.ndarray, attack: str) -> np.ndarray:
 
 
 class Attack(ABC):
-    """One membership-inference attack on a causal LM: ``attack(inputs)`` -> (N,) scores, higher = member."""
+    """One membership-inference attack on a causal LM: ``attack(inputs)`` -> (N,) scores, higher = member.
+
+    Calling it gives the (N,) float64 scores of :meth:`score` with ``FAILED_SCORE`` where :meth:`failed`
+    (a text with nothing to score) or where a score is not finite.
+    """
 
     name: str = ""
 
     @abstractmethod
     def score(self, inputs: AttackInputs) -> np.ndarray:
-        """(N,) raw scores, higher = member."""
+        """(N,) raw scores, higher = member (any value where :meth:`failed`: it is replaced)."""
+
+    def failed(self, inputs: AttackInputs) -> np.ndarray:
+        """(N,) bool: texts the attack cannot score (the target scored no token of them)."""
+        return inputs.target.failed
 
     def __call__(self, inputs: AttackInputs) -> np.ndarray:
-        return finite_scores(self.score(inputs), self.label)
+        raw = np.asarray(self.score(inputs), dtype=np.float64)
+        return finite_scores(np.where(self.failed(inputs), FAILED_SCORE, raw), self.label)
 
     @property
     def label(self) -> str:

@@ -24,8 +24,15 @@ class ReferenceAttack(Attack):
     def label(self) -> str:
         return f"reference ({self.reference})"
 
-    def score(self, inputs: AttackInputs) -> np.ndarray:
+    def _reference(self, inputs: AttackInputs):
         if self.reference not in inputs.references:
             raise ValueError(f"reference attack needs the statistics of reference model {self.reference!r}; "
                              f"the inputs hold {sorted(inputs.references) or 'none'}")
-        return -(inputs.target.loss() - inputs.references[self.reference].loss())
+        return inputs.references[self.reference]
+
+    def failed(self, inputs: AttackInputs) -> np.ndarray:
+        """The target or the reference scored no token of the text."""
+        return inputs.target.failed | self._reference(inputs).failed
+
+    def score(self, inputs: AttackInputs) -> np.ndarray:
+        return -(inputs.target.loss() - self._reference(inputs).loss())
