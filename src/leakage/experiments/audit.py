@@ -236,9 +236,13 @@ def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
         scores = run_attacks(AttackInputs(stats), specs)
         return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
                 "included": included, "train_size": len(texts), "train_seconds": seconds,
-                "final_train_loss": losses[-1], **_dp_record(hooks)}
+                "final_train_loss": losses[-1], "embedding_rows": config.scratch.vocab_size, **_dp_record(hooks)}
 
-    payload = store.cached("audit_lm_scores", config, compute, seed=config.seed, device=describe_device(device))
+    from leakage.experiments import llm
+
+    target = llm.LMTargetConfig(pools=config.pools, corpus_digest=config.corpus_digest, scratch=config.scratch)
+    payload = llm.cached_requiring(store, "audit_lm_scores", config, compute, llm.embedding_marks(target, store),
+                          seed=config.seed, device=describe_device(device))
     scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
     metrics = {k: float(payload[k]) for k in ("dp_epsilon", "noise_multiplier", "train_size", "train_seconds",
                                               "final_train_loss")}

@@ -236,7 +236,7 @@ def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
                 "parameters": count_parameters(model), "trainable_parameters": count_parameters(model, True),
                 "embedding_rows": config.scratch.vocab_size if config.is_scratch else 0}
 
-    return _cached(store, "lm_target", config, compute, embedding_marks(config, store), seed=config.seed,
+    return cached_requiring(store, "lm_target", config, compute, embedding_marks(config, store), seed=config.seed,
                    device=describe_device(device))
 
 
@@ -270,7 +270,7 @@ def eval_neighbours(config: LMTargetConfig, neighbours: NeighbourConfig,
     return make_neighbours(pools.eval_passages, TagLexicon.from_passages(pools.reference), neighbours, scored_texts)
 
 
-def _cached(store: Store, kind: str, config, compute: Callable[[], dict], required: Sequence[str],
+def cached_requiring(store: Store, kind: str, config, compute: Callable[[], dict], required: Sequence[str],
             **record) -> dict:
     """``store.cached(...)``, recomputed when the artefact lacks an entry in ``required`` (it was written by
     an older version of this module that did not store it, and may hold numbers this version corrects)."""
@@ -309,7 +309,7 @@ def model_stats(config: StatsConfig, store: Store | None = None) -> tuple[StatsB
 
     required = ("eval_scored_texts", "neighbours_scored_texts") if config.neighbours else ("eval_scored_texts",)
     required += embedding_marks(config.model, store)
-    payload = _cached(store, "lm_stats", config, compute, required, seed=config.model.seed,
+    payload = cached_requiring(store, "lm_stats", config, compute, required, seed=config.model.seed,
                       device=describe_device(device))
     record = {k: payload[k] for k in ("seconds", "forward_texts", "forward_calls")}
     stats = StatsBatch.from_payload(payload, "eval", texts)
@@ -382,7 +382,7 @@ def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
                 "embedding_rows": target.scratch.vocab_size if target.is_scratch else 0}
 
     required = ("zlib_lengths", "text_truncated", *embedding_marks(target, store))
-    payload = _cached(store, "lm_scores", replace(config, epoch=epoch), compute, required, seed=target.seed)
+    payload = cached_requiring(store, "lm_scores", replace(config, epoch=epoch), compute, required, seed=target.seed)
     scores = {label: payload[f"score_{i}"] for i, label in enumerate(payload["labels"])}
     return LLMRun(replace(config, epoch=epoch), scores, payload["is_member"].astype(bool),
                   {"min-k": payload["sweep_min_k"], "min-k++": payload["sweep_min_k_pp"]},
