@@ -151,7 +151,11 @@ def test_returned_points_are_adversarial_in_bounds_and_the_budget_holds(overfit_
             assert values.shape == (40,) and np.isfinite(values).all() and (values >= 0).all(), name
             assert (values[result.misclassified] == 0).all()
         record = result.checkpoint_dist
-        assert record.shape == (40, 5) and np.isinf(record[:, 0]).all()  # nothing known before any query
+        # checkpoints past the budget are dropped from the config, the budget kept as the last one
+        assert attack.config.checkpoints == {1: (0, 1), 7: (0, 1, 5, 7), 37: (0, 1, 5, 37),
+                                             400: (0, 1, 5, 100, 400)}[budget]
+        assert record.shape == (40, len(attack.config.checkpoints))
+        assert np.isinf(record[:, 0]).all()  # nothing known before any query
         assert (record[result.misclassified, 1:] == 0).all() and np.isinf(record[~result.misclassified, 1]).all()
         assert (record[:, 1:] <= record[:, :-1]).all()  # more queries never make the best distance worse
         if budget == 400:

@@ -89,7 +89,22 @@ def test_certify_is_deterministic_and_cached(tmp_path):
     a = certified_radii(model, x, y, run, Store(tmp_path))
     b = certify(model, x, y, config)
     np.testing.assert_array_equal(a["radius"], b["radius"])
-    assert (Store(tmp_path).folder("certify", run) / "record.json").exists()
+    assert len(list(Store(tmp_path).root.glob("certify/*/record.json"))) == 1
+
+
+def test_certified_radii_are_keyed_by_the_weights_and_samples_not_only_the_names(tmp_path):
+    from leakage.store import Store
+
+    config = CertifyConfig(n0=10, n=200, batch_size=64)
+    x, y = torch.rand(7, 1, 4, 4), torch.zeros(7, dtype=torch.long)
+    run = CertifyRun(model="half-space", samples="seven", certify=config)  # the same names for every call
+    near, far = HalfSpace(torch.ones(16), -2.0), HalfSpace(torch.arange(16.0) - 4.0, -2.0)  # other weights
+    first = certified_radii(near, x, y, run, Store(tmp_path))
+    other_model = certified_radii(far, x, y, run, Store(tmp_path))
+    np.testing.assert_array_equal(other_model["radius"], certify(far, x, y, config)["radius"])
+    assert not np.array_equal(first["radius"], other_model["radius"])
+    other_samples = certified_radii(near, x.flip(0), y, run, Store(tmp_path))
+    np.testing.assert_array_equal(other_samples["radius"], certify(near, x.flip(0), y, config)["radius"])
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf])

@@ -18,7 +18,7 @@ tensor of the wrong type or length) is a ``ValueError`` naming the argument, nev
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ from scipy.stats import beta, norm
 from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device
+from leakage.inputs import array_digest, module_digest
 from leakage.progress import progress
 from leakage.seed import torch_generator
 from leakage.store import Store
@@ -157,21 +158,25 @@ def outcomes_by_class(y: np.ndarray, out: dict[str, np.ndarray]) -> pd.DataFrame
 
 @dataclass(frozen=True)
 class CertifyRun:
-    """One certification: a model (by its config), the samples (by their identity) and the settings."""
+    """One certification: a model (its config and weights), the samples (identity and content), the settings."""
 
     model: Any = doc_field(None, "config of the certified model (a TargetConfig or a ShadowRun)")
     samples: Any = doc_field(None, "identity of the samples (e.g. the attack run whose candidates they are)")
     certify: CertifyConfig = doc_field(CertifyConfig(), "randomized-smoothing settings")
+    weights: str = doc_field("", "digest of the model's weights (filled in by certified_radii)")
+    inputs: str = doc_field("", "content digest of the samples and labels (filled in by certified_radii)")
 
 
 def certified_radii(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, run: CertifyRun,
                     store: Store | None = None) -> dict[str, np.ndarray]:
-    """:func:`certify`, cached in the store under ``run`` (the caller vouches that ``run`` identifies x and y).
+    """:func:`certify`, cached in the store under ``run`` completed with the digests of the model's weights
+    and of x and y, so another model or other samples under the same names are never served this result.
 
     Raises ``ValueError`` for a NaN/inf x or bad labels, before the cache is read (:func:`check_inputs`).
     """
     check_inputs(x, y)
     store = store or Store()
     device = next(model.parameters()).device
-    return store.cached("certify", run, lambda: certify(model, x, y, run.certify), seed=run.certify.seed,
+    key = replace(run, weights=module_digest(model), inputs=array_digest(x, y))
+    return store.cached("certify", key, lambda: certify(model, x, y, run.certify), seed=run.certify.seed,
                         device=describe_device(device))

@@ -17,7 +17,7 @@ from leakage.checks import check_finite
 from leakage.metrics import bootstrap_tpr, summarize
 
 #: What each attack family leaves in ``MembershipResult.extras``: name -> meaning. Every entry is an array
-#: whose first axis is the candidate (n, ...), except those marked "(per run)".
+#: whose first axis is the candidate (n, ...), except those in :data:`PER_RUN`.
 EXTRAS: dict[str, str] = {
     # label-only boundary attack (HopSkipJump / QEBA)
     "l0": "boundary: pixels changed by the smallest label-changing perturbation found (count)",
@@ -46,6 +46,9 @@ EXTRAS: dict[str, str] = {
     "raw_prediction": "code: argmax of the model's raw logits, before NMID (int)",
     "true_label": "code: the candidate's true label, as handed in (int)",
 }
+
+#: Extras that describe the run, not a candidate (never a per-candidate column).
+PER_RUN: frozenset[str] = frozenset({"checkpoints"})
 
 
 @dataclass
@@ -116,7 +119,8 @@ class MembershipResult:
     def to_frame(self) -> pd.DataFrame:
         """One row per candidate: ``index``, ``is_member``, ``score`` and every one-value-per-candidate extra."""
         n = len(self)
-        columns = {k: np.asarray(v) for k, v in self.extras.items() if np.ndim(v) == 1 and len(v) == n}
+        columns = {k: np.asarray(v) for k, v in self.extras.items()
+                   if k not in PER_RUN and np.ndim(v) == 1 and len(v) == n}
         return pd.DataFrame({"attack": self.attack, "index": self.indices, "is_member": self.is_member,
                              "score": self.scores, **columns})
 

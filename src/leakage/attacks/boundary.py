@@ -2,7 +2,9 @@
 label, through label queries only; the size of the perturbation is the score (higher = member).
 
 Decision change by HopSkipJump or QEBA (``Config.method``), batched over all candidates
-(:mod:`leakage.attacks.hopskipjump`, :mod:`leakage.attacks.qeba`). A candidate the target already
+(:mod:`leakage.attacks.hopskipjump`, :mod:`leakage.attacks.qeba`), registered as ``"boundary"`` with the
+aliases ``"hopskipjump"`` / ``"hsj"`` and ``"qeba"`` (``method='qeba'``, built by
+:func:`leakage.attacks.make_attack`; ``get_attack("qeba")`` says so). A candidate the target already
 misclassifies scores 0; one that cannot be flipped within the budget keeps the largest distance
 searched and is flagged in ``extras["flipped"]``; none is dropped.
 
@@ -20,6 +22,7 @@ perturbations (:func:`percentile_threshold`).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ from leakage.attacks.qeba import SUBSPACES, subspace_sampler
 from leakage.checks import check_finite
 from leakage.config import doc_field
 from leakage.device import describe_device
+from leakage.inputs import module_digest
 from leakage.seed import torch_generator
 from leakage.store import Store
 
@@ -42,7 +46,8 @@ METHODS: tuple[str, ...] = ("hopskipjump", "qeba")
 DEFAULT_CHECKPOINTS: tuple[int, ...] = (0, 1, 10, 50, 131, 250, 500, 1000, 2500, 5000, 7500, 10000, 15000)
 
 
-@register("boundary")
+@register("boundary", aliases={"hopskipjump": {"method": "hopskipjump"}, "hsj": {"method": "hopskipjump"},
+                              "qeba": {"method": "qeba"}})
 class BoundaryAttack:
     """Score = size of the smallest label-changing perturbation found (in ``norm``); higher = member."""
 
@@ -67,9 +72,18 @@ class BoundaryAttack:
         subspace: str = doc_field("resize", "QEBA's subspace: 'resize' (QEBA-S) or 'dct' (QEBA-F)")
         subspace_ratio: int = doc_field(4, "QEBA: the subspace grid is (C, H/ratio, W/ratio)")
         checkpoints: tuple[int, ...] = doc_field(DEFAULT_CHECKPOINTS, "query counts at which each candidate's "
-                                                                      "best distance is recorded (Fig. 9)")
+                                                                      "best distance is recorded (Fig. 9); those "
+                                                                      "above the budget become the budget")
         l0_tolerance: float = doc_field(1e-6, "a pixel counts towards L0 when it moved by more than this")
         seed: int = doc_field(0, "seed of the random starts and probe directions")
+
+        def __post_init__(self) -> None:
+            """Drop checkpoints beyond the budget (no candidate gets there), keeping the budget itself as the
+            last one when any were dropped, so the config (and its hash) says what is recorded."""
+            kept = tuple(int(c) for c in self.checkpoints if c <= self.budget)
+            if len(kept) < len(self.checkpoints) and self.budget not in kept:
+                kept += (int(self.budget),)
+            object.__setattr__(self, "checkpoints", kept)
 
     def __init__(self, config: Config | None = None):
         self.config = config or self.Config()
@@ -174,6 +188,8 @@ class ReferenceRun:
     attack: BoundaryAttack.Config = doc_field(BoundaryAttack.Config(), "the boundary attack used on them")
     num_samples: int = doc_field(100, "random inputs (paper: 100)")
     seed: int = doc_field(0, "seed of the random inputs and of the attack")
+    model: str = doc_field("", "digest of the attacked model's weights (leakage.inputs.module_digest); "
+                               "random_reference fills it in")
 
 
 def random_reference(model: torch.nn.Module, input_shape: tuple[int, ...], run: ReferenceRun,
@@ -182,10 +198,12 @@ def random_reference(model: torch.nn.Module, input_shape: tuple[int, ...], run: 
     ``model``, moving each away from the label the target gives it (they have no true label).
 
     Returns (cached in the store) the same per-sample arrays as the attack's extras ("l2", ...,
-    "flipped", "queries") plus "labels", the target's labels of the random inputs.
+    "flipped", "queries") plus "labels", the target's labels of the random inputs. The artefact is keyed by
+    ``run`` with ``model`` set to the digest of ``model``'s weights, so another model is never served these.
     """
     if run.num_samples < 1:
         raise ValueError(f"Algorithm 3 needs at least one random sample, got {run.num_samples}")
+    run = dataclasses.replace(run, model=module_digest(model))
     store = store or Store()
     device = next(model.parameters()).device
     attack = BoundaryAttack(run.attack)

@@ -31,6 +31,7 @@ class ScoreBasedAttack:
     """Score = the attack classifier's probability that the target's confidence vector is a member's."""
 
     needs_posteriors = True
+    needs_attacker_data = True  # the shadow is trained on half of D_shadow with its true labels
 
     @dataclass(frozen=True)
     class Config:

@@ -33,9 +33,12 @@ class ShadowConfig:
 class ShadowRun:
     """Identity of one shadow model: whose data it was built from, and how."""
 
-    data: Any = doc_field(None, "config identifying the data (the target's config for relabelled shadows)")
+    data: Any = doc_field(None, "identifies D_shadow by content and its number of classes (the split config, "
+                                "or a content digest for data handed in)")
     shadow: ShadowConfig = doc_field(ShadowConfig(), "the shadow's own config")
     purpose: str = doc_field("transfer", "what the shadow is for: 'transfer' (relabelled) or 'score' (true labels)")
+    labels: Any = doc_field(None, "who labelled D_shadow for a relabelled shadow: the weights digest of the model "
+                                  "answering label queries (None: D_shadow's true labels)")
 
 
 def shadow_subset(num_shadow: int, config: ShadowConfig) -> np.ndarray:

@@ -21,6 +21,8 @@ MISCLASSIFIED = ("lowest", "keep")
 class TransferAttack:
     """Score = a statistic of the relabelled shadow's output on (candidate, true label); higher = member."""
 
+    needs_attacker_data = True  # the shadow is trained on D_shadow (relabelled through the oracle)
+
     @dataclass(frozen=True)
     class Config:
         """Transfer attack settings."""
@@ -38,10 +40,13 @@ class TransferAttack:
             raise ValueError(f"misclassified must be one of {MISCLASSIFIED}, got {self.config.misclassified!r}")
 
     def shadow(self, ctx: AttackContext) -> tuple[torch.nn.Module, dict]:
-        """The shadow trained on D_shadow relabelled by the target (cached per target and shadow config)."""
+        """The shadow trained on D_shadow relabelled by the target, and its stored values; cached by D_shadow
+        (``ctx.data_key``), the labelling model's weights (``ctx.label_key``, else ``ctx.target_key``) and the
+        shadow config, so a MemGuard target and its undefended model share it."""
         subset = torch.as_tensor(shadow_subset(len(ctx.shadow_x), self.config.shadow))
         x = ctx.shadow_x[subset]
-        run = ShadowRun(data=ctx.label_key or ctx.target_key, shadow=self.config.shadow, purpose="transfer")
+        labels = ctx.label_key if ctx.label_key is not None else ctx.target_key
+        run = ShadowRun(data=ctx.data_key, shadow=self.config.shadow, purpose="transfer", labels=labels)
         return train_shadow(run, x, lambda: ctx.oracle.labels(x), ctx.num_classes, ctx.store, oracle=ctx.oracle,
                             true_labels=ctx.shadow_y[subset])
 
