@@ -30,7 +30,7 @@ from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parame
 from leakage.store import FORCE_ENV
 
 CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "vp_mia",
-                                       "llm_mia", "audit")
+                                       "llm_mia", "audit", "own_model")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 # Notebooks that reuse many (cached) results of others run after them; the summaries read every
@@ -43,7 +43,7 @@ DEPENDS_ON: dict[str, tuple[str, ...]] = {
 # Which ready notebook starts first: the two long label-only notebooks at once, then the rest of
 # their chain, then the other chapters longest first, to fill the gaps.
 RUN_ORDER: tuple[str, ...] = ("lz_targets", "lz_defences", "lz_transfer", "lz_boundary", "audit", "llm_mia", "vp_mia",
-                              *SUMMARY_NOTEBOOKS)
+                              "own_model", *SUMMARY_NOTEBOOKS)
 
 
 class BookError(RuntimeError):

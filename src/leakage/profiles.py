@@ -142,6 +142,14 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                   "lm_width": 384, "lm_vocab": 8192, "lm_epochs": 20, "lm_batch_size": 64, "lm_lr": 1e-3,
                   "lm_canaries": 1000, "lm_canary_words": 16, "lm_max_tokens": 128},
     },
+    "own_model": {
+        "smoke": {"seed": 0, "image_members": 150, "image_epochs": 60, "shadow_epochs": 30, "boundary_budget": 300, "lm_docs": 10,
+                  "lm_epochs": 8, "lm_width": 64, "code_per_set": 60, "n_boot": 200},
+        "default": {"seed": 0, "image_members": 300, "image_epochs": 60, "shadow_epochs": 30, "boundary_budget": 1000, "lm_docs": 20,
+                    "lm_epochs": 10, "lm_width": 64, "code_per_set": 200, "n_boot": 1000},
+        "paper": {"seed": 0, "image_members": 600, "image_epochs": 100, "shadow_epochs": 100, "boundary_budget": 15000, "lm_docs": 60,
+                  "lm_epochs": 20, "lm_width": 128, "code_per_set": 1000, "n_boot": 1000},
+    },
     "intro": {profile: {} for profile in PROFILES},
     "scorecard": {profile: {} for profile in PROFILES},
 }
