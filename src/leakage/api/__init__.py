@@ -10,8 +10,9 @@ Three entry points, one per kind of model, each returning :class:`MembershipResu
 - :func:`attack_code_model` (:mod:`leakage.api.code`): any code classifier (a callable on code strings)
   with the shadow-model attack and NMID.
 
-Models and data handed in are keyed in the store by a digest of their weights and content, or not
-cached at all (``store=None``): a result is never another model's.
+A result is never another model's: ``attack_classifier`` caches only when given a store, keyed by the
+digest of the model's weights and of the data's content; the LM and code entry points never cache (each
+call scores the weights the model holds at that moment).
 """
 
 from __future__ import annotations
