@@ -107,7 +107,7 @@ from IPython.display import Markdown, display
 
 from leakage.experiments import llm
 from leakage.experiments.audit import (LMAuditConfig, VisionAuditConfig, audit_rows, curve_rows, lm_scores,
-                                       summarise, vision_scores)
+                                       tightest_bounds, vision_scores)
 from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig
 from leakage.models.cnn import CNNConfig
@@ -202,7 +202,7 @@ publish("audit-eps", profile, table=eps_table[cols], figure=fig)
 # ```
 
 # %% tags=["remove-input"]
-tightest = summarise(eps_table)
+tightest = tightest_bounds(eps_table)
 display(Markdown("**The tightest attack per model**: the largest eps_LB over attacks and both audits, each "
                  "bound at 5% / `bounds_compared` (Bonferroni), so this best bound holds at 95%:"))
 tightest.style.hide(axis="index").format(precision=3)

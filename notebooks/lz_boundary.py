@@ -72,23 +72,22 @@ from IPython.display import Markdown, display
 from leakage.analysis import tsne_embedding
 from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints, \
     random_reference, unflipped_by_class
-from leakage.attacks.score_based import ScoreBasedAttack
-from leakage.attacks.shadow import ShadowConfig, ShadowRun
+from leakage.attacks.shadow import ShadowRun
 from leakage.attacks.transfer import TransferAttack
 from leakage.certify import CertifyConfig, CertifyRun, certified_radii
 from leakage.claims import record_evidence
 from leakage.claims.lz_boundary import COMPARE_COLUMNS, CURVE_COLUMNS, RADII_COLUMNS, REFERENCE_COLUMNS, \
     SCORE_COLUMNS, chapter_claims
 from leakage.config import describe
+from leakage.experiments import part1 as part1_configs
 from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
 from leakage.experiments.targets import cached_data, paper_targets, train_target
 from leakage.metrics import best_f1, f1_at_threshold, roc_auc
-from leakage.models.cnn import CNNConfig
 from leakage.profiles import notebook_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.store import Store
-from leakage.train import TrainConfig, predict_logits
+from leakage.train import predict_logits
 
 set_style()
 store = Store()
@@ -105,12 +104,10 @@ certify_config = CertifyConfig(sigma=certify_sigma, n0=certify_n0, n=certify_n, 
 # Fig. 10 and Table 5 reuse part 1 (the lz_transfer chapter): its configs, rebuilt from its parameters of this
 # profile, name the same cached artefacts, so nothing is recomputed when that chapter ran first.
 part1 = notebook_parameters("lz_transfer", profile)
-shadow = ShadowConfig(arch=CNNConfig(width=part1["width"]),
-                      train=TrainConfig(epochs=part1["shadow_epochs"], min_steps=part1["shadow_min_steps"]),
-                      size=part1["shadow_size"], seed=part1["seed"])
-part1_runs = {"baseline": ("baseline", None),
-              "transfer": ("transfer", TransferAttack.Config(shadow=shadow, statistic="loss", misclassified="lowest")),
-              "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow))}
+shadow = part1_configs.shadow(part1)
+transfer_runs = part1_configs.transfer_runs(part1)
+part1_runs = {"baseline": transfer_runs["baseline", "-"], "transfer": transfer_runs["transfer", "loss, lowest"],
+              "score-based": transfer_runs["score-based", "top-3 MLP"]}
 same_targets = all(part1[k] == v for k, v in dict(datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps,
                                                    width=width, seed=seed).items())
 

@@ -61,23 +61,24 @@ import torch
 from IPython.display import Markdown, display
 
 from leakage.analysis import other_label_cross_entropy
-from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig
-from leakage.attacks.transfer import STATISTICS, TransferAttack
-from leakage.experiments.label_only import CandidateConfig, run_attack
-from leakage.experiments.targets import cached_data, paper_targets, train_target
+from leakage.attacks.transfer import TransferAttack
+from leakage.experiments import part1
+from leakage.experiments.label_only import run_attack
+from leakage.experiments.targets import cached_data, train_target
 from leakage.metrics import roc_curve
-from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
+from leakage.models import CNNConfig, TargetCNN, count_parameters
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.lz_transfer import transfer_claims
 from leakage.results import record_provenance, save_table
-from leakage.train import TrainConfig, predict_logits
+from leakage.train import predict_logits
 
 set_style()
-shadow = ShadowConfig(arch=CNNConfig(width=width), train=TrainConfig(epochs=shadow_epochs, min_steps=shadow_min_steps),
-                      size=shadow_size, seed=seed)
-candidates = CandidateConfig(max_per_side=max_per_side, seed=seed)
+params = dict(datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed,
+              shadow_size=shadow_size, shadow_epochs=shadow_epochs, shadow_min_steps=shadow_min_steps,
+              max_per_side=max_per_side)
+shadow, candidates = part1.shadow(params), part1.candidates(params)
 
 
 def row(dataset, index, attack, variant, result):
@@ -96,20 +97,13 @@ def candidate_scores(result, **keys):
 
 # %% tags=["remove-output"]
 rows, results, targets = [], {}, {}
-for dataset in datasets:
-    for config in paper_targets(dataset, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed):
-        i = config.model_index
-        target = targets[dataset, i] = train_target(config)
-        runs = {("baseline", "-"): ("baseline", None),
-                ("score-based", "top-3 MLP"): ("score_based", ScoreBasedAttack.Config(shadow=shadow))}
-        for statistic in STATISTICS:
-            for rule in ("lowest", "keep"):
-                runs["transfer", f"{statistic}, {rule}"] = ("transfer", TransferAttack.Config(
-                    shadow=shadow, statistic=statistic, misclassified=rule))
-        for (attack, variant), (name, attack_config) in runs.items():
-            result = results[dataset, i, attack, variant] = run_attack(target, name, attack_config, candidates,
-                                                                       n_boot=n_boot)
-            rows.append(row(dataset, i, attack, variant, result))
+for config in part1.targets(params):
+    dataset, i = config.split.dataset, config.model_index
+    target = targets[dataset, i] = train_target(config)
+    for (attack, variant), (name, attack_config) in part1.transfer_runs(params).items():
+        result = results[dataset, i, attack, variant] = run_attack(target, name, attack_config, candidates,
+                                                                   n_boot=n_boot)
+        rows.append(row(dataset, i, attack, variant, result))
 table = pd.DataFrame(rows)
 scores = pd.concat([candidate_scores(r, dataset=d, model=f"M-{i}", attack=a, variant=v)
                     for (d, i, a, v), r in results.items()], ignore_index=True)

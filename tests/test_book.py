@@ -109,7 +109,7 @@ def test_the_runner_alone_sets_every_notebooks_threads(name):
 
 def test_no_stage_in_the_package_sets_threads():
     for path in (project_root() / "src" / "leakage").rglob("*.py"):
-        if path.name != "book.py":
+        if path.name not in ("book.py", "grid.py"):  # the two runners (notebooks, plan tasks) own threads
             assert not any(word in path.read_text() for word in THREAD_SETTERS), path
 
 

@@ -185,4 +185,4 @@ def test_a_corpus_rewritten_in_place_gets_a_new_key_and_an_empty_digest_is_refus
     with pytest.raises(ValueError, match="corpus_digest is empty"):
         llm.pools_for(first.pools, "")
     with pytest.raises(ValueError, match="corpus_digest is empty"):
-        llm.train_target(llm.LMTargetConfig(**fields), store)
+        llm.train_lm_target(llm.LMTargetConfig(**fields), store)

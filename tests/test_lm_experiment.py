@@ -11,7 +11,7 @@ import torch
 from leakage.config import field_docs
 from leakage.experiments.llm import (LLMRunConfig, LMTargetConfig, StatsConfig, embedding_marks, eval_neighbours,
                                      load_model, mink_table, model_stats, pools_for, reference_config, run_llm, summary_table,
-                                     target_config, train_target)
+                                     target_config, train_lm_target)
 from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import Passage, PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig
@@ -90,7 +90,7 @@ def test_impossible_combinations_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown reference model"):
         reference_config(target, "oracle")
     with pytest.raises(ValueError, match="train.method='full'"):
-        train_target(dataclasses.replace(target, train=FinetuneConfig(method="lora")), Store(tmp_path))
+        train_lm_target(dataclasses.replace(target, train=FinetuneConfig(method="lora")), Store(tmp_path))
     with pytest.raises(ValueError, match="not the one this config was made for"):
         pools_for(target.pools, "0000000000000000")
 
@@ -154,10 +154,10 @@ def test_a_scratch_model_has_vocab_size_rows_and_older_artefacts_of_another_size
                                 train=FinetuneConfig(epochs=1, lr=1e-2, batch_size=6, warmup_steps=1), checkpoints=())
     assert embedding_marks(roomy, store) == ("embedding_rows",)  # the tiny pool's BPE learns fewer tokens
     assert embedding_marks(tiny_run().target, store) == ()
-    payload = train_target(roomy, store)
+    payload = train_lm_target(roomy, store)
     assert payload["embedding_rows"] == 4096 and payload["ckpt_1"]["transformer.wte.weight"].shape[0] == 4096
     model, tokenizer = load_model(roomy, 1, store)
     assert model.config.vocab_size == 4096 > len(tokenizer)
     older = {k: v for k, v in payload.items() if k != "embedding_rows"}  # as written before vocab_size was honoured
     store.save("lm_target", roomy, older, seed=0)
-    assert "embedding_rows" in train_target(roomy, store)
+    assert "embedding_rows" in train_lm_target(roomy, store)

@@ -13,7 +13,8 @@ from leakage.config import config_hash
 from leakage.data.vision import DataUnavailableError
 from leakage.experiments.llm import LMTargetConfig
 from leakage.lm import models
-from leakage.lm.models import (FinetuneConfig, ScratchConfig, build_scratch, count_parameters, load_pretrained,
+from leakage.models import count_parameters
+from leakage.lm.models import (FinetuneConfig, ScratchConfig, build_scratch, load_pretrained,
                                load_trainable_state, prepare_for_training, smollm2_gguf, train_lm, train_tokenizer,
                                trainable_state)
 from leakage.lm.scoring import Scorer, context_token_id

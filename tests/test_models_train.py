@@ -5,7 +5,7 @@ import torch
 
 from leakage.data.splits import SplitConfig
 from leakage.experiments.targets import TargetConfig, train_target
-from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
+from leakage.models import CNNConfig, TargetCNN, count_parameters
 from leakage.store import Store
 from leakage.train import TrainConfig, TrainHook, accuracy, epochs_for, fit, predict_logits
 

@@ -373,13 +373,43 @@ def build_html() -> Path:
     return root / "_build" / "html"
 
 
+def run_plan(params: dict[str, dict[str, Any]], jobs: int, threads: int | None, log=print) -> None:
+    """Compute the plan of the notebooks in ``params`` on a local Dask cluster of ``jobs`` worker processes
+    (``threads`` torch threads per task; None: the cores shared among the workers). Raises ``BookError``
+    listing the failed tasks (with their job and traceback) when any failed."""
+    from leakage.experiments.plan import plan_for
+    from leakage.grid import make_client
+    from leakage.grid import run_plan as run_on_dask
+
+    planned = plan_for(params)
+    if not len(planned):
+        return
+    share = threads or max(1, (os.cpu_count() or 1) // jobs)
+    client = make_client(workers=jobs, threads=share, quiet=True)
+    try:
+        report = run_on_dask(planned, client, threads=share, echo=log)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    log(f"plan: {len(report.done)} of {len(planned)} artefacts ready in {report.seconds:.0f} s")
+    if not report.ok:
+        details = "\n\n".join(f"{name}:\n{text}" for name, text in report.failed.items())
+        raise BookError(f"{len(report.failed)} planned task(s) failed ({len(report.not_run)} more not run because "
+                        f"they needed them); fix and re-run (finished artefacts are kept):\n{details}")
+
+
 def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, force: bool = False,
              overrides: list[str] | None = None, build: bool = True, threads: int | None = None,
-             log=print) -> Path | None:
-    """Execute the profile's notebooks (``only`` some chapters, plus the summary pages), then build the book.
+             plan: bool = True, log=print) -> Path | None:
+    """Compute the build's experiment plan on Dask, execute the profile's notebooks (``only`` some chapters,
+    plus the summary pages), then build the book.
 
-    ``threads`` fixes every notebook's CPU threads (None: each gets its share of the cores, which depends
-    on what runs beside it); a fixed count makes a rebuild from scratch give the same digits.
+    ``plan``: first compute every planned artefact (:func:`leakage.experiments.plan.plan_for`) on a local Dask
+    cluster of ``jobs`` workers (:func:`run_plan`); the notebooks then load them. ``threads`` fixes every
+    notebook's and plan task's CPU threads (None: each gets its share of the cores, which depends on what runs
+    beside it); a fixed count makes a rebuild from scratch give the same digits.
     """
     check_profile(profile)
     unknown = sorted(set(only or []) - set(ALL_NOTEBOOKS))
@@ -400,6 +430,8 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
         os.environ[FORCE_ENV] = str(time.time())
+    if plan:
+        run_plan(params, jobs, threads, log)
     _run_all(chapters + summaries, params, jobs, log, threads)
     if not build:
         return None

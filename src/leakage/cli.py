@@ -40,6 +40,24 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
                       help="override a notebook parameter of the profile, e.g. --set epochs=5 (repeatable)")
     book.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the HTML")
+    book.add_argument("--no-plan", action="store_true",
+                      help="skip computing the experiment plan on Dask first (each notebook computes what it needs)")
+
+    run = commands.add_parser("run", help="compute a profile's experiment plan on Dask (local, a scheduler, or a "
+                                          "batch system), without executing the notebooks")
+    run.add_argument("--profile", default="default", help="smoke, default or paper (default: default)")
+    run.add_argument("--only", action="append", metavar="NAME", help="plan only this notebook's artefacts (repeatable)")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
+                     help="override a notebook parameter, as for `book`")
+    run.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this existing Dask scheduler")
+    run.add_argument("--cluster", default="local", choices=["local", "slurm", "pbs", "sge"],
+                     help="start workers locally (default) or through dask-jobqueue")
+    run.add_argument("--cluster-option", action="append", default=[], metavar="KEY=VALUE", dest="cluster_options",
+                     help="a keyword of the cluster class, e.g. queue=gpu, cores=8, memory=32GB, walltime=04:00:00, "
+                          "job_extra_directives=['--gres=gpu:1'] (values parsed as Python literals when they can be)")
+    run.add_argument("--workers", type=int, default=None, help="workers (local: default cores / threads; batch: jobs)")
+    run.add_argument("--threads", type=int, default=1, help="torch threads per task (default 1)")
+    run.add_argument("--retries", type=int, default=0, help="times a failed task is retried (default 0)")
 
     score = commands.add_parser("score-texts", help="attack your own causal LM with member / non-member texts",
                                 description="Every LM membership-inference attack (LOSS, zlib, Min-k%, Min-k%++, "
@@ -111,8 +129,59 @@ def score_texts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _literal(text: str):
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_plan_command(args: argparse.Namespace) -> int:
+    """The ``run`` command: build the plan of the profile's notebooks and compute it on Dask."""
+    from leakage.book import CHAPTER_NOTEBOOKS, parse_overrides, resolve_parameters
+    from leakage.experiments.plan import plan_for
+    from leakage.grid import make_client, run_plan
+    from leakage.profiles import check_profile
+
+    check_profile(args.profile)
+    unknown = sorted(set(args.only or []) - set(CHAPTER_NOTEBOOKS))
+    if unknown:
+        raise BookError(f"unknown notebook {', '.join(unknown)}; known: {', '.join(CHAPTER_NOTEBOOKS)}")
+    values = parse_overrides(args.overrides)
+    params = {n: resolve_parameters(n, args.profile, values) for n in CHAPTER_NOTEBOOKS if not args.only or n in args.only}
+    options = {}
+    for item in args.cluster_options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BookError(f"--cluster-option takes KEY=VALUE, got {item!r}")
+        options[key] = _literal(value)
+    planned = plan_for(params)
+    client = make_client(args.scheduler, args.cluster, workers=args.workers, threads=args.threads, options=options)
+    try:
+        report = run_plan(planned, client, threads=args.threads, retries=args.retries)
+    finally:
+        cluster = getattr(client, "cluster", None)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    for name, text in report.failed.items():
+        print(f"failed: {name}\n{text}\n", file=sys.stderr)
+    for name, origin in report.not_run.items():
+        print(f"not run: {name} (needs {origin}, which failed)", file=sys.stderr)
+    print(f"plan: {len(report.done)} of {len(planned)} artefacts ready in {report.seconds:.0f} s")
+    return 0 if report.ok else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "run":
+        try:
+            return run_plan_command(args)
+        except (BookError, UnknownProfileError, DataUnavailableError, ValueError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
     if args.command == "score-texts":
         try:
             return score_texts(args)
@@ -121,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     try:
         run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
-                 build=not args.no_build, threads=args.threads)
+                 build=not args.no_build, threads=args.threads, plan=not args.no_plan)
     except (BookError, UnknownProfileError, DataUnavailableError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

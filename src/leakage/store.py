@@ -41,6 +41,7 @@ try:
 except ImportError:
     fcntl = None
 
+COMPUTED_LOG = ".computed.log"
 RECORD = "record.json"
 FORCE_ENV = "LEAKAGE_FORCE_BEFORE"
 
@@ -194,9 +195,29 @@ class Store:
             except OSError:  # a parallel run renamed its copy in first: keep that one
                 if not (final / RECORD).exists():
                     raise
+            self._log_computed(kind, final.name, record["wall_time_s"])
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return final
+
+    def _log_computed(self, kind: str, config_hash: str, seconds: float) -> None:
+        """Append one line to ``<root>/.computed.log`` (one ``write`` of a short line in append mode: lines of
+        concurrent processes never interleave)."""
+        line = json.dumps({"kind": kind, "config_hash": config_hash, "pid": os.getpid(), "seconds": seconds,
+                           "at": time.time()}) + "\n"
+        with open(self.root / COMPUTED_LOG, "a") as handle:
+            handle.write(line)
+
+    def computed(self, since: float = 0.0) -> list[dict[str, Any]]:
+        """Every artefact this store's root saw computed (finished) at or after ``since`` (UNIX time), oldest
+        first: dicts with ``kind``, ``config_hash``, ``pid``, ``seconds``, ``at``. How a run proves it computed
+        each artefact once, and that a later run computed nothing."""
+        try:
+            lines = (self.root / COMPUTED_LOG).read_text().splitlines()
+        except FileNotFoundError:
+            return []
+        entries = [json.loads(line) for line in lines if line.strip()]
+        return [e for e in entries if e["at"] >= since]
 
     def cached(self, kind: str, config: Any, compute: Callable[[], Mapping[str, Any]], *,
                seed: int | None, device: str = "cpu") -> dict[str, Any]:

@@ -258,7 +258,7 @@ def audit_rows(model: str, epsilon: float, result: AuditScores, delta: float, co
 
     ``eps_lb`` and ``eps_lb_one_run`` hold at ``confidence`` each (one attack, one audit). The chapter's best
     over attacks and audits needs ``eps_lb_family`` and ``eps_lb_one_run_family``: the same bounds at
-    :func:`family_confidence` over ``family`` = 2 x attacks bounds, so that their maximum (:func:`summarise`)
+    :func:`family_confidence` over ``family`` = 2 x attacks bounds, so that their maximum (:func:`tightest_bounds`)
     holds at ``confidence``. ``seed`` draws the threshold audit's split (the half that chooses the threshold);
     ``fpr``/``fnr`` are the chosen test's rates on the other half, ``ceiling`` a perfect attack's bound there.
     """
@@ -303,7 +303,7 @@ def curve_rows(model: str, epsilon: float, result: AuditScores, sizes: list[int]
     return rows
 
 
-def summarise(table: pd.DataFrame) -> pd.DataFrame:
+def tightest_bounds(table: pd.DataFrame) -> pd.DataFrame:
     """Per model and epsilon: the best eps_LB over attacks and audits, each bound at the Bonferroni level of its
     family (``eps_lb_family``, ``eps_lb_one_run_family`` of :func:`audit_rows`), so the best holds at the
     table's ``confidence``; with the attack and audit that gave it."""

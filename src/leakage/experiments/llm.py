@@ -44,9 +44,10 @@ from leakage.api.result import MembershipResult
 from leakage.lm.attacks import (AttackInputs, check_fraction, lowest_k_mean, results_from_scores, run_attacks,
                                 standard_specs, standardised_logprobs, zlib_length)
 from leakage.lm.corpus import BrownCorpus, PoolConfig, Pools, load_brown, make_pools
-from leakage.lm.models import (SCRATCH, FinetuneConfig, ScratchConfig, build_scratch, count_parameters,
+from leakage.lm.models import (SCRATCH, FinetuneConfig, ScratchConfig, build_scratch,
                                load_pretrained, load_trainable_state, prepare_for_training, pretrained_digest,
                                tokenizer_from_json, train_lm, train_tokenizer)
+from leakage.models import count_parameters
 from leakage.lm.neighbours import NeighbourConfig, TagLexicon, make_neighbours
 from leakage.lm.scoring import Scorer, StatsBatch
 from leakage.metrics import roc_auc
@@ -213,7 +214,7 @@ def fresh_model(config: LMTargetConfig, device: torch.device, store: Store | Non
     return load_pretrained(config.model, device)
 
 
-def train_target(config: LMTargetConfig, store: Store | None = None) -> dict:
+def train_lm_target(config: LMTargetConfig, store: Store | None = None) -> dict:
     """Train (or load) the model of ``config``; payload: ``ckpt_<epoch>`` weights, ``losses``, sizes."""
     if config.train_on == "none":
         raise ValueError("train_on='none' is the untrained base model; there is nothing to train")
@@ -246,7 +247,7 @@ def load_model(config: LMTargetConfig, epoch: int, store: Store | None = None):
     model, tokenizer = fresh_model(config, device, store)
     if epoch == 0:
         return model.eval(), tokenizer
-    payload = train_target(config, store)
+    payload = train_lm_target(config, store)
     if f"ckpt_{epoch}" not in payload:
         kept = sorted(int(k[5:]) for k in payload if k.startswith("ckpt_"))
         raise ValueError(f"epoch {epoch} was not kept; checkpoints of this model: {kept}")
@@ -407,7 +408,7 @@ def mink_table(run: LLMRun, target_name: str) -> pd.DataFrame:
 
 def describe_target(config: LMTargetConfig, store: Store | None = None) -> dict:
     """Sizes of a trained target for the book: parameters, texts, final training loss."""
-    payload = train_target(config, store)
+    payload = train_lm_target(config, store)
     return {"parameters": payload["parameters"], "trainable_parameters": payload["trainable_parameters"],
             "train_texts": payload["n_train_texts"], "final_train_loss": payload["losses"][-1],
             "train_seconds": payload["train_seconds"]}
@@ -415,4 +416,4 @@ def describe_target(config: LMTargetConfig, store: Store | None = None) -> dict:
 
 __all__ = ["LLMRun", "LLMRunConfig", "LMTargetConfig", "StatsConfig", "attack_specs", "base_config", "corpus",
            "describe_target", "embedding_marks", "eval_neighbours", "load_model", "mink_table", "model_stats",
-           "pools_for", "reference_config", "run_llm", "summary_table", "target_config", "train_target"]
+           "pools_for", "reference_config", "run_llm", "summary_table", "target_config", "train_lm_target"]

@@ -17,7 +17,7 @@ from leakage.defenses import DefenceConfig, training_hooks
 from leakage.defenses.dp import DPSGD
 from leakage.defenses.memguard import MemGuardConfig, MemGuardModel, train_defence_classifier
 from leakage.device import describe_device, get_device
-from leakage.models.cnn import CNNConfig, TargetCNN, count_parameters
+from leakage.models import CNNConfig, TargetCNN, count_parameters
 from leakage.seed import derive_seed, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, accuracy, epochs_for, fit, predict_logits

@@ -39,7 +39,8 @@ from leakage.vp.baseline import BaselineConfig, bag_of_tokens_baseline
 from leakage.vp.features import FEATURE_SETS, RawOutputs, check_feature_sets, model_outputs
 from leakage.vp.juliet import EXTRACTOR_VERSION, JulietConfig, VPCorpus, load_juliet
 from leakage.vp.juliet import source_path as juliet_source_path
-from leakage.vp.models import VPModelConfig, build_vp_model, count_parameters
+from leakage.models import count_parameters
+from leakage.vp.models import VPModelConfig, build_vp_model
 from leakage.vp.nmid import NMIDConfig, apply_nmid
 from leakage.vp.realworld import REALWORLD_DATASETS, load_realworld
 from leakage.vp.realworld import source_path as realworld_source_path

@@ -224,10 +224,6 @@ def build_scratch(config: ScratchConfig, tokenizer, seed: int):
     return GPT2LMHeadModel(gpt2).eval()
 
 
-def count_parameters(model: torch.nn.Module, trainable_only: bool = False) -> int:
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
-
-
 # --------------------------------------------------------------------------- training
 
 

@@ -1,5 +1,13 @@
 """Model architectures: the vision CNN here; sequence models come with their chapters."""
 
+from torch import nn
+
 from leakage.models.cnn import CNNConfig, TargetCNN
 
-__all__ = ["CNNConfig", "TargetCNN"]
+__all__ = ["CNNConfig", "TargetCNN", "count_parameters"]
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters of ``model`` (of those that train when ``trainable_only``): the one count every
+    chapter reports (a LoRA-adapted LM: all weights, or the adapters' alone)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

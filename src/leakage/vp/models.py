@@ -178,7 +178,3 @@ def build_vp_model(config: VPModelConfig, vocab_size: int, pad_id: int, max_len:
         return CodeBERTClassifier.from_config(vocab_size, pad_id, max_len, config)
     return RNNClassifier(vocab_size, pad_id, config)
 
-
-def count_parameters(model: nn.Module) -> int:
-    """Trainable parameters."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,81 @@
+"""Benchmark: the smoke profile's experiment plan on Dask with 1, 2 and 4 local worker processes, against the
+old notebook-level schedule (the part-1 artefacts computed one after another in one process, as the
+``lz_targets`` then ``lz_transfer`` notebooks did), each from an empty store, in the same run.
+
+Prints, per schedule, the wall time, the artefacts computed and the speed-up over the old schedule.
+Each task uses 1 torch thread, so on a machine with fewer cores than workers the extra workers only share
+the cores (this project's CI machine has 2).
+
+    python benchmarks/bench_plan.py                  # smoke plan (part 1: 6 targets, 48 attacks)
+    python benchmarks/bench_plan.py --workers 1 2    # only these worker counts
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+
+
+def plan_parameters() -> dict:
+    from leakage.profiles import notebook_parameters
+
+    return {n: notebook_parameters(n, "smoke") for n in ("lz_targets", "lz_transfer")}
+
+
+def old_schedule(root: str) -> tuple[float, int]:
+    """The plan's jobs one after another in this process (the notebooks' loops), from an empty store."""
+    import torch
+
+    from leakage.experiments.plan import execute, plan_for
+    from leakage.store import Store
+
+    torch.set_num_threads(1)
+    store = Store(root)
+    start = time.perf_counter()
+    for t in plan_for(plan_parameters()).tasks:
+        execute(t.job, store)
+    return time.perf_counter() - start, len(store.computed())
+
+
+def on_dask(root: str, workers: int) -> tuple[float, int]:
+    """The plan on a LocalCluster of ``workers`` processes (cluster start-up included), from an empty store."""
+    from leakage.experiments.plan import plan_for
+    from leakage.grid import make_client, run_plan
+    from leakage.store import Store
+
+    start = time.perf_counter()
+    client = make_client(workers=workers, threads=1, quiet=True)
+    try:
+        report = run_plan(plan_for(plan_parameters()), client, store_root=root, echo=lambda line: None)
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+    if not report.ok:
+        raise SystemExit(f"the plan failed: {report.failed}")
+    return time.perf_counter() - start, len(Store(root).computed())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args()
+    os.environ["LEAKAGE_PROGRESS"] = "0"
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        seconds, computed = old_schedule(f"{tmp}/old")
+        rows.append(("old: notebooks' loops, 1 process", seconds, computed))
+        for n in args.workers:
+            seconds, computed = on_dask(f"{tmp}/dask{n}", n)
+            rows.append((f"Dask LocalCluster, {n} worker(s)", seconds, computed))
+    reference = rows[0][1]
+    print(f"smoke plan on {os.cpu_count()} cores, 1 torch thread per task")
+    print(f"{'schedule':36s} {'wall s':>8s} {'computed':>9s} {'speed-up':>9s}")
+    for name, seconds, computed in rows:
+        print(f"{name:36s} {seconds:8.1f} {computed:9d} {reference / seconds:8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
