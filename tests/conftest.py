@@ -24,10 +24,13 @@ def toy_data(n: int = 2400, classes: int = 10, noise: float = 0.35, seed: int = 
 
 @pytest.fixture(scope="module")
 def one_thread():
-    """Tiny models run fastest on one thread (and a busy machine makes two much slower)."""
+    """Tiny models run fastest on one thread, torch's and BLAS' (and a busy machine makes two much slower)."""
+    from threadpoolctl import threadpool_limits
+
     old = torch.get_num_threads()
     torch.set_num_threads(1)
-    yield
+    with threadpool_limits(1):
+        yield
     torch.set_num_threads(old)
 
 

@@ -23,16 +23,7 @@ from leakage.vp.splits import VPSplitConfig
 from leakage.vp.tokenizer import TokenizerConfig
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread (BLAS and torch): on a shared 2-core machine oversubscription costs more than it gains."""
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: torch and BLAS on one thread
 
 
 # --------------------------------------------------------------------------- a toy code model in numpy

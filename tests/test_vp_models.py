@@ -7,16 +7,7 @@ from leakage.vp.models import (ARCHITECTURES, CodeBERTClassifier, VPModelConfig,
                                reverse_within_length)
 from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer, TokenizerConfig
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Run on one thread (BLAS and torch): on a shared 2-core machine oversubscription costs more than it gains."""
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: torch and BLAS on one thread
 
 
 CODE = ["void id0()\n{\n    int data = 5;\n    if (data > 0) { printIntLine(data); }\n}",

@@ -174,24 +174,26 @@ def run_plan_command(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def book_command(args: argparse.Namespace) -> int:
+    """The ``book`` command: execute the notebooks and build the book."""
+    run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
+             build=not args.no_build, threads=args.threads, plan=not args.no_plan)
+    return 0
+
+
+#: command -> (its function, the errors it reports as ``error: ...`` with exit status 1).
+COMMANDS = {
+    "book": (book_command, (BookError, UnknownProfileError, DataUnavailableError)),
+    "run": (run_plan_command, (BookError, UnknownProfileError, DataUnavailableError, ValueError)),
+    "score-texts": (score_texts, (DataUnavailableError, FileNotFoundError, ValueError, OSError)),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if args.command == "run":
-        try:
-            return run_plan_command(args)
-        except (BookError, UnknownProfileError, DataUnavailableError, ValueError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
-    if args.command == "score-texts":
-        try:
-            return score_texts(args)
-        except (DataUnavailableError, FileNotFoundError, ValueError, OSError) as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 1
+    command, errors = COMMANDS[args.command]
     try:
-        run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
-                 build=not args.no_build, threads=args.threads, plan=not args.no_plan)
-    except (BookError, UnknownProfileError, DataUnavailableError) as err:
+        return command(args)
+    except errors as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    return 0
