@@ -46,10 +46,10 @@ def book_target(dataset: str, index: int, device: torch.device):
     """(model, members x, members y, non-members x, non-members y, description) of the book's M-index:
     digits as in the smoke profile, fashion-mnist as in the default profile (trained once, cached by the store)."""
     from leakage.experiments.targets import paper_targets, train_target
-    from leakage.profiles import TARGETS
+    from leakage.profiles import notebook_parameters
 
     profile = "smoke" if dataset == "digits" else "default"
-    p = TARGETS[profile]
+    p = notebook_parameters("lz_targets", profile)
     config = paper_targets(dataset, scale=p["scale"], epochs=p["epochs"], min_steps=p["min_steps"],
                            width=p["width"], seed=p["seed"])[index]
     target = train_target(config)

@@ -61,7 +61,7 @@ replace_fraction = 0.1  # fraction of a passage's tokens replaced in each neighb
 min_k = 0.2  # k of Min-k% and Min-k%++ as a fraction
 k_grid = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0]  # k values of the Min-k% sweep
 max_tokens = 128  # tokens of a text scored and trained on
-n_boot = 1000  # bootstrap resamples of each AUC's confidence interval
+n_boot = 200  # bootstrap resamples of each AUC's confidence interval
 
 # %% tags=["remove-input"]
 import numpy as np

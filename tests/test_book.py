@@ -13,7 +13,7 @@ from leakage import book
 from leakage.book import (ALL_NOTEBOOKS, BookError, check_parameter, declared_parameters, notebook_source,
                           parameter_examples, parse_overrides, prepare_notebook, resolve_parameters, run_book)
 from leakage.paths import project_root
-from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError
+from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError, notebook_parameters
 
 
 def toc_files() -> set[str]:
@@ -29,6 +29,16 @@ def test_every_notebook_is_in_the_toc_and_has_every_profile():
     assert {f"generated/{n}" for n in ALL_NOTEBOOKS} == toc_files()
     for name in ALL_NOTEBOOKS:
         assert set(NOTEBOOK_PARAMETERS[name]) == set(PROFILES), name
+
+
+@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
+def test_the_parameters_cell_is_the_smoke_profile_and_profiles_hold_only_changes(name):
+    declared = declared_parameters(jupytext.read(notebook_source(name)))
+    assert NOTEBOOK_PARAMETERS[name]["smoke"] == {}
+    assert notebook_parameters(name, "smoke") == {**declared, "profile": "smoke"}
+    for profile in PROFILES:
+        same = {k for k, v in NOTEBOOK_PARAMETERS[name][profile].items() if declared.get(k) == v}
+        assert not same, f"{name}: the {profile} profile repeats the cell's values of {sorted(same)}"
 
 
 @pytest.mark.parametrize("name", ALL_NOTEBOOKS)
