@@ -221,7 +221,9 @@ def labelled(name: str) -> tuple[list[str], np.ndarray]:
 def train_code_model(code: list[str], label: np.ndarray):
     pipeline = make_pipeline(CountVectorizer(token_pattern=r"\w+"), LogisticRegression(C=100.0, max_iter=2000))
     pipeline.fit(code, label)
-    return lambda strings: pipeline.predict_log_proba(strings)  # logits: log-probabilities (N, 2)
+    # logits (N, 2): [0, w.x + b], whose softmax is the model's probabilities (finite, unlike log-probabilities,
+    # which are -inf where a weakly regularised model is certain)
+    return lambda strings: np.stack([np.zeros(len(strings)), pipeline.decision_function(strings)], 1)
 
 
 code_model = train_code_model(*labelled("target_in"))

@@ -206,7 +206,8 @@ def _call(model: CodeModel, who: str, codes: list[str], where: str) -> tuple[np.
         raise ValueError(f"the {who} model returned {len(logits)} logit rows"
                          f"{'' if embedding is None else f' and {len(embedding)} embedding rows'} for the "
                          f"{len(codes)} codes of {where}: it must return one row per code")
-    check_finite(f"the {who} model's logits on {where}", logits)
+    check_finite(f"the {who} model's logits on {where} (log-probabilities are -inf where the model is certain: "
+                 "return finite logits, e.g. [0, decision_function] for a binary scikit-learn model)", logits)
     if embedding is not None:
         check_finite(f"the {who} model's embedding on {where}", embedding)
     return embedding, logits
