@@ -169,10 +169,24 @@ def bootstrap_tpr(scores: np.ndarray, is_member: np.ndarray, max_fpr: float = 0.
     if scores.shape != is_member.shape or scores.ndim != 1:
         raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
                          f"{is_member.shape}")
+    return bootstrap_tprs(scores, is_member, (max_fpr,), n_boot=n_boot, seed=seed, level=level)[0]
+
+
+def bootstrap_tprs(scores: np.ndarray, is_member: np.ndarray, max_fprs: tuple[float, ...], *, n_boot: int = 1000,
+                   seed: int = 0, level: float = 0.95) -> list[tuple[float, float]]:
+    """:func:`bootstrap_tpr` at several FPRs from the same resamples (each drawn once): one (lo, hi) per FPR.
+    Inputs are checked by :func:`bootstrap_tpr`'s rules."""
+    check_finite("attack scores", np.asarray(scores, dtype=np.float64), allow_inf=True)
+    scores, is_member = np.asarray(scores), np.asarray(is_member, dtype=bool)
+    if scores.shape != is_member.shape or scores.ndim != 1:
+        raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
+                         f"{is_member.shape}")
     rng = np.random.default_rng(seed)
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
-    values = [tpr_at_fpr(scores[np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]], labels, max_fpr)
-              for _ in range(n_boot)]
-    lo, hi = np.quantile(values, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
+    values = np.empty((n_boot, len(max_fprs)))
+    for b in range(n_boot):
+        sample = scores[np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))]]
+        values[b] = [tpr_at_fpr(sample, labels, fpr) for fpr in max_fprs]
+    bounds = np.quantile(values, [(1 - level) / 2, (1 + level) / 2], axis=0)
+    return [(float(lo), float(hi)) for lo, hi in bounds.T]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from leakage.checks import check_finite
-from leakage.metrics import bootstrap_tpr, summarize
+from leakage.metrics import bootstrap_tprs, summarize
 
 #: What each attack family leaves in ``MembershipResult.extras``: name -> meaning. Every entry is an array
 #: whose first axis is the candidate (n, ...), except those in :data:`PER_RUN`.
@@ -106,9 +106,10 @@ class MembershipResult:
         if not hasattr(self, "_metrics"):
             metrics = summarize(self.scores, self.is_member, n_boot=self.n_boot, seed=self.seed)
             if self.is_member.any() and (~self.is_member).any():
-                for name, fpr in (("tpr_at_1pct_fpr", 0.01), ("tpr_at_0.1pct_fpr", 0.001)):
-                    metrics[f"{name}_lo"], metrics[f"{name}_hi"] = bootstrap_tpr(
-                        self.scores, self.is_member, fpr, n_boot=self.n_boot, seed=self.seed)
+                names = ("tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+                bounds = bootstrap_tprs(self.scores, self.is_member, (0.01, 0.001), n_boot=self.n_boot, seed=self.seed)
+                for name, (lo, hi) in zip(names, bounds):
+                    metrics[f"{name}_lo"], metrics[f"{name}_hi"] = lo, hi
             self._metrics = metrics
         return self._metrics
 

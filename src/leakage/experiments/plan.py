@@ -23,6 +23,7 @@ from leakage.config import config_hash, doc_field
 from leakage.experiments import part1
 from leakage.experiments.label_only import CandidateConfig, run_attack
 from leakage.experiments.targets import TargetConfig, train_target
+from leakage.metrics import roc_auc
 from leakage.store import Store
 
 
@@ -52,8 +53,6 @@ def run_target_job(job: TargetJob, store: Store) -> dict[str, Any]:
 def run_attack_job(job: AttackJob, store: Store) -> dict[str, Any]:
     """Stage of :class:`AttackJob`: the attack's AUC (the scores stay in the store)."""
     result = run_attack(train_target(job.target, store), job.attack, job.config, job.candidates, store, n_boot=1)
-    from leakage.metrics import roc_auc
-
     return {"auc": roc_auc(result.scores, result.is_member)}
 
 
