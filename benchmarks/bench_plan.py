@@ -1,13 +1,14 @@
 """Benchmark: the smoke profile's experiment plan on Dask with 1, 2 and 4 local worker processes, against the
-old notebook-level schedule (the part-1 artefacts computed one after another in one process, as the
-``lz_targets`` then ``lz_transfer`` notebooks did), each from an empty store, in the same run.
+old notebook-level schedule (the planned artefacts computed one after another in one process, as the notebooks'
+own loops did), each from an empty store, in the same run.
 
 Prints, per schedule, the wall time, the artefacts computed and the speed-up over the old schedule.
 Each task uses 1 torch thread, so on a machine with fewer cores than workers the extra workers only share
 the cores (this project's CI machine has 2).
 
-    python benchmarks/bench_plan.py                  # smoke plan (part 1: 6 targets, 48 attacks)
-    python benchmarks/bench_plan.py --workers 1 2    # only these worker counts
+    python benchmarks/bench_plan.py                              # the whole smoke plan
+    python benchmarks/bench_plan.py --workers 1 2                # only these worker counts
+    python benchmarks/bench_plan.py --only lz_targets --only lz_transfer   # some chapters' plans
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ import tempfile
 import time
 
 
+CHAPTERS: list[str] = []  # set by --only; empty: every chapter with a plan
+
+
 def plan_parameters() -> dict:
+    from leakage.experiments.plan import PLANNERS
     from leakage.profiles import notebook_parameters
 
-    return {n: notebook_parameters(n, "smoke") for n in ("lz_targets", "lz_transfer")}
+    return {n: notebook_parameters(n, "smoke") for n in (CHAPTERS or PLANNERS)}
 
 
 def old_schedule(root: str) -> tuple[float, int]:
@@ -61,7 +66,9 @@ def on_dask(root: str, workers: int) -> tuple[float, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--only", action="append", default=[], metavar="NOTEBOOK", help="plan only these chapters")
     args = parser.parse_args()
+    CHAPTERS[:] = args.only
     os.environ["LEAKAGE_PROGRESS"] = "0"
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +78,11 @@ def main() -> None:
             seconds, computed = on_dask(f"{tmp}/dask{n}", n)
             rows.append((f"Dask LocalCluster, {n} worker(s)", seconds, computed))
     reference = rows[0][1]
-    print(f"smoke plan on {os.cpu_count()} cores, 1 torch thread per task")
+    from leakage.experiments.plan import plan_for
+
+    counts = plan_for(plan_parameters()).counts()
+    print(f"smoke plan ({', '.join(f'{n} {k}' for k, n in counts.items())}) on {os.cpu_count()} cores, "
+          "1 torch thread per task")
     print(f"{'schedule':36s} {'wall s':>8s} {'computed':>9s} {'speed-up':>9s}")
     for name, seconds, computed in rows:
         print(f"{name:36s} {seconds:8.1f} {computed:9d} {reference / seconds:8.2f}x")

@@ -99,49 +99,28 @@ lm_max_tokens = 48  # tokens per text trained on and scored
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 import seaborn as sns
-import torch
 from IPython.display import Markdown, display
 
 from leakage.experiments import llm
-from leakage.experiments.audit import (LMAuditConfig, VisionAuditConfig, audit_rows, curve_rows, lm_scores,
-                                       tightest_bounds, vision_scores)
-from leakage.lm.corpus import PoolConfig
-from leakage.lm.models import FinetuneConfig, ScratchConfig
-from leakage.models.cnn import CNNConfig
+from leakage.experiments.audit import (MODELS, audit_results, best_curve, canary_frame, curve_frame, epsilon_label,
+                                       eps_frame, models_frame, tightest_bounds)
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.audit import audit_claims
 from leakage.results import record_provenance, save_table
-from leakage.train import TrainConfig
 
 set_style()
-levels = [0.0, *epsilons]  # 0: no DP
-
-
-def vision_config(epsilon: float) -> VisionAuditConfig:
-    train = TrainConfig(epochs=epochs, batch_size=batch_size, lr=lr, min_steps=0 if epsilon else nodp_min_steps)
-    return VisionAuditConfig(dataset=vision_dataset, base_size=vision_base, test_size=vision_test,
-                             canaries=vision_canaries, canary_kind=canary_kind, epsilon=epsilon, delta=delta,
-                             arch=CNNConfig(width=width), train=train, boundary_budget=boundary_budget, seed=seed)
-
-
-def lm_config(epsilon: float) -> LMAuditConfig:
-    return LMAuditConfig(
-        pools=PoolConfig(passage_words=lm_passage_words, docs_per_pool=lm_docs_per_pool,
-                         passages_per_doc=lm_passages_per_doc, seed=seed),
-        corpus_digest=llm.corpus().digest(),
-        scratch=ScratchConfig(n_layer=lm_layers, n_head=2, n_embd=lm_width, n_positions=lm_max_tokens + 1,
-                              vocab_size=lm_vocab),
-        train=FinetuneConfig(method="full", epochs=lm_epochs, lr=lm_lr, batch_size=lm_batch_size),
-        canaries=lm_canaries, canary_words=lm_canary_words, epsilon=epsilon, delta=delta, max_tokens=lm_max_tokens,
-        seed=seed)
-
-
-MODELS = {"CNN": (vision_config, vision_scores), "GPT-2": (lm_config, lm_scores)}
-results = {(name, eps): run(make(eps)) for name, (make, run) in MODELS.items() for eps in levels}
+params = dict(seed=seed, epsilons=epsilons, delta=delta, confidence=confidence, curve_sizes=curve_sizes,
+              vision_dataset=vision_dataset, vision_base=vision_base, vision_test=vision_test,
+              vision_canaries=vision_canaries, canary_kind=canary_kind, width=width, epochs=epochs,
+              batch_size=batch_size, lr=lr, nodp_min_steps=nodp_min_steps, boundary_budget=boundary_budget,
+              lm_docs_per_pool=lm_docs_per_pool, lm_passages_per_doc=lm_passages_per_doc,
+              lm_passage_words=lm_passage_words, lm_layers=lm_layers, lm_width=lm_width, lm_vocab=lm_vocab,
+              lm_epochs=lm_epochs, lm_batch_size=lm_batch_size, lm_lr=lm_lr, lm_canaries=lm_canaries,
+              lm_canary_words=lm_canary_words, lm_max_tokens=lm_max_tokens)
+# every model at every epsilon (0: no DP), trained and scored by the plan before this page runs: loads only
+results = audit_results(params)
 
 # %% [markdown]
 # ## The audited models
@@ -152,22 +131,19 @@ results = {(name, eps): run(make(eps)) for name, (make, run) in MODELS.items() f
 # canary's (wrong) label.
 
 # %% tags=["remove-input"]
-models = pd.DataFrame([{"model": name, "target_epsilon": eps if eps else np.inf, **result.metrics}
-                       for (name, eps), result in results.items()])
+models = models_frame(results)
 models.style.hide(axis="index").format(precision=3)
 
 # %% [markdown]
 # ## Empirical lower bounds (`audit-eps`)
 
 # %% tags=["remove-input"]
-eps_table = pd.DataFrame([row for (name, eps), result in results.items()
-                          for row in audit_rows(name, eps, result, delta, confidence, seed=seed)])
+eps_table = eps_frame(results, params)
 AUDITS = {"eps_lb": "threshold audit", "eps_lb_one_run": "one-run audit"}
-order = [f"{e:g}" for e in epsilons] + ["no DP"]
+order = [epsilon_label(e) for e in epsilons] + ["no DP"]
 fig, axes = plt.subplots(len(AUDITS), len(MODELS), figsize=(5.2 * len(MODELS), 3.4 * len(AUDITS)), squeeze=False)
 for col, name in enumerate(MODELS):
-    sub = eps_table[eps_table.model == name].assign(
-        epsilon=lambda t: t.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}"))
+    sub = eps_table[eps_table.model == name].assign(epsilon=lambda t: t.target_epsilon.map(epsilon_label))
     for row, (column, audit_name) in enumerate(AUDITS.items()):
         ax = axes[row, col]
         sns.barplot(data=sub, x="epsilon", y=column, hue="attack", ax=ax, errorbar=None, order=order)
@@ -211,12 +187,8 @@ tightest.style.hide(axis="index").format(precision=3)
 # ## Bound against the number of canaries (`audit-curve`)
 
 # %% tags=["remove-input"]
-curve = pd.DataFrame([row for (name, eps), result in results.items()
-                      for row in curve_rows(name, eps, result, sorted({*curve_sizes, len(result.included)}),
-                                            delta, confidence, seed=seed)])
-curve["epsilon"] = curve.target_epsilon.map(lambda e: "no DP" if np.isinf(e) else f"{e:g}")
-best = curve.groupby(["model", "epsilon", "canaries"], as_index=False).agg(eps_lb=("eps_lb_family", "max"),
-                                                                          ceiling=("ceiling", "first"))
+curve = curve_frame(results, params)
+best = best_curve(curve)
 fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.6), squeeze=False)
 for ax, name in zip(axes[0], MODELS):
     sub = best[best.model == name]
@@ -244,10 +216,7 @@ publish("audit-curve", profile, table=curve, figure=fig)
 # for re-analysis as `results/<profile>/audit-canaries.csv`.
 
 # %% tags=["remove-input"]
-canary_rows = pd.concat([
-    pd.DataFrame({"model": name, "target_epsilon": eps if eps else np.inf, "canary": np.arange(len(scores)),
-                  "included": result.included, "attack": attack, "score": scores})
-    for (name, eps), result in results.items() for attack, scores in result.scores.items()], ignore_index=True)
+canary_rows = canary_frame(results)
 save_table(canary_rows, "audit-canaries", profile)
 record_provenance(profile, "audit-eps", datasets={
     vision_dataset: "leakage.data.vision (the book's loader)", "Brown corpus": llm.corpus().source},

@@ -65,20 +65,15 @@ n_boot = 200  # bootstrap resamples of each AUC's confidence interval
 
 # %% tags=["remove-input"]
 import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
 import seaborn as sns
-import torch
 from IPython.display import Markdown, display
 
-from leakage.config import describe
-from leakage.experiments.llm import (LLMRunConfig, attack_specs, corpus, describe_target, mink_table, pools_for,
-                                     run_llm, summary_table, target_config)
+from leakage.experiments.llm import (attack_labels, attack_table, chapter_targets, config_table, corpus, cost_table,
+                                     last_epoch_rows, last_runs, load_runs, mink_sweep_table, neighbourhood_table,
+                                     pools_table, roc_table, scores_table, targets_table, zlib_table)
 from leakage.lm.attacks import make_attack
-from leakage.lm.corpus import PoolConfig
-from leakage.lm.models import SCRATCH, SMOLLM2, FinetuneConfig, ScratchConfig
-from leakage.lm.neighbours import NeighbourConfig
-from leakage.metrics import roc_auc, roc_curve
+from leakage.lm.models import SCRATCH, SMOLLM2
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.llm import llm_claims
@@ -97,36 +92,27 @@ set_style()
 # are evaluated in equal numbers.
 
 # %% tags=["remove-input"]
+# The chapter's parameters, as the experiment plan (leakage.experiments.llm.plan_tasks) read them: every model,
+# statistic and score below was computed by the plan, and this page only loads them from the store.
+params = dict(
+    profile=profile, seed=seed, scratch_docs_per_pool=scratch_docs_per_pool,
+    scratch_passages_per_doc=scratch_passages_per_doc, scratch_passage_words=scratch_passage_words,
+    scratch_layers=scratch_layers, scratch_width=scratch_width, scratch_vocab=scratch_vocab,
+    scratch_epochs=scratch_epochs, scratch_checkpoints=scratch_checkpoints, scratch_lr=scratch_lr,
+    scratch_neighbours=scratch_neighbours, pretrained_model=pretrained_model, pretrained_method=pretrained_method,
+    pretrained_docs_per_pool=pretrained_docs_per_pool, pretrained_passages_per_doc=pretrained_passages_per_doc,
+    pretrained_passage_words=pretrained_passage_words, pretrained_epochs=pretrained_epochs,
+    pretrained_checkpoints=pretrained_checkpoints, pretrained_lr=pretrained_lr,
+    pretrained_batch_size=pretrained_batch_size, pretrained_neighbours=pretrained_neighbours,
+    pretrained_references=pretrained_references, lora_rank=lora_rank, replace_fraction=replace_fraction,
+    min_k=min_k, k_grid=k_grid, max_tokens=max_tokens, n_boot=n_boot)
 brown = corpus()
-targets = {}
-targets["gpt2-scratch"] = target_config(
-    model=SCRATCH, max_tokens=max_tokens, seed=seed, checkpoints=tuple(scratch_checkpoints),
-    pools=PoolConfig(passage_words=scratch_passage_words, docs_per_pool=scratch_docs_per_pool,
-                     passages_per_doc=scratch_passages_per_doc, seed=seed),
-    scratch=ScratchConfig(n_layer=scratch_layers, n_embd=scratch_width, n_head=4, vocab_size=scratch_vocab,
-                          n_positions=max_tokens + 1),
-    train=FinetuneConfig(method="full", epochs=scratch_epochs, lr=scratch_lr, batch_size=16, warmup_steps=10))
-neighbour_counts = {"gpt2-scratch": scratch_neighbours}
-if pretrained_model:
-    name = f"{'smollm2-135m' if pretrained_model == SMOLLM2 else pretrained_model} ({pretrained_method})"
-    targets[name] = target_config(
-        model=pretrained_model, max_tokens=max_tokens, seed=seed, checkpoints=tuple(pretrained_checkpoints),
-        pools=PoolConfig(passage_words=pretrained_passage_words, docs_per_pool=pretrained_docs_per_pool,
-                         passages_per_doc=pretrained_passages_per_doc, seed=seed),
-        train=FinetuneConfig(method=pretrained_method, epochs=pretrained_epochs, lr=pretrained_lr,
-                             batch_size=pretrained_batch_size, warmup_steps=2, lora_r=lora_rank,
-                             lora_alpha=2 * lora_rank))
-    neighbour_counts[name] = pretrained_neighbours
-
-pool_rows = []
-for name, config in targets.items():
-    pools = pools_for(config.pools, config.corpus_digest)
-    pool_rows.append({"target": name, "passage tokens": config.pools.passage_words, **pools.stats})
+targets = chapter_targets(params)
 first = next(iter(targets.values())).pools
 display(Markdown(f"Corpus read from: **{brown.source}** ({len(brown.documents)} documents, {brown.n_tokens:,} "
                  f"tokens, content digest `{brown.digest()}`). Near duplicates: word {first.dedup_ngram}-gram "
                  f"Jaccard similarity of at least {first.near_dup_threshold} with an earlier passage."))
-pd.DataFrame(pool_rows).set_index("target").T.rename_axis("pools")
+pools_table(targets)
 
 # %% [markdown]
 # The targets: a small GPT-2-architecture model trained from scratch on the member passages
@@ -138,46 +124,15 @@ pd.DataFrame(pool_rows).set_index("target").T.rename_axis("pools")
 # of each target, as hashed into its artefact key:
 
 # %% tags=["remove-input"]
-described = []
-for name, config in targets.items():
-    rows = pd.DataFrame(describe(config)).assign(target=name)
-    rows = rows[~rows["field"].str.startswith("scratch.") | (config.model == SCRATCH)]
-    described.append(rows[~rows["field"].str.startswith("train.lora") | (config.train.method == "lora")])
-described = pd.concat(described)
-described["value"] = described["value"].astype(str)
-config_table = described.pivot_table(index=["field", "doc"], columns="target", values="value", aggfunc="first",
-                                     sort=False).fillna("")
-config_table.reset_index()[["field", *targets, "doc"]].style.hide(axis="index")
+config_table(targets).style.hide(axis="index")
 
 # %% tags=["remove-output"]
-target_rows = []
-for name, config in targets.items():
-    info = describe_target(config)
-    target_rows.append({"target": name, "model": config.model, "method": config.train.method,
-                        "epochs": config.train.epochs, "lr": config.train.lr, **info})
-target_table = pd.DataFrame(target_rows)
-
-runs, summaries, epoch_rows = {}, [], []
-for name, config in targets.items():
-    neighbours = NeighbourConfig(n=neighbour_counts[name], replace_fraction=replace_fraction, seed=seed)
-    references = ("disjoint",) if config.model == SCRATCH else tuple(pretrained_references)
-    epochs = sorted(set(config.checkpoints) | {config.train.epochs})
-    for epoch in epochs:
-        run = run_llm(LLMRunConfig(target=config, epoch=epoch, references=references, neighbours=neighbours,
-                                   min_k=min_k, k_grid=tuple(k_grid),
-                                   batch_size=pretrained_batch_size if config.model != SCRATCH else 32))
-        runs[name, epoch] = run
-        table = summary_table(run, name, n_boot=n_boot)
-        loss = -run.scores["loss"]
-        table["loss_gap"] = float(loss[~run.is_member].mean() - loss[run.is_member].mean())
-        epoch_rows.append(table)
-epoch_table = pd.concat(epoch_rows, ignore_index=True)
-final = {name: runs[name, config.train.epochs] for name, config in targets.items()}
-auc_table = epoch_table[[epoch_table["epoch"].iloc[i] == targets[t].train.epochs
-                         for i, t in enumerate(epoch_table["target"])]].reset_index(drop=True)
-every_attack = [make_attack(n, **p).label for n, p in attack_specs(LLMRunConfig(references=("base", "disjoint"),
-                                                                              min_k=min_k))]
-attack_order = [a for a in every_attack if a in set(epoch_table["attack"])]
+target_table = targets_table(targets)
+runs = load_runs(params)  # (target, epoch) -> every attack's scores at that epoch
+epoch_table = attack_table(runs, n_boot=n_boot)
+final = last_runs(runs)  # target -> its run at the last epoch
+auc_table = last_epoch_rows(epoch_table, targets)
+attack_order = [a for a in attack_labels(min_k) if a in set(epoch_table["attack"])]
 palette = dict(zip(attack_order, sns.color_palette("colorblind", len(attack_order))))
 
 # %% [markdown]
@@ -233,12 +188,7 @@ publish("llm-auc", profile, table=auc_table[cols], figure=fig)
 # ## ROC curves (`llm-roc`)
 
 # %% tags=["remove-input"]
-roc_rows = []
-for name, run in final.items():
-    for label, scores in run.scores.items():
-        fpr, tpr, _ = roc_curve(scores, run.is_member)
-        roc_rows += [{"target": name, "attack": label, "fpr": f, "tpr": t} for f, t in zip(fpr, tpr)]
-roc = pd.DataFrame(roc_rows)
+roc = roc_table(final)
 fig, axes = plt.subplots(1, len(final), figsize=(5.2 * len(final), 4.4), squeeze=False)
 for ax, (name, run) in zip(axes[0], final.items()):
     floor = 1 / (2 * (~run.is_member).sum())
@@ -266,10 +216,7 @@ publish("llm-roc", profile, table=roc, figure=fig)
 # ## Score distributions (`llm-scores`)
 
 # %% tags=["remove-input"]
-score_table = pd.concat([pd.DataFrame({"target": name, "epoch": epoch, "attack": label, "text": np.arange(len(scores)),
-                                        "is_member": run.is_member, "score": scores})
-                          for (name, epoch), run in runs.items() for label, scores in run.scores.items()],
-                         ignore_index=True)
+score_table = scores_table(runs)
 last_scores = score_table[score_table["epoch"] == score_table["target"].map({t: c.train.epochs
                                                                              for t, c in targets.items()})]
 last_scores = last_scores.assign(membership=np.where(last_scores["is_member"], "member", "non-member"))
@@ -327,8 +274,7 @@ publish("llm-epochs", profile, table=epoch_table[cols + ["loss_gap"]], figure=gr
 # ## Min-k%: the choice of k (`llm-mink`)
 
 # %% tags=["remove-input"]
-mink = pd.concat([mink_table(run, name).assign(epoch=epoch) for (name, epoch), run in runs.items()],
-                 ignore_index=True)
+mink = mink_sweep_table(runs)
 earliest = mink.groupby("target")["epoch"].transform("min")
 grid = sns.relplot(data=mink[mink["epoch"] == earliest], x="k", y="auc", hue="attack", col="target", kind="line",
                    marker="o", height=3.2, aspect=1.2, facet_kws={"sharey": False})
@@ -358,25 +304,13 @@ publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"
 # that.
 
 # %% tags=["remove-input"]
-higher = [f"{name}: {np.mean(run.scores['neighbourhood'][~run.is_member] > 0):.0%} of non-members and "
-          f"{np.mean(run.scores['neighbourhood'][run.is_member] > 0):.0%} of members"
-          for name, run in final.items()]
+higher = [f"{row.target}: {row.non_members:.0%} of non-members and {row.members:.0%} of members"
+          for row in neighbourhood_table(final).itertuples()]
 display(Markdown("Texts whose neighbours have a higher mean loss than the text itself under the target (last epoch): "
                  + "; ".join(higher) + ". Forward passes actually run, per model:"))
 
 # %% tags=["remove-input"]
-cost_rows = []
-for (name, epoch), run in runs.items():
-    rec = run.record["target_record"]
-    cost_rows.append({"target": name, "epoch": epoch, "model": "target", "texts forwarded": rec["forward_texts"],
-                      "batched calls": rec["forward_calls"], "seconds": rec["seconds"],
-                      "neighbours per text": run.config.neighbours.n})
-    for ref, rec in run.record["reference_records"].items():
-        cost_rows.append({"target": name, "epoch": epoch, "model": f"reference ({ref})",
-                          "texts forwarded": rec["forward_texts"], "batched calls": rec["forward_calls"],
-                          "seconds": rec["seconds"], "neighbours per text": 0})
-cost = pd.DataFrame(cost_rows).drop_duplicates(subset=["target", "model", "texts forwarded", "seconds"])
-cost.style.hide(axis="index").format(precision=1)
+cost_table(runs).style.hide(axis="index").format(precision=1)
 
 # %% [markdown]
 # Each evaluated text is forwarded once through the target (plus once per neighbour) and once
@@ -417,16 +351,9 @@ lines = [f"- **{row.target}**: strongest attack {row.attack} (AUC {row.auc:.3f})
 display(Markdown("Summary of this build:\n\n" + "\n".join(lines)))
 
 # %% tags=["remove-input"]
-from scipy.stats import spearmanr
-
-zlib_lines = []
-for name, run in final.items():
-    lengths = run.zlib_lengths  # of each text as scored (the prefix of a truncated one)
-    rho_zlib = spearmanr(run.scores["zlib"], lengths).statistic
-    rho_loss = spearmanr(run.scores["loss"], lengths).statistic
-    zlib_lines.append(f"{name}: AUC {roc_auc(run.scores['zlib'], run.is_member):.3f} (LOSS "
-                      f"{roc_auc(run.scores['loss'], run.is_member):.3f}); Spearman correlation with the compressed "
-                      f"length {rho_zlib:.2f} for the zlib score, {rho_loss:.2f} for the LOSS score")
+zlib_lines = [f"{row.target}: AUC {row.zlib_auc:.3f} (LOSS {row.loss_auc:.3f}); Spearman correlation with the "
+              f"compressed length {row.rho_zlib:.2f} for the zlib score, {row.rho_loss:.2f} for the LOSS score"
+              for row in zlib_table(final).itertuples()]  # lengths of each text as scored (a truncated one's prefix)
 display(Markdown("The zlib score divides a *per-token mean* loss by the compressed length of the text as scored; among "
                  "passages of one length in words, the more the compressed length varies relative to the loss, the "
                  "more it, rather than membership, orders the texts. At the last epoch: " + "; ".join(zlib_lines) + "."))

@@ -65,51 +65,30 @@ n_boot = 200  # bootstrap resamples for AUC confidence intervals
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 import numpy as np
-import pandas as pd
 import seaborn as sns
-import torch
 from IPython.display import Markdown, display
-from leakage.analysis import tsne_embedding
-from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints, \
-    random_reference, unflipped_by_class
-from leakage.attacks.shadow import ShadowRun
-from leakage.attacks.transfer import TransferAttack
-from leakage.certify import CertifyConfig, CertifyRun, certified_radii
 from leakage.claims import record_evidence
-from leakage.claims.lz_boundary import COMPARE_COLUMNS, CURVE_COLUMNS, RADII_COLUMNS, REFERENCE_COLUMNS, \
-    SCORE_COLUMNS, chapter_claims
-from leakage.config import describe
-from leakage.experiments import part1 as part1_configs
-from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
-from leakage.experiments.targets import cached_data, paper_targets, train_target
-from leakage.metrics import best_f1, f1_at_threshold, roc_auc
+from leakage.claims.lz_boundary import chapter_claims
+from leakage.experiments import boundary
+from leakage.experiments.targets import cached_data
 from leakage.profiles import notebook_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.store import Store
-from leakage.train import predict_logits
 
 set_style()
 store = Store()
-NORM_NAMES = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}
-candidates = CandidateConfig(max_per_side=max_per_side, seed=seed)
-common = dict(max_iter=max_iter, init_eval=min(init_eval, max_eval), max_eval=max_eval, seed=seed)
-hsj = {norm: BoundaryAttack.Config(method="hopskipjump", norm=norm, budget=hsj_budget,
-                                   checkpoints=query_checkpoints(hsj_budget, include=(131, 2500)), **common)
-       for norm in attack_norms}
-qeba = BoundaryAttack.Config(method="qeba", norm="l2", budget=qeba_budget, subspace="resize", subspace_ratio=qeba_ratio,
-                             checkpoints=query_checkpoints(qeba_budget, include=(131, 2500)), **common)
-certify_config = CertifyConfig(sigma=certify_sigma, n0=certify_n0, n=certify_n, alpha=certify_alpha, seed=seed)
-
+# every artefact below was computed by the chapter's plan (leakage.experiments.boundary.plan_tasks): here loaded.
 # Fig. 10 and Table 5 reuse part 1 (the lz_transfer chapter): its configs, rebuilt from its parameters of this
-# profile, name the same cached artefacts, so nothing is recomputed when that chapter ran first.
-part1 = notebook_parameters("lz_transfer", profile)
-shadow = part1_configs.shadow(part1)
-transfer_runs = part1_configs.transfer_runs(part1)
-part1_runs = {"baseline": transfer_runs["baseline", "-"], "transfer": transfer_runs["transfer", "loss, lowest"],
-              "score-based": transfer_runs["score-based", "top-3 MLP"]}
-same_targets = all(part1[k] == v for k, v in dict(datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps,
-                                                   width=width, seed=seed).items())
+# profile, name the same cached artefacts.
+params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width,
+              seed=seed, max_per_side=max_per_side, hsj_budget=hsj_budget, qeba_budget=qeba_budget,
+              max_iter=max_iter, init_eval=init_eval, max_eval=max_eval, qeba_ratio=qeba_ratio,
+              attack_norms=attack_norms, reference_samples=reference_samples, reference_target=reference_target,
+              chosen_percentile=chosen_percentile, certify_per_side=certify_per_side, certify_sigma=certify_sigma,
+              certify_n0=certify_n0, certify_n=certify_n, certify_alpha=certify_alpha, tsne_target=tsne_target,
+              tsne_per_side=tsne_per_side, n_boot=n_boot)
+same_targets = boundary.same_targets(params)
 
 # %% [markdown]
 # ## Set-up
@@ -118,50 +97,16 @@ same_targets = all(part1[k] == v for k, v in dict(datasets=datasets, scale=scale
 # artefact keys. Budgets are label queries per candidate, the first label check included.
 
 # %% tags=["remove-input"]
-setup = pd.DataFrame(describe(hsj["l2"] if "l2" in hsj else next(iter(hsj.values()))))
-setup = setup.merge(pd.DataFrame(describe(qeba))[["field", "value"]], on="field", suffixes=(" (HopSkipJump)",
-                                                                                              " (QEBA)"))
-setup["value (HopSkipJump)"] = setup["value (HopSkipJump)"].astype(str)
-setup["value (QEBA)"] = setup["value (QEBA)"].astype(str)
-setup.style.hide(axis="index")
+boundary.setup_frame(params).style.hide(axis="index")
 
 # %% tags=["remove-output"]
-targets, runs, rows = {}, {}, []
-for dataset in datasets:
-    for config in paper_targets(dataset, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed):
-        i = config.model_index
-        target = targets[dataset, i] = train_target(config)
-        attacks = {("HopSkipJump", norm): c for norm, c in hsj.items()}
-        attacks["QEBA", "l2"] = qeba
-        for (method, norm), attack_config in attacks.items():
-            result = runs[dataset, i, method, norm] = run_attack(target, "boundary", attack_config, candidates,
-                                                                 n_boot=n_boot)
-            e, member = result.extras, result.is_member
-            m = result.metrics
-            rows.append({"dataset": dataset, "model": f"M-{i}", "method": method, "attack_norm": norm,
-                         "auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"],
-                         **{f"auc_{p}": roc_auc(e[p], member) for p in NORM_NAMES},
-                         "mean_l2_member": e["l2"][member].mean(), "mean_l2_non_member": e["l2"][~member].mean(),
-                         "median_l2_member": np.median(e["l2"][member]),
-                         "median_l2_non_member": np.median(e["l2"][~member]),
-                         "flipped": e["flipped"].mean(), "misclassified": e["misclassified"].mean(),
-                         "queries_per_candidate": result.cost["queries_per_candidate"],
-                         "max_queries_per_candidate": result.cost["max_queries_per_candidate"],
-                         "seconds": result.cost["seconds"], "queries_per_second": result.cost["queries_per_second"],
-                         "n_candidates": len(result.scores)})
-table = pd.DataFrame(rows)
+targets = boundary.targets(params, store)
+runs = boundary.boundary_runs(params, store, targets)
+table = boundary.attack_table(runs)
 
 # per-candidate frames for the claims (leakage.claims.lz_boundary): every perturbation measure at the end of the
 # budget, and the attack norm's best perturbation at every query checkpoint
-score_frames, curve_frames = [], []
-for (dataset, i, method, norm), result in runs.items():
-    keys = {"dataset": dataset, "model": f"M-{i}", "method": method, "attack_norm": norm,
-            "candidate": result.indices, "is_member": result.is_member}
-    score_frames += [pd.DataFrame({**keys, "measure": p, "score": result.extras[p]}) for p in NORM_NAMES]
-    curve_frames += [pd.DataFrame({**keys, "queries": int(c), "score": result.extras["checkpoint_dist"][:, k]})
-                     for k, c in enumerate(result.extras["checkpoints"])]
-boundary_scores = pd.concat(score_frames, ignore_index=True)[list(SCORE_COLUMNS)]
-boundary_curve = pd.concat(curve_frames, ignore_index=True)[list(CURVE_COLUMNS)]
+boundary_scores, boundary_curve = boundary.candidate_frames(runs)
 save_table(boundary_scores, "lz-boundary-scores", profile)
 save_table(boundary_curve, "lz-boundary-curve", profile)
 record_provenance(profile, "lz-fig7", datasets={d: cached_data(d).source for d in datasets},
@@ -171,17 +116,6 @@ record_provenance(profile, "lz-fig7", datasets={d: cached_data(d).source for d i
 # ## Perturbation of members and non-members (Fig. 7)
 
 # %% tags=["remove-input"]
-def perturbations(method, norm="l2"):
-    frames = []
-    for (dataset, i, m, n), result in runs.items():
-        if m == method and n == norm:
-            frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "l2": result.extras["l2"],
-                                        "status": np.where(result.is_member, "member", "non-member"),
-                                        "flipped": result.extras["flipped"],
-                                        "misclassified": result.extras["misclassified"]}))
-    return pd.concat(frames, ignore_index=True)
-
-
 def perturbation_figure(frame):
     floor = frame.loc[frame.l2 > 0, "l2"].min() / 2
     grid = sns.catplot(data=frame.assign(l2=frame.l2.clip(lower=floor)), x="model", y="l2", hue="status",
@@ -190,7 +124,7 @@ def perturbation_figure(frame):
     return grid.figure
 
 
-fig7 = perturbations("HopSkipJump")
+fig7 = boundary.perturbations(runs, "HopSkipJump")
 publish("lz-fig7", profile, table=fig7, figure=perturbation_figure(fig7))
 l2_means = table[(table.method == "HopSkipJump") & (table.attack_norm == "l2")][
     ["dataset", "model", "mean_l2_member", "mean_l2_non_member", "median_l2_member", "median_l2_non_member",
@@ -219,10 +153,7 @@ display(l2_means.style.hide(axis="index").format(precision=4))
 # from, and how many candidates stayed unflipped (a large share in one class is the warning sign).
 
 # %% tags=["remove-input"]
-by_class = pd.concat([unflipped_by_class(r.extras["labels"], r.extras["flipped"], r.extras["start_source"])
-                      .assign(dataset=d, method=m, attack_norm=n) for (d, i, m, n), r in runs.items()])
-by_class = by_class.groupby(["dataset", "method", "attack_norm", "class"], as_index=False).sum(numeric_only=True)
-by_class["unflipped_share"] = by_class.unflipped / by_class.candidates
+by_class = boundary.unflipped_table(runs)
 display(by_class.style.hide(axis="index").format(precision=3))
 
 # %% [markdown]
@@ -230,11 +161,7 @@ display(by_class.style.hide(axis="index").format(precision=3))
 
 # %% tags=["remove-input"]
 def norm_auc_figure(method):
-    sub = table[table.method == method].melt(id_vars=["dataset", "model", "attack_norm"],
-                                             value_vars=[f"auc_{p}" for p in NORM_NAMES], var_name="distance",
-                                             value_name="AUC")
-    sub["distance"] = sub["distance"].str.removeprefix("auc_").map(NORM_NAMES)
-    sub["panel"] = sub["dataset"] + ", " + sub["attack_norm"].map(NORM_NAMES) + " attack"
+    sub = boundary.norm_auc_frame(table, method)
     grid = sns.catplot(data=sub, x="model", y="AUC", hue="distance", col="panel", kind="bar", height=3.2, aspect=1.5)
     grid.set(ylim=(0.3, 1.0), xlabel="target")
     for ax in grid.axes.flat:
@@ -263,15 +190,7 @@ publish("lz-fig8", profile, table=fig8, figure=figure)
 # attack: misclassified candidates score 0 and the others are still unknown, ranked highest.
 
 # %% tags=["remove-input"]
-curve_rows = []
-for (dataset, i, method, norm), result in runs.items():
-    if norm != "l2":
-        continue
-    record, checkpoints = result.extras["checkpoint_dist"], result.extras["checkpoints"]
-    for k, c in enumerate(checkpoints):
-        curve_rows.append({"dataset": dataset, "model": f"M-{i}", "method": method, "queries": int(c),
-                           "auc": roc_auc(record[:, k], result.is_member)})
-curves = pd.DataFrame(curve_rows)
+curves = boundary.query_curve(runs)
 grid = sns.relplot(data=curves, x="queries", y="auc", hue="model", col="method", row="dataset", kind="line",
                    marker="o", height=3.0, aspect=1.4, facet_kws={"sharex": False})
 grid.set(xscale="symlog", ylim=(0.3, 1.02), ylabel="AUC (L2)", xlabel="label queries per candidate (symlog)")
@@ -299,19 +218,7 @@ publish("lz-fig9", profile, table=curves, figure=grid.figure)
 # and their AUCs can be compared pairwise; the boundary attack is HopSkipJump with L2.
 
 # %% tags=["remove-output"]
-compare_rows, compare_frames = [], []
-for (dataset, i), target in targets.items():
-    results = {label: run_attack(target, name, attack_config, candidates, n_boot=n_boot)
-               for label, (name, attack_config) in part1_runs.items()}
-    results["boundary"] = runs[dataset, i, "HopSkipJump", "l2"] if "l2" in hsj else runs[dataset, i, "QEBA", "l2"]
-    for label, result in results.items():
-        compare_rows.append({"dataset": dataset, "model": f"M-{i}", "attack": label, "n_candidates": len(result.scores),
-                             **{k: result.metrics[k] for k in ("auc", "auc_lo", "auc_hi")}})
-        compare_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "attack": label,
-                                            "candidate": result.indices, "is_member": result.is_member,
-                                            "score": result.scores}))
-compare = pd.DataFrame(compare_rows)
-compare_scores = pd.concat(compare_frames, ignore_index=True)[list(COMPARE_COLUMNS)]
+compare, compare_scores = boundary.comparison(params, runs, store, targets)
 save_table(compare_scores, "lz-boundary-compare", profile)
 
 # %% tags=["remove-input"]
@@ -351,37 +258,7 @@ if not same_targets:
 # on the profile's `reference_target`.
 
 # %% tags=["remove-output"]
-f1_rows, chosen_rows, reference_frames = [], [], []
-percentiles = np.arange(0, 101, 5)
-for dataset in datasets:
-    target = targets[dataset, reference_target]
-    attack_config = hsj["l2"] if "l2" in hsj else qeba
-    reference = random_reference(target.model, target.data.input_shape,
-                                 ReferenceRun(target=target.config, attack=attack_config,
-                                              num_samples=reference_samples, seed=seed))
-    result = runs[dataset, reference_target, "HopSkipJump" if "l2" in hsj else "QEBA", "l2"]
-    best, _ = best_f1(result.scores, result.is_member)
-    # Algorithm 3 queues the perturbation of a random sample only once its label changed (line 9); when none
-    # changed, all of them (their largest distance searched) are used, and the table says so
-    flipped = reference["flipped"].astype(bool)
-    reference_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{reference_target}",
-                                          "sample": np.arange(len(flipped)), "l2": reference["l2"],
-                                          "flipped": flipped}))
-    pool = reference["l2"][flipped] if flipped.any() else reference["l2"]
-    for t in percentiles:
-        threshold = percentile_threshold(pool, t)
-        f1_rows.append({"dataset": dataset, "model": f"M-{reference_target}", "top_t_percent": int(t),
-                        "threshold": threshold, "f1": f1_at_threshold(result.scores, result.is_member, threshold),
-                        "best_f1": best})
-    threshold = percentile_threshold(pool, chosen_percentile)
-    chosen_rows.append({"dataset": dataset, "model": f"M-{reference_target}", "top_t_percent": chosen_percentile,
-                        "threshold": threshold, "f1": f1_at_threshold(result.scores, result.is_member, threshold),
-                        "best_f1": best, "random_samples": reference_samples,
-                        "random_flipped": int(flipped.sum()), "threshold_from": len(pool),
-                        "random_labels": len(np.unique(reference["labels"])),
-                        "random_median_l2": np.median(pool)})
-f1_curve, chosen = pd.DataFrame(f1_rows), pd.DataFrame(chosen_rows)
-random_reference_l2 = pd.concat(reference_frames, ignore_index=True)[list(REFERENCE_COLUMNS)]
+f1_curve, chosen, random_reference_l2 = boundary.threshold_curve(params, store)
 save_table(random_reference_l2, "lz-fig11-reference", profile)
 
 # %% tags=["remove-input"]
@@ -419,30 +296,8 @@ display(chosen.style.hide(axis="index").format(precision=4))
 # models (which never saw either):
 
 # %% tags=["remove-output"]
-acr_rows, radii_frames = [], []
-certify_candidates = CandidateConfig(max_per_side=certify_per_side, seed=seed)
-for (dataset, i), target in targets.items():
-    index, member = candidates_of(target, certify_candidates)
-    x = target.data.images(torch.as_tensor(index))
-    y = target.data.y[torch.as_tensor(index)]
-    transfer = TransferAttack(part1_runs["transfer"][1])
-    shadow_model, _ = transfer.shadow(attack_context(target, index, store))  # part 1's shadow, from the store
-    models = {"target": (target.model, target.config),
-              "shadow": (shadow_model, ShadowRun(data=target.config, shadow=shadow, purpose="transfer"))}
-    for kind, (model, key) in models.items():
-        out = certified_radii(model, x, y, CertifyRun(model=key, samples=certify_candidates, certify=certify_config),
-                              store)
-        acr_rows.append({"dataset": dataset, "model": f"M-{i}", "certified": kind,
-                         "acr_member": out["radius"][member].mean(), "acr_non_member": out["radius"][~member].mean(),
-                         "certified_share_member": out["correct"][member].mean(),
-                         "certified_share_non_member": out["correct"][~member].mean(),
-                         "auc_radius": roc_auc(out["radius"], member), "n_per_side": int(member.sum())})
-        radii_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{i}", "certified": kind, "candidate": index,
-                                          "is_member": member, "radius": out["radius"]}))
-acr = pd.DataFrame(acr_rows)
-radii = pd.concat(radii_frames, ignore_index=True)[list(RADII_COLUMNS)]
+acr, radii = boundary.certified_radius_tables(params, store)
 save_table(radii, "lz-acr-radii", profile)
-acr["gap"] = acr["acr_member"] - acr["acr_non_member"]
 
 # %% tags=["remove-input"]
 columns = ["dataset", "model", "acr_member", "acr_non_member", "gap", "certified_share_member",
@@ -474,21 +329,7 @@ publish("lz-tab5", profile, table=acr[acr.certified == "shadow"][columns])
 # ## What the target's last hidden layer sees (Fig. 12)
 
 # %% tags=["remove-input"]
-tsne_frames = []
-for dataset in datasets:
-    target = targets[dataset, tsne_target]
-    index, member = candidates_of(target, CandidateConfig(max_per_side=tsne_per_side, seed=seed))
-    x = target.data.images(torch.as_tensor(index))
-    y = target.data.y[torch.as_tensor(index)].numpy()
-    device = next(target.model.parameters()).device
-    with torch.no_grad():
-        hidden = torch.cat([target.model.embed(x[k:k + 1024].to(device)) for k in range(0, len(x), 1024)])
-    predicted = predict_logits(target.model, x).argmax(1).cpu().numpy()
-    xy = tsne_embedding(hidden.cpu().numpy(), seed)
-    tsne_frames.append(pd.DataFrame({"dataset": dataset, "model": f"M-{tsne_target}", "x": xy[:, 0], "y": xy[:, 1],
-                                     "label": y, "status": np.where(member, "member", "non-member"),
-                                     "misclassified": predicted != y}))
-tsne = pd.concat(tsne_frames, ignore_index=True)
+tsne = boundary.tsne_frame(params, store)
 fig, axes = plt.subplots(1, len(datasets), figsize=(6.2 * len(datasets), 5.2), squeeze=False)
 for ax, (dataset, group) in zip(axes[0], tsne.groupby("dataset", sort=False)):
     palette = sns.color_palette("tab10", n_colors=max(10, group.label.nunique()))
@@ -522,7 +363,7 @@ publish("lz-fig12", profile, table=tsne, figure=fig)
 # ## The same with QEBA (Figs. 14 and 15)
 
 # %% tags=["remove-input"]
-fig14 = perturbations("QEBA")
+fig14 = boundary.perturbations(runs, "QEBA")
 publish("lz-fig14", profile, table=fig14, figure=perturbation_figure(fig14))
 
 # %% [markdown]

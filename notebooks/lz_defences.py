@@ -63,102 +63,29 @@ boundary_per_side = 20  # boundary attack: members and non-members per target
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
 
 # %% tags=["remove-input"]
-import dataclasses
-
 import matplotlib.pyplot as plt
-import numpy as np
-import pandas as pd
 import seaborn as sns
-import torch
 from IPython.display import Markdown, display
 
-from leakage.attacks.boundary import BoundaryAttack
-from leakage.attacks.score_based import ScoreBasedAttack
-from leakage.attacks.shadow import ShadowConfig
-from leakage.attacks.transfer import TransferAttack
-from leakage.defenses import DefenceConfig
-from leakage.defenses.memguard import MemGuardConfig
-from leakage.experiments.label_only import CandidateConfig, run_attack
-from leakage.experiments.targets import behind_memguard, cached_data, paper_targets, train_target
-from leakage.models.cnn import CNNConfig
-from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.lz_defences import defence_claims
+from leakage.experiments import defences
+from leakage.experiments.targets import cached_data
+from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
-from leakage.train import TrainConfig, predict_logits
 
 set_style()
-shadow = ShadowConfig(arch=CNNConfig(width=width), train=TrainConfig(epochs=shadow_epochs, min_steps=shadow_min_steps),
-                      size=shadow_size, seed=seed)
-
-
-def make_attacks(shadow: ShadowConfig) -> dict[str, tuple]:
-    """Label -> (registry name, config, candidates) of the four attacks, their shadows configured by ``shadow``."""
-    return {
-        "baseline": ("baseline", None, CandidateConfig(seed=seed)),
-        "transfer": ("transfer", TransferAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
-        "boundary": ("boundary", BoundaryAttack.Config(budget=boundary_budget, seed=seed),
-                     CandidateConfig(max_per_side=boundary_per_side, seed=seed)),
-        "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
-    }
-
-
-ATTACKS = make_attacks(shadow)
-
-
-def attack_all(target, attacks: dict[str, tuple] = ATTACKS) -> dict[str, object]:
-    """The four attacks' results (scores, membership, metrics) against ``target``, by label."""
-    return {label: run_attack(target, name, config, candidates, n_boot=n_boot)
-            for label, (name, config, candidates) in attacks.items()}
-
-
-def summary(result) -> dict:
-    """AUC (with CI) and TPR at 1% FPR of one attack result."""
-    m = result.metrics
-    return {"auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"], "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"]}
-
-
-def candidate_scores(result, **keys) -> pd.DataFrame:
-    """One row per candidate of an attack result: ``keys``, candidate (data set index), is_member, score."""
-    return pd.DataFrame({**keys, "candidate": result.indices, "is_member": result.is_member.astype(bool),
-                         "score": result.scores})
-
-
-def held_out_correct(target) -> pd.DataFrame:
-    """Whether ``target`` labels each example of its D_test correctly (the accuracy claim's input)."""
-    test = target.splits.test
-    with torch.no_grad():
-        predicted = predict_logits(target.model, target.data.images(test)).argmax(1).cpu().numpy()
-    return pd.DataFrame({"example": test, "correct": predicted == target.data.y[test].numpy()})
-
-
-defences = [("none", "-", DefenceConfig(), 0.0)]
-defences += [("L2", f"{v:g}", DefenceConfig(l2=v), 0.0) for v in l2]
-defences += [("L1", f"{v:g}", DefenceConfig(l1=v), 0.0) for v in l1]
-defences += [("dropout", f"{v:g}", DefenceConfig(), v) for v in dropout]
-defences += [("augmentation", v, DefenceConfig(augment=v), 0.0) for v in augment]
-defences += [("DP-SGD", f"noise {v:g}", DefenceConfig(dp_noise=v), 0.0) for v in dp_noise]
-defences += [("DP-SGD", f"eps {v:g}", DefenceConfig(dp_epsilon=v), 0.0) for v in dp_epsilon]
-defences += [("adv. reg.", f"{v:g}", DefenceConfig(adv_reg=v), 0.0) for v in adv_reg]
+params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width,
+              seed=seed, victim=victim, l2=l2, l1=l1, dropout=dropout, augment=augment, dp_noise=dp_noise,
+              dp_epsilon=dp_epsilon, adv_reg=adv_reg, memguard_sets=memguard_sets, shadow_size=shadow_size,
+              shadow_epochs=shadow_epochs, shadow_min_steps=shadow_min_steps, boundary_budget=boundary_budget,
+              boundary_per_side=boundary_per_side, n_boot=n_boot)
 
 # %% tags=["remove-output"]
-rows, score_frames, accuracy_frames = [], [], []
+# every defended target and attack run was computed by the book's plan (leakage.experiments.defences.plan_tasks):
+# these load them from the store
+fig13, fig13_scores, fig13_accuracy = defences.figure13(params)
 dataset = datasets[0]
-for kind, strength, defence, rate in defences:
-    config = paper_targets(dataset, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed,
-                           defence=defence, dropout=rate)[victim]
-    target = train_target(config)
-    setting = {"dataset": dataset, "model": f"M-{victim}", "defence": kind, "strength": strength}
-    for attack, result in attack_all(target).items():
-        rows.append({**setting, "test_accuracy": target.metrics["test_accuracy"],
-                     "train_accuracy": target.metrics["train_accuracy"],
-                     "dp_epsilon": target.metrics["dp_epsilon"], "attack": attack, **summary(result)})
-        score_frames.append(candidate_scores(result, **setting, attack=attack))
-    accuracy_frames.append(held_out_correct(target).assign(**setting))
-fig13 = pd.DataFrame(rows)
-fig13_scores = pd.concat(score_frames, ignore_index=True)
-fig13_accuracy = pd.concat(accuracy_frames, ignore_index=True)[["dataset", "model", "defence", "strength", "example",
-                                                                 "correct"]]
 save_table(fig13_scores, "lz-fig13-scores", profile)  # per-candidate scores: the claims' input
 save_table(fig13_accuracy, "lz-fig13-accuracy", profile)  # per-example held-out correctness: the claims' input
 record_provenance(profile, "lz-fig13", datasets={dataset: cached_data(dataset).source},
@@ -168,7 +95,7 @@ record_provenance(profile, "lz-fig13", datasets={dataset: cached_data(dataset).s
 # ## Attacks against every defence (Fig. 13)
 
 # %% tags=["remove-input"]
-fig13["setting"] = fig13["defence"] + " " + fig13["strength"].astype(str)
+fig13["setting"] = defences.setting_labels(fig13)
 order = list(dict.fromkeys(fig13["setting"]))
 fig, (ax_auc, ax_acc) = plt.subplots(2, 1, figsize=(max(7, 0.7 * len(order) + 2), 6.5), sharex=True,
                                      gridspec_kw={"height_ratios": [2, 1]})
@@ -201,24 +128,7 @@ if len(dp_rows):
 # ## MemGuard (Table 6)
 
 # %% tags=["remove-output"]
-mg_rows, mg_scores = [], []
-for mg_dataset, mg_scale in memguard_sets:
-    config = paper_targets(mg_dataset, scale=mg_scale, epochs=epochs, min_steps=min_steps, width=width,
-                           seed=seed)[2]
-    target = train_target(config)
-    guarded = behind_memguard(target, MemGuardConfig(seed=seed))
-    # a smaller data set's D_shadow may hold fewer samples than shadow_size: its shadows use all of it
-    size = shadow_size if shadow_size <= len(target.splits.shadow) else 0
-    attacks = make_attacks(dataclasses.replace(shadow, size=size))
-    plain, defended = attack_all(target, attacks), attack_all(guarded, attacks)
-    for attack in ATTACKS:
-        mg_rows.append({"dataset": mg_dataset, "model": "M-2", "attack": attack,
-                        "auc_without": plain[attack].metrics["auc"],
-                        "auc_with_memguard": defended[attack].metrics["auc"]})
-        for side, result in (("without", plain[attack]), ("with", defended[attack])):
-            mg_scores.append(candidate_scores(result, dataset=mg_dataset, model="M-2", attack=attack, memguard=side))
-tab6 = pd.DataFrame(mg_rows)
-tab6_scores = pd.concat(mg_scores, ignore_index=True)
+tab6, tab6_scores = defences.table6(params)
 save_table(tab6_scores, "lz-tab6-scores", profile)  # per-candidate scores without / with MemGuard: the claims' input
 record_provenance(profile, "lz-tab6", datasets={d: cached_data(d).source for d, _ in memguard_sets},
                   note="M-2 of each data set (the paper: CIFAR-10 and Face)")
@@ -243,13 +153,7 @@ publish("lz-tab6", profile, table=tab6)
 # is marked.
 
 # %% tags=["remove-input"]
-best = fig13.loc[fig13.groupby("setting", sort=False)["auc"].idxmax()]
-tpr = fig13.groupby("setting", sort=False)["tpr_at_1pct_fpr"].max().rename("best_tpr_at_1pct_fpr")
-frontier = best.set_index("setting")[["defence", "strength", "test_accuracy", "auc", "attack"]].join(tpr)
-frontier = frontier.rename(columns={"auc": "best_attack_auc", "attack": "best_attack"}).reset_index()
-ordered = frontier.sort_values(["test_accuracy", "best_attack_auc"], ascending=[False, True])
-frontier["pareto"] = frontier["setting"].isin(
-    ordered[ordered["best_attack_auc"] <= ordered["best_attack_auc"].cummin()]["setting"])
+frontier = defences.frontier(fig13)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, metric in zip(axes, ["best_attack_auc", "best_tpr_at_1pct_fpr"]):
     sns.scatterplot(data=frontier, x="test_accuracy", y=metric, hue="defence", style="pareto", s=80, ax=ax)

@@ -61,8 +61,6 @@ import torch
 from IPython.display import Markdown, display
 
 from leakage.analysis import other_label_cross_entropy
-from leakage.attacks.shadow import ShadowConfig
-from leakage.attacks.transfer import TransferAttack
 from leakage.experiments import part1
 from leakage.experiments.label_only import run_attack
 from leakage.experiments.targets import cached_data, train_target
@@ -77,7 +75,7 @@ from leakage.train import predict_logits
 set_style()
 params = dict(datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed,
               shadow_size=shadow_size, shadow_epochs=shadow_epochs, shadow_min_steps=shadow_min_steps,
-              max_per_side=max_per_side)
+              max_per_side=max_per_side, grid_sizes=grid_sizes, grid_widths=grid_widths, grid_target=grid_target)
 shadow, candidates = part1.shadow(params), part1.candidates(params)
 
 
@@ -150,21 +148,18 @@ publish("lz-fig2", profile, table=main[["dataset", "model", "attack", "auc", "au
 # %% tags=["remove-output"]
 grid_dataset = datasets[0]
 grid_victim = targets[grid_dataset, grid_target]
-available = len(grid_victim.splits.shadow)
-sizes = [s for s in grid_sizes if s <= available]
+grid_runs = part1.shadow_grid(params)
+sizes = sorted({size for _, size in grid_runs})
 grid_rows, grid_scores = [], []
-for w in grid_widths:
-    for size in sizes:
-        config = TransferAttack.Config(shadow=ShadowConfig(arch=CNNConfig(width=w), train=shadow.train, size=size,
-                                                           seed=seed))
-        result = run_attack(grid_victim, "transfer", config, candidates, n_boot=n_boot)
-        params = count_parameters(TargetCNN(grid_victim.data.input_shape, grid_victim.data.num_classes,
-                                            CNNConfig(width=w)))
-        grid_rows.append({"dataset": grid_dataset, "model": f"M-{grid_target}", "shadow_width": w,
-                          "shadow_parameters": params, "shadow_size": size, "auc": result.metrics["auc"],
-                          "auc_lo": result.metrics["auc_lo"], "auc_hi": result.metrics["auc_hi"]})
-        grid_scores.append(candidate_scores(result, dataset=grid_dataset, model=f"M-{grid_target}", shadow_width=w,
-                                            shadow_size=size))
+for (w, size), config in grid_runs.items():
+    result = run_attack(grid_victim, "transfer", config, candidates, n_boot=n_boot)
+    params_w = count_parameters(TargetCNN(grid_victim.data.input_shape, grid_victim.data.num_classes,
+                                          CNNConfig(width=w)))
+    grid_rows.append({"dataset": grid_dataset, "model": f"M-{grid_target}", "shadow_width": w,
+                      "shadow_parameters": params_w, "shadow_size": size, "auc": result.metrics["auc"],
+                      "auc_lo": result.metrics["auc_lo"], "auc_hi": result.metrics["auc_hi"]})
+    grid_scores.append(candidate_scores(result, dataset=grid_dataset, model=f"M-{grid_target}", shadow_width=w,
+                                        shadow_size=size))
 grid = pd.DataFrame(grid_rows)
 grid_scores = pd.concat(grid_scores, ignore_index=True)
 save_table(grid_scores, "lz-fig3-scores", profile)
@@ -178,7 +173,8 @@ sns.heatmap(heat, annot=True, fmt=".3f", cmap="viridis", ax=ax, cbar_kws={"label
 ax.set(xlabel="shadow data set size", ylabel="shadow parameters", title=f"{grid_dataset}, M-{grid_target}")
 publish("lz-fig3", profile, table=grid, figure=fig)
 if skipped:
-    display(Markdown(f"Sizes {skipped} were skipped: D_shadow has only {available} samples in this build."))
+    display(Markdown(f"Sizes {skipped} were skipped: D_shadow has only {len(grid_victim.splits.shadow)} samples in "
+                     "this build."))
 
 # %% [markdown]
 # ```{glue:figure} lz-fig3

@@ -57,29 +57,27 @@ seed = 0  # seed of splits, initialisation, batch order, noise and attack
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-import torch
 from IPython.display import Markdown, display
 
 from leakage.claims import record_evidence
 from leakage.claims.paper import paper_entry
 from leakage.claims.vp import vp_claims
 from leakage.config import describe
-from leakage.experiments.vp import (VPAttackRunConfig, VPBaselineRunConfig, VPDataConfig, VPModelRunConfig,
-                                    load_corpus, prepare, release_predictions, run_vp_attack, run_vp_baseline,
-                                    scores_frame, shadow_of, train_vp_model)
+from leakage.experiments import vp
+from leakage.experiments.vp import load_corpus, prepare, run_vp_baseline
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
-from leakage.train import TrainConfig
-from leakage.vp.attack import AttackConfig
-from leakage.vp.features import BLACK_BOX, FEATURE_SETS, GRAY_BOX
-from leakage.vp.juliet import JulietConfig
-from leakage.vp.models import VPModelConfig
-from leakage.vp.nmid import KEEPS_LABEL, NMIDConfig
-from leakage.vp.splits import VPSplitConfig
-from leakage.vp.tokenizer import TokenizerConfig
+from leakage.vp.features import FEATURE_SETS
 
 set_style()
-NAMES = {"bilstm": "BiLSTM", "bigru": "BiGRU", "codebert": "CodeBERT" if codebert_path else "CodeBERT (small, scratch)"}
+# every artefact below is one of the plan's (leakage.experiments.vp.plan_tasks), built from these parameters
+params = dict(dataset=dataset, data_path=data_path, models=models, per_set=per_set, max_len=max_len,
+              vocab_size=vocab_size, max_chars=max_chars, rnn_embed=rnn_embed, rnn_hidden=rnn_hidden,
+              bert_hidden=bert_hidden, bert_layers=bert_layers, bert_heads=bert_heads,
+              bert_intermediate=bert_intermediate, codebert_path=codebert_path, epochs=epochs, lr=lr,
+              batch_size=batch_size, levels=levels, sigmas=sigmas, attack_hidden=attack_hidden,
+              attack_iter=attack_iter, gbdt_check=gbdt_check, n_boot=n_boot, seed=seed)
+NAMES = {arch: vp.model_name(arch, codebert_path) for arch in vp.MODEL_NAMES}
 auc_goal = paper_entry("vp-nmid-tradeoff").value  # the paper's bound for a defended attack, drawn in the figures
 
 # %% [markdown]
@@ -102,15 +100,10 @@ auc_goal = paper_entry("vp-nmid-tradeoff").value  # the paper's bound for a defe
 # `_84`), `wchar_t` read as `char`: all near-copies of a function stay in one of the four sets.
 
 # %% tags=["remove-input"]
-data_config = VPDataConfig(dataset=dataset, path=data_path, juliet=JulietConfig(max_chars=max_chars),
-                           split=VPSplitConfig(per_set=per_set, seed=seed),
-                           tokenizer=TokenizerConfig(vocab_size=vocab_size, max_len=max_len))
+data_config = vp.data_config(params)
 corpus, extraction = load_corpus(data_config.dataset, data_config.path, data_config.juliet)
 _, splits = prepare(data_config)
-sets = pd.DataFrame([{"set": name, "functions": len(splits[name]),
-                      "vulnerable": int(corpus.label[splits[name]].sum()),
-                      "test cases": len(set(corpus.group[splits[name]]))}
-                     for name in ("target_in", "target_out", "shadow_in", "shadow_out", "public")])
+sets = vp.split_frame(data_config)
 display(Markdown(
     f"Source: {corpus.source}. Extraction over the whole suite: "
     + ", ".join(f"{k.replace('_', ' ')} {extraction[k]:,}" for k in
@@ -145,35 +138,10 @@ Markdown("```c\n" + corpus.code[example] + "\n```")
 # configuration of the first target, as hashed into its artefact key:
 
 # %% tags=["remove-input"]
-def model_config(arch: str) -> VPModelConfig:
-    if arch == "codebert":
-        return VPModelConfig(arch=arch, hidden=bert_hidden, layers=bert_layers, heads=bert_heads,
-                             intermediate=bert_intermediate, codebert_path=codebert_path)
-    return VPModelConfig(arch=arch, embed_dim=rnn_embed, hidden=rnn_hidden)
-
-
-def target_config(arch: str) -> VPModelRunConfig:
-    return VPModelRunConfig(data=data_config, model=model_config(arch),
-                            train=TrainConfig(epochs=epochs[arch], lr=lr[arch], batch_size=batch_size),
-                            role="target", seed=seed)
-
-
-pd.DataFrame(describe(target_config(models[0]))).style.hide(axis="index")
+pd.DataFrame(describe(vp.target_config(params, models[0]))).style.hide(axis="index")
 
 # %% tags=["remove-output"]
-runs = {}
-for arch in models:
-    for config in (target_config(arch), shadow_of(target_config(arch))):
-        runs[arch, config.role] = train_vp_model(config)
-utility_rows = []
-for (arch, role), run in runs.items():
-    m = run.metrics
-    utility_rows.append({"model": NAMES[arch], "role": role, "parameters": m["parameters"], "epochs": m["epochs"],
-                         "train_accuracy": m["train_accuracy"], "heldout_accuracy": m["heldout_accuracy"],
-                         "heldout_precision": m["heldout_precision"], "heldout_recall": m["heldout_recall"],
-                         "heldout_f1": m["heldout_f1"], "mean_tokens": m["mean_tokens"],
-                         "truncated": m["truncated_fraction"], "train_seconds": m["train_seconds"]})
-utility_table = pd.DataFrame(utility_rows).round(4)
+utility_table = vp.utility_frame(params)  # every target, then its shadow
 provenance = {"VP corpus": corpus.source}
 record_provenance(profile, "vp-utility", datasets=provenance,
                   note="Juliet (SARD) is the paper's SARD source and works offline; NVD-based sets need a user file")
@@ -210,13 +178,9 @@ publish("vp-utility", profile, table=utility_table, figure=grid.figure)
 # is trained on the targets' training functions and scored on the same held-out functions:
 
 # %% tags=["remove-input"]
-baseline = run_vp_baseline(VPBaselineRunConfig(data=data_config))
+baseline = run_vp_baseline(vp.baseline_config(params))
 targets_heldout = utility_table[utility_table["role"] == "target"].set_index("model")
-baseline_table = pd.concat([
-    targets_heldout[["heldout_accuracy", "heldout_f1"]].rename(columns=lambda c: c.replace("heldout_", "")),
-    pd.DataFrame({"accuracy": [baseline["accuracy"], baseline["majority_rate"]], "f1": [baseline["f1"], float("nan")]},
-                 index=["bag of tokens (logistic regression)", "majority class"])]).round(3)
-baseline_table.index.name = "held-out utility"
+baseline_table = vp.baseline_frame(utility_table, baseline)
 margin = targets_heldout["heldout_accuracy"] - baseline["majority_rate"]
 share = ((baseline["accuracy"] - baseline["majority_rate"]) / margin).where(margin > 0)
 display(baseline_table)
@@ -254,29 +218,7 @@ display(Markdown(
 # TPR at 1% FPR with its bootstrap CI, and the best F1 over thresholds.
 
 # %% tags=["remove-output"]
-def attack_config(arch: str, nmid: NMIDConfig, classifier: str = "mlp", feature_sets=tuple(FEATURE_SETS),
-                  tpr_ci: bool = True) -> VPAttackRunConfig:
-    target = target_config(arch)
-    return VPAttackRunConfig(target=target, shadow=shadow_of(target), nmid=nmid,
-                             attack=AttackConfig(classifier=classifier, hidden=tuple(attack_hidden),
-                                                 max_iter=attack_iter, seed=seed),
-                             feature_sets=tuple(feature_sets), n_boot=n_boot, tpr_boot=n_boot if tpr_ci else 0)
-
-
-mia_rows, score_frames = [], []
-for arch in models:
-    for classifier in ["mlp", "gbdt"] if gbdt_check else ["mlp"]:
-        config = attack_config(arch, NMIDConfig(seed=seed), classifier)
-        result = run_vp_attack(config)
-        score_frames.append(scores_frame(config, result).assign(model=NAMES[arch], classifier=classifier,
-                                                                level="none", sigma=0.0))
-        for feature_set, m in result["metrics"].items():
-            mia_rows.append({"model": NAMES[arch], "classifier": classifier, "features": feature_set,
-                             "auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"],
-                             "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"], "tpr_lo": m["tpr_at_1pct_fpr_lo"],
-                             "tpr_hi": m["tpr_at_1pct_fpr_hi"], "best_f1": m["best_f1"],
-                             "members": m["n_members"], "non_members": m["n_non_members"]})
-mia = pd.DataFrame(mia_rows)
+mia, mia_scores = vp.mia_frames(params)  # every model x attack classifier x feature set, undefended
 record_provenance(profile, "vp-mia", datasets=provenance, note="target and shadow halves of the same corpus")
 
 # %% tags=["remove-input"]
@@ -337,32 +279,9 @@ publish("vp-mia", profile, table=mia, figure=fig)
 # which of our levels matches the paper's is not knowable from what is public.
 
 # %% tags=["remove-output"]
-nmid_rows, prediction_frames = [], []
-for arch in models:
-    base_f1 = runs[arch, "target"].metrics["heldout_f1"]
-    for level in levels:
-        for sigma in sigmas:
-            nmid = NMIDConfig(level=level, sigma=0.0 if level == "label" else float(sigma), seed=seed)
-            config = attack_config(arch, nmid, "mlp", (BLACK_BOX, GRAY_BOX), tpr_ci=False)
-            result = run_vp_attack(config)
-            setting = {"model": NAMES[arch], "level": level, "sigma": float(sigma)}
-            score_frames.append(scores_frame(config, result).assign(classifier="mlp", **setting))
-            prediction_frames.append(release_predictions(config).assign(**setting))
-            for feature_set, m in result["metrics"].items():
-                nmid_rows.append({"model": NAMES[arch], "level": level, "sigma": float(sigma),
-                                  "attacker": "gray-box (all)" if feature_set == GRAY_BOX else "black-box "
-                                  "(logits+loss+confidence)", "auc": m["auc"], "auc_lo": m["auc_lo"],
-                                  "auc_hi": m["auc_hi"], "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"],
-                                  "utility_f1": result["utility"]["f1"],
-                                  "utility_accuracy": result["utility"]["accuracy"],
-                                  "f1_drop": base_f1 - result["utility"]["f1"], "label_kept": result["label_kept"],
-                                  "keeps_label_by_rule": KEEPS_LABEL[level]})
-nmid_table = pd.DataFrame(nmid_rows)
+nmid_table, nmid_scores, predictions = vp.nmid_frames(params)  # every model x level x sigma x attacker
 # the per-function data behind the claims' CIs (not shown: one row per function and attack)
-keys = ["model", "classifier", "level", "sigma", "features", "function"]
-scores = pd.concat(score_frames, ignore_index=True).drop_duplicates(keys)[keys + ["is_member", "score"]]
-predictions = pd.concat(prediction_frames, ignore_index=True)[
-    ["model", "level", "sigma", "function", "label", "undefended", "defended"]]
+scores = vp.claim_scores(mia_scores, nmid_scores)
 save_table(scores, "vp-scores", profile)
 save_table(predictions, "vp-predictions", profile)
 record_provenance(profile, "vp-nmid", datasets=provenance, note="NMID applied to the released outputs")

@@ -1,5 +1,6 @@
 """The book runner: notebooks, profiles and the table of contents agree; bad input gives clear errors."""
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -153,20 +154,6 @@ def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox)
     assert "x is 41" in outputs
 
 
-def test_a_notebook_that_runs_alone_gets_every_core_and_others_share():
-    chain = ["lz_transfer", "lz_boundary", "scorecard"]
-    # lz_targets starts beside vp_mia / llm_mia, which may run while it does: half the cores each.
-    assert book.notebook_threads("lz_targets", [], chain + ["vp_mia", "llm_mia"], jobs=2, cpus=2) == 1
-    # lz_boundary starts alone: what is left waits for it.
-    assert book.notebook_threads("lz_boundary", [], ["scorecard"], jobs=2, cpus=2) == 2
-    assert book.notebook_threads("lz_boundary", ["llm_mia"], ["scorecard"], jobs=2, cpus=2) == 1
-    assert book.notebook_threads("vp_mia", [], ["llm_mia"], jobs=1, cpus=8) == 8
-    assert book.notebook_threads("vp_mia", ["a", "b"], [], jobs=4, cpus=2) == 1  # never below one
-    assert book.depends_on("lz_boundary") == {"lz_transfer", "lz_targets"}
-    assert book.depends_on("lz_defences") == set()  # shares only M-2 with lz_targets: the store's lock suffices
-    assert set(book.RUN_ORDER) == set(book.ALL_NOTEBOOKS)
-
-
 def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):
     write_notebook(tmp_path / "noisy.py", "import sys; print('result'); print('library chatter', file=sys.stderr)\n")
     result = book.execute_notebook("noisy", {"profile": "smoke", "x": 0})
@@ -190,12 +177,40 @@ def test_a_fixed_thread_count_reaches_every_notebook(tmp_path, sandbox):
     for name in ("first", "second"):
         write_notebook(tmp_path / f"{name}.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
     params = {name: {"profile": "smoke", "x": 0} for name in ("first", "second")}
-    book._run_all(["first", "second"], params, jobs=2, log=lambda line: None, threads=3)
+    with in_process_client() as client:
+        book.run_notebooks(["first", "second"], params, client, threads=3, log=lambda line: None)
     for name in ("first", "second"):
         executed = nbformat.read(tmp_path / "generated" / f"{name}.ipynb", as_version=4)
         assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     with pytest.raises(BookError, match="--threads"):
         run_book("smoke", threads=0)
+
+
+@contextlib.contextmanager
+def in_process_client():
+    """A one-worker Dask client in this process (so the sandbox's patches reach the tasks)."""
+    from distributed import Client
+
+    client = Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+def test_summary_pages_run_after_every_chapter_and_failures_name_the_notebook(tmp_path, sandbox, monkeypatch):
+    order = tmp_path / "order.txt"
+    for name in ("lz_targets", "vp_mia", "scorecard"):
+        write_notebook(tmp_path / f"{name}.py", f"open({str(order)!r}, 'a').write({name!r} + '\\n')\n")
+    params = {name: {"profile": "smoke", "x": 0} for name in ("lz_targets", "vp_mia", "scorecard")}
+    with in_process_client() as client:
+        book.run_notebooks(["scorecard", "lz_targets", "vp_mia"], params, client, threads=1, log=lambda line: None)
+    assert order.read_text().splitlines()[-1] == "scorecard"
+    write_notebook(tmp_path / "vp_mia.py", "raise RuntimeError('broken chapter')\n")
+    order.unlink()
+    with in_process_client() as client, pytest.raises(BookError, match="notebook vp_mia .*broken chapter"):
+        book.run_notebooks(["lz_targets", "vp_mia", "scorecard"], params, client, threads=1, log=lambda line: None)
+    assert "scorecard" not in order.read_text()  # no summary of a failed build
 
 
 def test_cli_reports_errors_without_a_traceback():

@@ -11,7 +11,10 @@ from pathlib import Path
 import graphlib
 import pytest
 
-from leakage.experiments.plan import AttackJob, Plan, Task, TargetJob, execute, plan_for, task
+from leakage.book import CHAPTER_NOTEBOOKS
+from leakage.experiments.part1 import shadow_grid
+from leakage.experiments.plan import (PLANNERS, STAGES, UNPLANNED, AttackJob, Plan, Task, TargetJob, execute, plan_for,
+                                      planner, task)
 from leakage.profiles import PROFILES, notebook_parameters
 from leakage.store import Store
 
@@ -21,21 +24,28 @@ DASK = Path(sys.executable).with_name("dask")
 def tiny_parameters() -> dict:
     """The smoke profile's part-1 parameters, trained for a few steps only (the same plan, seconds of work)."""
     params = {**notebook_parameters("lz_transfer", "smoke"), "epochs": 1, "min_steps": 5, "shadow_epochs": 1,
-              "shadow_min_steps": 5, "max_per_side": 20}
+              "shadow_min_steps": 5, "max_per_side": 20, "grid_widths": [4], "grid_sizes": [300]}
     return {"lz_targets": {k: params[k] for k in notebook_parameters("lz_targets", "smoke")}, "lz_transfer": params}
 
 
 @pytest.mark.parametrize("profile", [p for p in PROFILES if p != "paper"])  # paper's data is not offline here
-def test_each_profile_plan_is_a_dag_of_part_one(profile):
-    params = {n: notebook_parameters(n, profile) for n in ("lz_targets", "lz_transfer", "vp_mia")}
+def test_each_profile_plan_is_a_dag_covering_every_chapter(profile):
+    assert set(PLANNERS) | set(UNPLANNED) == set(CHAPTER_NOTEBOOKS)
+    params = {n: notebook_parameters(n, profile) for n in CHAPTER_NOTEBOOKS}
     plan = plan_for(params)
     names = [t.name for t in plan.tasks]
-    assert len(names) == len(set(names)) and plan.counts() == {"target": 6, "attack": 48}
+    assert len(names) == len(set(names))
     seen = set()
     for t in plan.tasks:  # topological: every prerequisite comes first
-        assert set(t.needs) <= seen
+        assert set(t.needs) <= seen and type(t.job) in STAGES
         seen.add(t.name)
-    assert all(isinstance(t.job, AttackJob) == bool(t.needs) for t in plan.tasks)
+    for notebook in PLANNERS:  # every chapter's own tasks are in the build's plan
+        own = planner(notebook)(params[notebook])
+        assert own and {t.name for t in own} <= seen, notebook
+    part1 = plan_for({n: params[n] for n in ("lz_targets", "lz_transfer")})
+    grid = len(shadow_grid(params["lz_transfer"]))  # Fig. 3's shadow grid (a cell may be the main shadow's run)
+    assert part1.counts()["target"] == 6 and 48 < part1.counts()["attack"] <= 48 + grid
+    assert all(isinstance(t.job, AttackJob) == bool(t.needs) for t in part1.tasks)
 
 
 def test_a_plan_refuses_cycles_duplicates_and_unknown_prerequisites():

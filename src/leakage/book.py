@@ -1,12 +1,13 @@
-"""The book runner: execute every notebook of a profile with papermill, then build the Jupyter Book.
+"""The book runner: compute the build's experiment plan on Dask, execute every notebook with papermill, then
+build the Jupyter Book.
 
-Notebooks are jupytext percent-format ``notebooks/<name>.py`` files with a cell tagged
-``parameters``. Each is converted in memory, executed with its profile's parameters injected,
-and written to ``book/generated/<name>.ipynb``, which the book renders without re-executing.
-Notebooks run in parallel (up to ``jobs`` at once) once the notebooks whose cached results they
-reuse are done; the summary pages (intro, scorecard) read every chapter's results, so they run
-last. Each notebook gets the CPU cores divided by the number of notebooks that can run beside it
-(``notebook_threads``), so a notebook left to run alone uses every core.
+Notebooks are jupytext percent-format ``notebooks/<name>.py`` files with a cell tagged ``parameters``. The
+runner resolves and checks every notebook's parameters, computes the plan of their artefacts
+(:func:`leakage.experiments.plan.plan_for`) on a local Dask cluster, then executes the notebooks on the same
+workers (they load the artefacts, narrate and plot; the summary pages, which read every chapter's tables,
+after the chapters) and writes each to ``book/generated/<name>.ipynb``, which the book renders without
+re-executing. Every task and notebook gets the same CPU threads (``--threads``; default: the cores shared
+among the workers).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,19 +31,8 @@ from leakage.store import FORCE_ENV
 
 CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "vp_mia",
                                        "llm_mia", "audit", "own_model")
-SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")
+SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")  # read every chapter's tables: executed last
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
-# Notebooks that reuse many (cached) results of others run after them; the summaries read every
-# chapter. Artefacts two running notebooks both need are computed once (the store locks them), so
-# lz_defences, which shares only M-2 with lz_targets, runs beside it.
-DEPENDS_ON: dict[str, tuple[str, ...]] = {
-    "lz_transfer": ("lz_targets",), "lz_boundary": ("lz_transfer",),
-    **{name: CHAPTER_NOTEBOOKS for name in SUMMARY_NOTEBOOKS},
-}
-# Which ready notebook starts first: the two long label-only notebooks at once, then the rest of
-# their chain, then the other chapters longest first, to fill the gaps.
-RUN_ORDER: tuple[str, ...] = ("lz_targets", "lz_defences", "lz_transfer", "lz_boundary", "audit", "llm_mia", "vp_mia",
-                              "own_model", *SUMMARY_NOTEBOOKS)
 
 
 class BookError(RuntimeError):
@@ -289,58 +278,32 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
     return NotebookResult(name, output, time.perf_counter() - start)
 
 
-def depends_on(name: str) -> set[str]:
-    """Every notebook ``name`` waits for, directly or through others."""
-    found: set[str] = set()
-    stack = list(DEPENDS_ON.get(name, ()))
-    while stack:
-        other = stack.pop()
-        if other not in found:
-            found.add(other)
-            stack.extend(DEPENDS_ON.get(other, ()))
-    return found
+def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, threads: int, log) -> None:
+    """Execute ``names`` on ``client``'s workers, each with ``threads`` CPU threads; the summary pages after every
+    chapter of the run. Raises ``BookError`` with every failed notebook's message once all have stopped."""
+    from distributed import as_completed
 
+    chapters = [n for n in names if n not in SUMMARY_NOTEBOOKS]
+    futures = {client.submit(execute_notebook, n, params[n], threads, key=f"notebook-{n}", pure=False): n
+               for n in chapters}
+    errors: list[str] = []
 
-def notebook_threads(name: str, running: list[str], pending: list[str], jobs: int, cpus: int) -> int:
-    """CPU threads for ``name`` when it starts beside ``running`` with ``pending`` still to run.
+    def collect(done) -> None:
+        for future in done:
+            try:
+                result = future.result()
+            except BookError as err:
+                errors.append(str(err))
+                continue
+            shown = result.output.relative_to(project_root()) if result.output.is_relative_to(project_root()) \
+                else result.output
+            log(f"executed {result.name} in {result.seconds:.0f} s -> {shown}")
 
-    The cores are shared among ``name``, the running notebooks and the pending ones that may start while
-    it runs (those that do not wait for it), at most ``jobs`` in all: a notebook that will run alone
-    gets every core, and the machine is never oversubscribed.
-    """
-    may_start = [p for p in pending if p != name and name not in depends_on(p)]
-    sharing = min(jobs, 1 + len(running) + len(may_start))
-    return max(1, cpus // sharing)
-
-
-def _run_all(names: list[str], params: dict[str, dict[str, Any]], jobs: int, log, threads: int | None = None) -> None:
-    """Execute ``names``, each once the notebooks it reuses results of (``DEPENDS_ON``) are done, up to
-    ``jobs`` at a time, each with ``threads`` CPU threads (None: its share, ``notebook_threads``); stops at
-    the first failure (after the notebooks already running finish)."""
-    pending, done, errors = list(names), set(), []
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        running: dict[Any, str] = {}
-        while pending or running:
-            ready = sorted((n for n in pending if all(d in done or d not in names for d in DEPENDS_ON.get(n, ()))),
-                           key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER))
-            for name in ready[:max(0, jobs - len(running))] if not errors else []:
-                pending.remove(name)
-                share = threads or notebook_threads(name, list(running.values()), pending, jobs, os.cpu_count() or 1)
-                running[pool.submit(execute_notebook, name, params[name], share)] = name
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                name = running.pop(future)
-                try:
-                    result = future.result()
-                except BookError as err:
-                    errors.append(str(err))
-                    continue
-                done.add(name)
-                shown = result.output.relative_to(project_root()) if result.output.is_relative_to(project_root()) \
-                    else result.output
-                log(f"executed {name} in {result.seconds:.0f} s -> {shown}")
+    collect(as_completed(list(futures)))
+    if not errors:
+        summaries = [client.submit(execute_notebook, n, params[n], threads, key=f"notebook-{n}", pure=False)
+                     for n in names if n in SUMMARY_NOTEBOOKS]
+        collect(as_completed(summaries))
     if errors:
         raise BookError("\n".join(errors))
 
@@ -373,26 +336,16 @@ def build_html() -> Path:
     return root / "_build" / "html"
 
 
-def run_plan(params: dict[str, dict[str, Any]], jobs: int, threads: int | None, log=print) -> None:
-    """Compute the plan of the notebooks in ``params`` on a local Dask cluster of ``jobs`` worker processes
-    (``threads`` torch threads per task; None: the cores shared among the workers). Raises ``BookError``
-    listing the failed tasks (with their job and traceback) when any failed."""
+def compute_plan(params: dict[str, dict[str, Any]], client, threads: int, log=print) -> None:
+    """Compute the plan of the notebooks in ``params`` on ``client``'s workers (``threads`` torch threads per
+    task). Raises ``BookError`` listing the failed tasks (with their job and traceback) when any failed."""
     from leakage.experiments.plan import plan_for
-    from leakage.grid import make_client
     from leakage.grid import run_plan as run_on_dask
 
     planned = plan_for(params)
     if not len(planned):
         return
-    share = threads or max(1, (os.cpu_count() or 1) // jobs)
-    client = make_client(workers=jobs, threads=share, quiet=True)
-    try:
-        report = run_on_dask(planned, client, threads=share, echo=log)
-    finally:
-        cluster = client.cluster
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    report = run_on_dask(planned, client, threads=threads, echo=log)
     log(f"plan: {len(report.done)} of {len(planned)} artefacts ready in {report.seconds:.0f} s")
     if not report.ok:
         details = "\n\n".join(f"{name}:\n{text}" for name, text in report.failed.items())
@@ -400,16 +353,24 @@ def run_plan(params: dict[str, dict[str, Any]], jobs: int, threads: int | None, 
                         f"they needed them); fix and re-run (finished artefacts are kept):\n{details}")
 
 
+def unplanned(since: float) -> list[dict[str, Any]]:
+    """Artefacts the store computed after ``since`` (epoch seconds): after the plan ran, the notebooks' misses."""
+    from leakage.store import Store
+
+    return Store().computed(since)
+
+
 def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, force: bool = False,
              overrides: list[str] | None = None, build: bool = True, threads: int | None = None,
-             plan: bool = True, log=print) -> Path | None:
+             plan: bool = True, check_plan: bool = False, log=print) -> Path | None:
     """Compute the build's experiment plan on Dask, execute the profile's notebooks (``only`` some chapters,
-    plus the summary pages), then build the book.
+    plus the summary pages) on the same workers, then build the book.
 
-    ``plan``: first compute every planned artefact (:func:`leakage.experiments.plan.plan_for`) on a local Dask
-    cluster of ``jobs`` workers (:func:`run_plan`); the notebooks then load them. ``threads`` fixes every
-    notebook's and plan task's CPU threads (None: each gets its share of the cores, which depends on what runs
-    beside it); a fixed count makes a rebuild from scratch give the same digits.
+    ``jobs``: local Dask worker processes; ``threads``: CPU threads of every plan task and notebook (None: the
+    cores shared among the ``jobs`` workers); a fixed count makes a rebuild from scratch give the same digits.
+    ``plan``: first compute every planned artefact (:func:`leakage.experiments.plan.plan_for`); the notebooks
+    then load them. After the notebooks the runner counts the artefacts they computed themselves (the plan's
+    misses): logged, or with ``check_plan`` a ``BookError`` naming them.
     """
     check_profile(profile)
     unknown = sorted(set(only or []) - set(ALL_NOTEBOOKS))
@@ -430,9 +391,33 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
         os.environ[FORCE_ENV] = str(time.time())
+    from leakage.grid import make_client
+
+    share = threads or max(1, (os.cpu_count() or 1) // jobs)
+    client = make_client(workers=jobs, threads=share, quiet=True)
+    try:
+        if plan:
+            compute_plan(params, client, share, log)
+        since = time.time()
+        run_notebooks(chapters + summaries, params, client, share, log)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None:
+            cluster.close()
     if plan:
-        run_plan(params, jobs, threads, log)
-    _run_all(chapters + summaries, params, jobs, log, threads)
+        from leakage.experiments.plan import UNPLANNED
+
+        missed = unplanned(since)
+        if missed:
+            kinds = sorted({m["kind"] for m in missed})
+            message = (f"the notebooks computed {len(missed)} artefact(s) the plan did not list (kinds: "
+                       f"{', '.join(kinds)}); the plan misses them (pages computing by design: {', '.join(UNPLANNED)})")
+            if check_plan:
+                raise BookError(message)
+            log(f"warning: {message}")
+        else:
+            log("plan check: the notebooks computed nothing the plan had not computed")
     if not build:
         return None
     html = build_html()

@@ -32,9 +32,10 @@ def parser() -> argparse.ArgumentParser:
                       help=f"run only this notebook (repeatable; the intro and scorecard always follow): "
                            f"{', '.join(ALL_NOTEBOOKS)}")
     book.add_argument("--jobs", type=int, default=2,
-                      help="notebooks executed in parallel (default 2); the cores are shared among those running")
+                      help="local Dask workers computing the plan's tasks and executing the notebooks (default 2)")
     book.add_argument("--threads", type=int, default=None, metavar="N",
-                      help="CPU threads of every notebook (default: its share of the cores). Torch's CPU sums "
+                      help="CPU threads of every task and notebook (default: the cores shared among the workers). "
+                           "Torch's CPU sums "
                            "depend on the thread count, so fix it (e.g. --threads 1) to rebuild the same digits")
     book.add_argument("--force", action="store_true", help="recompute every artefact instead of reusing the store")
     book.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", dest="overrides",
@@ -42,6 +43,8 @@ def parser() -> argparse.ArgumentParser:
     book.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the HTML")
     book.add_argument("--no-plan", action="store_true",
                       help="skip computing the experiment plan on Dask first (each notebook computes what it needs)")
+    book.add_argument("--check-plan", action="store_true",
+                      help="fail when a notebook computed an artefact the plan did not list (CI sets it)")
 
     run = commands.add_parser("run", help="compute a profile's experiment plan on Dask (local, a scheduler, or a "
                                           "batch system), without executing the notebooks")
@@ -177,7 +180,8 @@ def run_plan_command(args: argparse.Namespace) -> int:
 def book_command(args: argparse.Namespace) -> int:
     """The ``book`` command: execute the notebooks and build the book."""
     run_book(args.profile, only=args.only, jobs=args.jobs, force=args.force, overrides=args.overrides,
-             build=not args.no_build, threads=args.threads, plan=not args.no_plan)
+             build=not args.no_build, threads=args.threads, plan=not args.no_plan,
+             check_plan=args.check_plan)
     return 0
 
 

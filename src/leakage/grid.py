@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakage.experiments.plan import Plan, Task, execute
+from leakage.experiments.jobs import Task, execute
+from leakage.experiments.plan import Plan
 
 CLUSTERS: tuple[str, ...] = ("local", "slurm", "pbs", "sge")
 

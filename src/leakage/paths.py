@@ -23,5 +23,6 @@ def profile_dir(profile: str) -> Path:
 
 
 def store_root() -> Path:
-    """``results/store/``: artefacts keyed by config hash, shared by all profiles."""
-    return results_root() / "store"
+    """``$LEAKAGE_STORE`` if set (e.g. a folder on a file system every Dask worker sees), else ``results/store/``:
+    artefacts keyed by config hash, shared by all profiles."""
+    return Path(os.environ.get("LEAKAGE_STORE") or results_root() / "store")

@@ -6,12 +6,19 @@ Vision: the Li & Zhang CNN on ``base_size`` real images plus the included canari
 Text: the from-scratch GPT-2 of the LLM chapter on the member pool's passages plus the included
 canaries (random-word texts); attacks LOSS, zlib, Min-k% and Min-k%++ from ``leakage.lm.attacks``.
 Every canary gets a score from every attack; none is dropped.
+
+The ``audit`` chapter's plan (:func:`plan_tasks`) lists one task per CNN (training, then its canary scores) and
+per GPT-2 (trained and scored in one artefact, after the tokenizer) at every epsilon of the notebook's
+parameters; the notebook then loads them (:func:`audit_results`) and shows the frames built here
+(:func:`models_frame`, :func:`eps_frame`, :func:`curve_frame`, :func:`best_curve`, :func:`canary_frame`).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +33,8 @@ from leakage.audit.canaries import VISION_KINDS, canary_inclusion, noise_images,
 from leakage.config import doc_field
 from leakage.defenses.dp import DPSGD
 from leakage.device import describe_device, get_device
+from leakage.experiments import llm
+from leakage.experiments.jobs import Task, stage, task
 from leakage.experiments.targets import build_model, cached_data
 from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import PoolConfig
@@ -202,16 +211,19 @@ class LMAuditConfig:
     seed: int = doc_field(0, "seed of canaries, inclusion, weights and batches")
 
 
-def lm_texts(config: LMAuditConfig) -> tuple[list[str], list[str], np.ndarray, object]:
-    """(base training texts, canary texts (m), inclusion (m,), tokenizer) of ``config``."""
-    from leakage.experiments import llm
+def lm_target(config: LMAuditConfig) -> llm.LMTargetConfig:
+    """The LLM chapter's target config naming the pools, corpus and GPT-2 size of ``config`` (its tokenizer's key)."""
+    return llm.LMTargetConfig(pools=config.pools, corpus_digest=config.corpus_digest, scratch=config.scratch)
 
-    target = llm.LMTargetConfig(pools=config.pools, corpus_digest=config.corpus_digest, scratch=config.scratch)
+
+def lm_texts(config: LMAuditConfig, store: Store | None = None) -> tuple[list[str], list[str], np.ndarray, object]:
+    """(base training texts, canary texts (m), inclusion (m,), tokenizer) of ``config``; the tokenizer (the
+    LLM chapter's byte-level BPE on the reference pool) comes from ``store`` (default: ``Store()``)."""
     pools = llm.pools_for(config.pools, config.corpus_digest)
     vocabulary = sorted({w.lower() for p in pools.reference for w in p.text.split() if w.isalpha()})
     canaries = random_word_texts(config.canaries, config.canary_words, vocabulary, config.seed)
     return [p.text for p in pools.members], canaries, canary_inclusion(config.canaries, config.seed), \
-        llm.scratch_tokenizer(target)
+        llm.scratch_tokenizer(lm_target(config), store)
 
 
 def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
@@ -219,7 +231,7 @@ def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
     if config.train.method != "full":
         raise ValueError("the audited GPT-2 is trained from scratch: train.method must be 'full'")
     store = store or Store()
-    base, canaries, included, tokenizer = lm_texts(config)
+    base, canaries, included, tokenizer = lm_texts(config, store)
     device = get_device()
 
     def compute() -> dict:
@@ -238,11 +250,9 @@ def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
                 "included": included, "train_size": len(texts), "train_seconds": seconds,
                 "final_train_loss": losses[-1], "embedding_rows": config.scratch.vocab_size, **_dp_record(hooks)}
 
-    from leakage.experiments import llm
-
-    target = llm.LMTargetConfig(pools=config.pools, corpus_digest=config.corpus_digest, scratch=config.scratch)
-    payload = llm.cached_requiring(store, "audit_lm_scores", config, compute, llm.embedding_marks(target, store),
-                          seed=config.seed, device=describe_device(device))
+    payload = llm.cached_requiring(store, "audit_lm_scores", config, compute,
+                                   llm.embedding_marks(lm_target(config), store), seed=config.seed,
+                                   device=describe_device(device))
     scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
     metrics = {k: float(payload[k]) for k in ("dp_epsilon", "noise_multiplier", "train_size", "train_seconds",
                                               "final_train_loss")}
@@ -316,3 +326,164 @@ def tightest_bounds(table: pd.DataFrame) -> pd.DataFrame:
     return top[["model", "target_epsilon", "accountant_epsilon", "attack", "audit", "eps_lb", "family",
                 "confidence"]].rename(columns={"attack": "tightest_attack", "family": "bounds_compared"}
                                       ).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- the chapter: configs, plan, frames
+
+
+def levels(params: Mapping[str, Any]) -> list[float]:
+    """The chapter's epsilons: 0 (no DP) first, then the notebook's ``epsilons``."""
+    return [0.0, *params["epsilons"]]
+
+
+def epsilon_label(epsilon: float) -> str:
+    """How the chapter's figures name a target epsilon: ``"no DP"`` for inf (or 0), else ``f"{epsilon:g}"``."""
+    return "no DP" if not epsilon or np.isinf(epsilon) else f"{epsilon:g}"
+
+
+def vision_config(params: Mapping[str, Any], epsilon: float) -> VisionAuditConfig:
+    """The audited CNN at ``epsilon`` (0: no DP, trained for ``nodp_min_steps`` steps at least) from the
+    ``audit`` notebook's parameters (``vision_*``, ``canary_kind``, ``width``, ``epochs``, ``batch_size``,
+    ``lr``, ``boundary_budget``, ``delta``, ``seed``)."""
+    train = TrainConfig(epochs=params["epochs"], batch_size=params["batch_size"], lr=params["lr"],
+                        min_steps=0 if epsilon else params["nodp_min_steps"])
+    return VisionAuditConfig(dataset=params["vision_dataset"], base_size=params["vision_base"],
+                             test_size=params["vision_test"], canaries=params["vision_canaries"],
+                             canary_kind=params["canary_kind"], epsilon=epsilon, delta=params["delta"],
+                             arch=CNNConfig(width=params["width"]), train=train,
+                             boundary_budget=params["boundary_budget"], seed=params["seed"])
+
+
+def lm_config(params: Mapping[str, Any], epsilon: float) -> LMAuditConfig:
+    """The audited from-scratch GPT-2 at ``epsilon`` (0: no DP) from the ``audit`` notebook's parameters
+    (``lm_*``, ``delta``, ``seed``), on the Brown corpus this machine reads (its digest enters the key)."""
+    return LMAuditConfig(
+        pools=PoolConfig(passage_words=params["lm_passage_words"], docs_per_pool=params["lm_docs_per_pool"],
+                         passages_per_doc=params["lm_passages_per_doc"], seed=params["seed"]),
+        corpus_digest=llm.corpus().digest(),
+        scratch=ScratchConfig(n_layer=params["lm_layers"], n_head=2, n_embd=params["lm_width"],
+                              n_positions=params["lm_max_tokens"] + 1, vocab_size=params["lm_vocab"]),
+        train=FinetuneConfig(method="full", epochs=params["lm_epochs"], lr=params["lm_lr"],
+                             batch_size=params["lm_batch_size"]),
+        canaries=params["lm_canaries"], canary_words=params["lm_canary_words"], epsilon=epsilon,
+        delta=params["delta"], max_tokens=params["lm_max_tokens"], seed=params["seed"])
+
+
+#: The chapter's audited models: display name -> (config builder from the parameters and an epsilon, scorer).
+MODELS: dict[str, tuple[Callable[[Mapping[str, Any], float], Any], Callable[..., AuditScores]]] = {
+    "CNN": (vision_config, vision_scores), "GPT-2": (lm_config, lm_scores)}
+
+
+@dataclass(frozen=True)
+class AuditVisionTargetJob:
+    """Train one audited CNN with its canaries (artefact kind ``audit_vision_target``)."""
+
+    audit: VisionAuditConfig = doc_field(VisionAuditConfig(), "the audited CNN, its canaries and its epsilon")
+
+
+@dataclass(frozen=True)
+class AuditVisionScoresJob:
+    """Score every canary of one audited CNN with every vision attack (artefact kind ``audit_vision_scores``)."""
+
+    audit: VisionAuditConfig = doc_field(VisionAuditConfig(), "the audited CNN, its canaries and its epsilon")
+
+
+@dataclass(frozen=True)
+class AuditLMScoresJob:
+    """Train one audited GPT-2 with its canaries and score every canary with every text attack (artefact kind
+    ``audit_lm_scores``: the model is trained and scored in one stage and not kept)."""
+
+    audit: LMAuditConfig = doc_field(LMAuditConfig(), "the audited GPT-2, its canaries and its epsilon")
+
+
+@stage(AuditVisionTargetJob)
+def run_vision_target_job(job: AuditVisionTargetJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`AuditVisionTargetJob`: the CNN's accountant epsilon and test accuracy."""
+    _, payload, _ = train_vision_target(job.audit, store)
+    return {"dp_epsilon": float(payload["dp_epsilon"]), "test_accuracy": float(payload["test_accuracy"])}
+
+
+@stage(AuditVisionScoresJob)
+def run_vision_scores_job(job: AuditVisionScoresJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`AuditVisionScoresJob`: the attacks' AUCs on the canaries (the scores stay in the store)."""
+    result = vision_scores(job.audit, store)
+    return {attack: roc_auc(scores, result.included) for attack, scores in result.scores.items()}
+
+
+@stage(AuditLMScoresJob)
+def run_lm_scores_job(job: AuditLMScoresJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`AuditLMScoresJob`: the attacks' AUCs on the canaries (the scores stay in the store)."""
+    result = lm_scores(job.audit, store)
+    return {attack: roc_auc(scores, result.included) for attack, scores in result.scores.items()}
+
+
+def plan_tasks(params: Mapping[str, Any]) -> list[Task]:
+    """The ``audit`` chapter's tasks from its resolved parameters: at every epsilon of :func:`levels`, the CNN's
+    training and then its canary scores; the GPT-2 tokenizer once (per pools and vocabulary), then each GPT-2's
+    training and canary scores. Lists tasks only (builds configs, reads the data sets' digests; trains nothing)."""
+    tasks: list[Task] = []
+    for epsilon in levels(params):
+        target = task(AuditVisionTargetJob(vision_config(params, epsilon)))
+        tasks += [target, task(AuditVisionScoresJob(vision_config(params, epsilon)), (target,))]
+    tokenizers: dict[str, Task] = {}
+    for epsilon in levels(params):
+        config = lm_config(params, epsilon)
+        tokenizer = llm.tokenizer_task(lm_target(config))  # the LLM chapter's job: one task per artefact
+        if tokenizer.name not in tokenizers:
+            tokenizers[tokenizer.name] = tokenizer
+            tasks.append(tokenizer)
+        tasks.append(task(AuditLMScoresJob(config), (tokenizer,)))
+    return tasks
+
+
+def audit_results(params: Mapping[str, Any], store: Store | None = None) -> dict[tuple[str, float], AuditScores]:
+    """(model name, epsilon) -> its canaries' scores, for each model of :data:`MODELS` and each epsilon of
+    :func:`levels` (0: no DP), loaded from ``store`` (default ``Store()``; cache hits once :func:`plan_tasks`'
+    tasks ran, else computed)."""
+    store = store or Store()
+    return {(name, epsilon): score(make(params, epsilon), store)
+            for name, (make, score) in MODELS.items() for epsilon in levels(params)}
+
+
+def models_frame(results: Mapping[tuple[str, float], AuditScores]) -> pd.DataFrame:
+    """The audited models, one row each: ``model``, ``target_epsilon`` (inf: no DP) and the target's numbers
+    (``dp_epsilon`` of the accountant, ``noise_multiplier``, accuracies or final training loss, train size and
+    seconds, the CNN's accuracy on included / excluded canaries)."""
+    return pd.DataFrame([{"model": name, "target_epsilon": eps if eps else np.inf, **result.metrics}
+                         for (name, eps), result in results.items()])
+
+
+def eps_frame(results: Mapping[tuple[str, float], AuditScores], params: Mapping[str, Any]) -> pd.DataFrame:
+    """Every model x epsilon x attack's bounds (:func:`audit_rows`, at the parameters' ``delta`` and
+    ``confidence``; threshold splits drawn from ``seed``): the chapter's ``audit-eps`` table."""
+    return pd.DataFrame([row for (name, eps), result in results.items()
+                         for row in audit_rows(name, eps, result, params["delta"], params["confidence"],
+                                               seed=params["seed"])])
+
+
+def curve_frame(results: Mapping[tuple[str, float], AuditScores], params: Mapping[str, Any]) -> pd.DataFrame:
+    """The threshold audit's bounds on the first n canaries of each run (:func:`curve_rows`), n in the
+    parameters' ``curve_sizes`` and every run's m, with an ``epsilon`` label column (:func:`epsilon_label`):
+    the chapter's ``audit-curve`` table."""
+    curve = pd.DataFrame([row for (name, eps), result in results.items()
+                          for row in curve_rows(name, eps, result, sorted({*params["curve_sizes"],
+                                                                          len(result.included)}),
+                                                params["delta"], params["confidence"], seed=params["seed"])])
+    curve["epsilon"] = curve.target_epsilon.map(epsilon_label)
+    return curve
+
+
+def best_curve(curve: pd.DataFrame) -> pd.DataFrame:
+    """Per model, epsilon label and number of canaries: the best attack's ``eps_lb`` (the maximum of
+    ``eps_lb_family``, so it holds at the curve's confidence) and the perfect attack's ``ceiling``."""
+    return curve.groupby(["model", "epsilon", "canaries"], as_index=False).agg(eps_lb=("eps_lb_family", "max"),
+                                                                              ceiling=("ceiling", "first"))
+
+
+def canary_frame(results: Mapping[tuple[str, float], AuditScores]) -> pd.DataFrame:
+    """Every canary's inclusion and score, one row per model, epsilon (inf: no DP), canary index and attack
+    (higher score = member): the chapter's ``audit-canaries`` CSV and the claims' input."""
+    return pd.concat([
+        pd.DataFrame({"model": name, "target_epsilon": eps if eps else np.inf, "canary": np.arange(len(scores)),
+                      "included": result.included, "attack": attack, "score": scores})
+        for (name, eps), result in results.items() for attack, scores in result.scores.items()], ignore_index=True)

@@ -1,80 +1,35 @@
 """The experiment plan: every artefact a profile's notebooks load, as typed jobs with their dependencies.
 
-A *task* is one artefact: a job (a frozen config naming everything the artefact depends on) and the
-names of the tasks it needs first. :func:`plan_for` builds the plan of a build from the notebooks'
-resolved parameters; :mod:`leakage.grid` runs it on Dask; the notebooks then load every planned artefact
-from the store (cache hits) and only narrate and plot. Each job kind has one stage function,
-``job -> artefact`` through the store (:data:`STAGES`).
-
-Covered so far: part 1's targets (``lz_targets``) and every attack run of the transfer chapter
-(``lz_transfer``; ``lz_boundary`` reuses three of them). The other chapters still compute their own
-artefacts when their notebook runs (the store makes that safe and resumable); they join the plan chapter by
-chapter.
+A *task* (:class:`leakage.experiments.jobs.Task`) is one artefact: a job (a frozen config naming everything
+the artefact depends on) and the names of the tasks it needs first. Each chapter's experiment module lists
+the tasks its notebook needs (``plan_tasks(parameters)``, registered in :data:`PLANNERS`); :func:`plan_for`
+gathers them for a build (a task two chapters need is planned once); :mod:`leakage.grid` runs the plan on
+Dask; the notebooks then load every planned artefact from the store (cache hits) and only narrate and plot.
 """
 
 from __future__ import annotations
 
 import graphlib
-from collections.abc import Callable, Mapping
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakage.config import config_hash, doc_field
-from leakage.experiments import part1
-from leakage.experiments.label_only import CandidateConfig, run_attack
-from leakage.experiments.targets import TargetConfig, train_target
-from leakage.metrics import roc_auc
-from leakage.store import Store
+from leakage.experiments.jobs import STAGES, Task, execute, task  # noqa: F401 (the plan's vocabulary)
+from leakage.experiments.part1 import AttackJob, TargetJob  # noqa: F401
 
-
-@dataclass(frozen=True)
-class TargetJob:
-    """Train one target M-i (artefact kind ``target``)."""
-
-    target: TargetConfig = doc_field(TargetConfig(), "the target's config")
-
-
-@dataclass(frozen=True)
-class AttackJob:
-    """One attack against one target (artefact kind ``attack``; its shadow model, if any, is made on the way)."""
-
-    target: TargetConfig = doc_field(TargetConfig(), "the attacked target's config")
-    attack: str = doc_field("baseline", "registered attack name")
-    config: Any = doc_field(None, "the attack's Config (None: its defaults)")
-    candidates: CandidateConfig = doc_field(CandidateConfig(), "the evaluation candidates")
-
-
-def run_target_job(job: TargetJob, store: Store) -> dict[str, Any]:
-    """Stage of :class:`TargetJob`: the trained target's accuracies."""
-    target = train_target(job.target, store)
-    return {"train_accuracy": target.metrics["train_accuracy"], "test_accuracy": target.metrics["test_accuracy"]}
-
-
-def run_attack_job(job: AttackJob, store: Store) -> dict[str, Any]:
-    """Stage of :class:`AttackJob`: the attack's AUC (the scores stay in the store)."""
-    result = run_attack(train_target(job.target, store), job.attack, job.config, job.candidates, store, n_boot=1)
-    return {"auc": roc_auc(result.scores, result.is_member)}
-
-
-#: Job type -> its stage function ``(job, store) -> small summary`` (the artefact itself goes to the store).
-STAGES: dict[type, Callable[[Any, Store], dict[str, Any]]] = {TargetJob: run_target_job, AttackJob: run_attack_job}
-
-
-@dataclass(frozen=True)
-class Task:
-    """One planned artefact: ``name`` (unique: job kind and config hash), the job, the names of its prerequisites."""
-
-    name: str
-    job: Any
-    needs: tuple[str, ...] = ()
-
-
-def task(job: Any, needs: tuple[str, ...] = ()) -> Task:
-    """The task of ``job``, named by its kind and config hash (the same job always gets the same name)."""
-    if type(job) not in STAGES:
-        raise ValueError(f"no stage runs {type(job).__name__}; known jobs: {', '.join(t.__name__ for t in STAGES)}")
-    kind = type(job).__name__.removesuffix("Job").lower()
-    return Task(f"{kind}-{config_hash(kind, job)}", job, needs)
+#: Notebook -> ``"module:function"`` listing the tasks of its artefacts from its resolved parameters.
+PLANNERS: dict[str, str] = {
+    "lz_targets": "leakage.experiments.part1:plan_targets",
+    "lz_transfer": "leakage.experiments.part1:plan_tasks",
+    "lz_boundary": "leakage.experiments.boundary:plan_tasks",
+    "lz_defences": "leakage.experiments.defences:plan_tasks",
+    "vp_mia": "leakage.experiments.vp:plan_tasks",
+    "llm_mia": "leakage.experiments.llm:plan_tasks",
+    "audit": "leakage.experiments.audit:plan_tasks",
+}
+#: Notebooks that compute outside the store by design: the tutorial page trains its stand-in models on the page.
+UNPLANNED: tuple[str, ...] = ("own_model",)
 
 
 @dataclass
@@ -108,29 +63,21 @@ class Plan:
         return out
 
 
-def _add(tasks: dict[str, Task], new: Task) -> str:
-    tasks.setdefault(new.name, new)
-    return new.name
+def planner(notebook: str):
+    """The ``plan_tasks`` function of ``notebook`` (None for a notebook that computes nothing)."""
+    target = PLANNERS.get(notebook)
+    if target is None:
+        return None
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def plan_for(parameters: Mapping[str, Mapping[str, Any]]) -> Plan:
     """The plan of a build: ``parameters`` maps each notebook that runs to its resolved parameters (as the
-    book runner injects them). Notebooks the plan does not cover yet add nothing."""
+    book runner injects them); every notebook's tasks, each planned once."""
     tasks: dict[str, Task] = {}
-    targets: dict[TargetConfig, str] = {}
-    for notebook in ("lz_targets", "lz_transfer"):
-        if notebook in parameters:
-            for config in part1.targets(parameters[notebook]):
-                targets[config] = _add(tasks, task(TargetJob(config)))
-    if "lz_transfer" in parameters:
-        params = parameters["lz_transfer"]
-        candidates = part1.candidates(params)
-        for config in part1.targets(params):
-            for name, attack_config in part1.transfer_runs(params).values():
-                _add(tasks, task(AttackJob(config, name, attack_config, candidates), (targets[config],)))
+    for notebook, params in parameters.items():
+        function = planner(notebook)
+        for new in function(params) if function else ():
+            tasks.setdefault(new.name, new)
     return Plan(list(tasks.values()))
-
-
-def execute(job: Any, store: Store | None = None) -> dict[str, Any]:
-    """Run ``job``'s stage (a cache hit when its artefact exists); returns the stage's summary."""
-    return STAGES[type(job)](job, store or Store())

@@ -15,13 +15,20 @@ Devign / BigVul file, the Juliet archive or folder ``$LEAKAGE_JULIET`` names, or
 file) and of a CodeBERT checkpoint (``VPModelConfig.input_digests``), so an input rewritten in place
 never returns an artefact computed from the old one; the per-process caches of the corpus are keyed
 by the same digest.
+
+The ``vp_mia`` chapter's plan (:func:`plan_tasks`) lists one task per artefact (the tokenizer, each target
+and shadow model, the baseline, each attack run), built from the notebook's parameters by the same
+functions as the chapter's frames (:func:`utility_frame`, :func:`mia_frames`, :func:`nmid_frames`), which
+the notebook calls once the plan ran: they load, and compute nothing.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +36,7 @@ import torch
 from leakage.api.result import MembershipResult
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
+from leakage.experiments.jobs import Task, stage, task
 from leakage.inputs import path_digest
 from leakage.metrics import bootstrap_tpr, summarize
 from leakage.seed import derive_seed, numpy_rng, seed_everything
@@ -36,16 +44,19 @@ from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
 from leakage.vp.attack import AttackConfig, attack_label, shadow_attack
 from leakage.vp.baseline import BaselineConfig, bag_of_tokens_baseline
-from leakage.vp.features import FEATURE_SETS, RawOutputs, check_feature_sets, model_outputs
+from leakage.vp.features import BLACK_BOX, FEATURE_SETS, GRAY_BOX, RawOutputs, check_feature_sets, model_outputs
 from leakage.vp.juliet import EXTRACTOR_VERSION, JulietConfig, VPCorpus, load_juliet
 from leakage.vp.juliet import source_path as juliet_source_path
 from leakage.models import count_parameters
 from leakage.vp.models import VPModelConfig, build_vp_model
-from leakage.vp.nmid import NMIDConfig, apply_nmid
+from leakage.vp.nmid import KEEPS_LABEL, NMIDConfig, apply_nmid
 from leakage.vp.realworld import REALWORLD_DATASETS, load_realworld
 from leakage.vp.realworld import source_path as realworld_source_path
 from leakage.vp.splits import VPSplitConfig, VPSplits, make_vp_splits
 from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer, TokenizerConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VP_DATASETS: tuple[str, ...] = ("juliet", *REALWORLD_DATASETS)
 ROLES: tuple[str, ...] = ("target", "shadow")
@@ -382,3 +393,300 @@ def release_predictions(config: VPAttackRunConfig, store: Store | None = None) -
     out = np.flatnonzero(~target.is_member)
     return pd.DataFrame({"function": out, "label": target.labels[out].astype(int),
                          "undefended": target.logits[out].argmax(1), "defended": defended[out]})
+
+
+# --------------------------------------------------------------------------- the chapter's configs, from its parameters
+#
+# ``params`` below is the ``vp_mia`` notebook's resolved parameters (its parameters cell's names): the plan
+# (:func:`plan_tasks`) and the notebook's frame functions build the same configs from it, so the notebook
+# loads exactly the artefacts the plan computed.
+
+#: Architecture -> its name in the chapter's tables and figures.
+MODEL_NAMES: dict[str, str] = {"bilstm": "BiLSTM", "bigru": "BiGRU", "codebert": "CodeBERT"}
+#: The NMID tables' names of the two attackers (feature sets) swept under NMID.
+ATTACKERS: dict[str, str] = {BLACK_BOX: "black-box (logits+loss+confidence)", GRAY_BOX: "gray-box (all)"}
+#: Columns of the per-function score frame the claims read (``vp-scores``), and its de-duplication keys.
+SCORE_KEYS: tuple[str, ...] = ("model", "classifier", "level", "sigma", "features", "function")
+
+
+def model_name(arch: str, codebert_path: str | None = None) -> str:
+    """The display name of ``arch``: a CodeBERT trained from scratch (no ``codebert_path``) is labelled
+    "CodeBERT (small, scratch)". Raises ``KeyError`` for an unknown architecture."""
+    if arch == "codebert" and not codebert_path:
+        return "CodeBERT (small, scratch)"
+    return MODEL_NAMES[arch]
+
+
+def data_config(params: Mapping[str, Any]) -> VPDataConfig:
+    """The corpus, its four sets and the BPE tokenizer (``dataset``, ``data_path``, ``max_chars``, ``per_set``,
+    ``seed``, ``vocab_size``, ``max_len``)."""
+    return VPDataConfig(dataset=params["dataset"], path=params["data_path"],
+                        juliet=JulietConfig(max_chars=params["max_chars"]),
+                        split=VPSplitConfig(per_set=params["per_set"], seed=params["seed"]),
+                        tokenizer=TokenizerConfig(vocab_size=params["vocab_size"], max_len=params["max_len"]))
+
+
+def model_config(params: Mapping[str, Any], arch: str) -> VPModelConfig:
+    """The architecture ``arch`` at the chapter's sizes (``rnn_*`` for the RNNs, ``bert_*`` and
+    ``codebert_path`` for CodeBERT)."""
+    if arch == "codebert":
+        return VPModelConfig(arch=arch, hidden=params["bert_hidden"], layers=params["bert_layers"],
+                             heads=params["bert_heads"], intermediate=params["bert_intermediate"],
+                             codebert_path=params["codebert_path"])
+    return VPModelConfig(arch=arch, embed_dim=params["rnn_embed"], hidden=params["rnn_hidden"])
+
+
+def target_config(params: Mapping[str, Any], arch: str) -> VPModelRunConfig:
+    """The target model ``arch`` (``epochs``, ``lr`` per architecture, ``batch_size``, ``seed``); its shadow is
+    :func:`shadow_of` of it."""
+    return VPModelRunConfig(data=data_config(params), model=model_config(params, arch),
+                            train=TrainConfig(epochs=params["epochs"][arch], lr=params["lr"][arch],
+                                              batch_size=params["batch_size"]),
+                            role="target", seed=params["seed"])
+
+
+def baseline_config(params: Mapping[str, Any]) -> VPBaselineRunConfig:
+    """The bag-of-tokens baseline on the chapter's corpus and sets."""
+    return VPBaselineRunConfig(data=data_config(params))
+
+
+def attack_config(params: Mapping[str, Any], arch: str, nmid: NMIDConfig, classifier: str = "mlp",
+                  feature_sets: Sequence[str] = tuple(FEATURE_SETS), tpr_ci: bool = True) -> VPAttackRunConfig:
+    """The shadow-model attack on target ``arch`` (with its :func:`shadow_of` shadow) under ``nmid``
+    (``attack_hidden``, ``attack_iter``, ``seed``, ``n_boot``; ``tpr_ci=False``: no CI of the TPR at 1% FPR)."""
+    target = target_config(params, arch)
+    return VPAttackRunConfig(target=target, shadow=shadow_of(target), nmid=nmid,
+                             attack=AttackConfig(classifier=classifier, hidden=tuple(params["attack_hidden"]),
+                                                 max_iter=params["attack_iter"], seed=params["seed"]),
+                             feature_sets=tuple(feature_sets), n_boot=params["n_boot"],
+                             tpr_boot=params["n_boot"] if tpr_ci else 0)
+
+
+def undefended_attacks(params: Mapping[str, Any]) -> list[tuple[str, str, VPAttackRunConfig]]:
+    """(architecture, attack classifier, config) of every undefended attack of the chapter: each model of
+    ``models`` with the MLP and, with ``gbdt_check``, the gradient-boosting check; every feature set."""
+    classifiers = ["mlp", "gbdt"] if params["gbdt_check"] else ["mlp"]
+    return [(arch, classifier, attack_config(params, arch, NMIDConfig(seed=params["seed"]), classifier))
+            for arch in params["models"] for classifier in classifiers]
+
+
+def nmid_attacks(params: Mapping[str, Any]) -> list[tuple[str, str, float, VPAttackRunConfig]]:
+    """(architecture, masking level, sigma as swept, config) of every NMID attack of the chapter: each model x
+    level of ``levels`` x sigma of ``sigmas``, MLP classifier, the black-box and gray-box feature sets, no TPR
+    CI. Under ``label`` sigma does nothing, so its config uses sigma 0 for every swept sigma (one artefact)."""
+    return [(arch, level, float(sigma),
+             attack_config(params, arch, NMIDConfig(level=level, sigma=0.0 if level == "label" else float(sigma),
+                                                    seed=params["seed"]),
+                           "mlp", (BLACK_BOX, GRAY_BOX), tpr_ci=False))
+            for arch in params["models"] for level in params["levels"] for sigma in params["sigmas"]]
+
+
+# --------------------------------------------------------------------------- jobs and the plan
+
+
+@dataclass(frozen=True)
+class VPTokenizerJob:
+    """Learn the BPE tokenizer of a data config on its public pool (artefact kind ``vp_tokenizer``)."""
+
+    data: VPDataConfig = doc_field(VPDataConfig(), "corpus, sets and tokenizer")
+
+
+@dataclass(frozen=True)
+class VPModelJob:
+    """Train one VP model, a target or a shadow (artefact kind ``vp_model``)."""
+
+    run: VPModelRunConfig = doc_field(VPModelRunConfig(), "the model run")
+
+
+@dataclass(frozen=True)
+class VPBaselineJob:
+    """Fit and score the bag-of-tokens baseline (artefact kind ``vp_baseline``)."""
+
+    run: VPBaselineRunConfig = doc_field(VPBaselineRunConfig(), "the baseline run")
+
+
+@dataclass(frozen=True)
+class VPAttackJob:
+    """One shadow-model attack on one target under one NMID setting (artefact kind ``vp_attack``)."""
+
+    run: VPAttackRunConfig = doc_field(VPAttackRunConfig(), "the attack run")
+
+
+@stage(VPTokenizerJob)
+def run_tokenizer_job(job: VPTokenizerJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`VPTokenizerJob`: the learnt vocabulary's size."""
+    return {"vocab_size": load_tokenizer(job.data, VPModelConfig(arch="bilstm"), store).vocab_size}
+
+
+@stage(VPModelJob)
+def run_model_job(job: VPModelJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`VPModelJob`: the model's training and held-out accuracy and held-out F1."""
+    metrics = train_vp_model(job.run, store).metrics
+    return {k: metrics[k] for k in ("train_accuracy", "heldout_accuracy", "heldout_f1")}
+
+
+@stage(VPBaselineJob)
+def run_baseline_job(job: VPBaselineJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`VPBaselineJob`: the baseline's held-out accuracy and F1."""
+    result = run_vp_baseline(job.run, store)
+    return {"accuracy": result["accuracy"], "f1": result["f1"]}
+
+
+@stage(VPAttackJob)
+def run_attack_job(job: VPAttackJob, store: Store) -> dict[str, Any]:
+    """Stage of :class:`VPAttackJob`: the attack's AUC per feature set (the scores stay in the store)."""
+    result = run_vp_attack(job.run, store)
+    return {f"auc {feature_set}": m["auc"] for feature_set, m in result["metrics"].items()}
+
+
+def tokenizer_tasks(config: VPModelRunConfig) -> tuple[Task, ...]:
+    """The task learning ``config``'s BPE tokenizer; none for a model with a pretrained checkpoint's own."""
+    return () if config.model.codebert_path else (task(VPTokenizerJob(config.data)),)
+
+
+def model_task(config: VPModelRunConfig) -> Task:
+    """The task training ``config`` (after its tokenizer's task, if any)."""
+    return task(VPModelJob(config), tokenizer_tasks(config))
+
+
+def attack_task(config: VPAttackRunConfig) -> Task:
+    """The task of one attack run (after its target's and its shadow's tasks)."""
+    return task(VPAttackJob(config), (model_task(config.target), model_task(config.shadow)))
+
+
+def plan_tasks(params: Mapping[str, Any]) -> list[Task]:
+    """The ``vp_mia`` chapter's tasks, each once: the tokenizer, every target and shadow model, the baseline,
+    the undefended attacks (:func:`undefended_attacks`) and the NMID sweep (:func:`nmid_attacks`)."""
+    attacks = [config for *_, config in undefended_attacks(params)] + [config for *_, config in nmid_attacks(params)]
+    models = [run for arch in params["models"]
+              for run in (target_config(params, arch), shadow_of(target_config(params, arch)))]
+    tasks: dict[str, Task] = {}
+    for new in [*(t for run in models for t in (*tokenizer_tasks(run), model_task(run))),
+                task(VPBaselineJob(baseline_config(params))), *(attack_task(config) for config in attacks)]:
+        tasks.setdefault(new.name, new)
+    return list(tasks.values())
+
+
+# --------------------------------------------------------------------------- the chapter's frames
+
+
+def split_frame(data: VPDataConfig) -> "pd.DataFrame":
+    """One row per set (target_in, target_out, shadow_in, shadow_out, public): ``set``, ``functions``,
+    ``vulnerable`` (count), ``test cases`` (distinct groups). Reads the corpus (no store artefact).
+    Raises ``DataUnavailableError`` when the data set's source is missing."""
+    import pandas as pd
+
+    corpus, splits = prepare(data)
+    return pd.DataFrame([{"set": name, "functions": len(splits[name]),
+                          "vulnerable": int(corpus.label[splits[name]].sum()),
+                          "test cases": len(set(corpus.group[splits[name]]))}
+                         for name in ("target_in", "target_out", "shadow_in", "shadow_out", "public")])
+
+
+def utility_frame(params: Mapping[str, Any], store: Store | None = None) -> "pd.DataFrame":
+    """Liao et al.'s model utility: one row per model of ``models`` and role (target, then its shadow) with
+    ``model`` (display name), ``role``, ``parameters``, ``epochs``, ``train_accuracy``, ``heldout_accuracy`` /
+    ``_precision`` / ``_recall`` / ``_f1`` (on the model's non-members; vulnerable = positive),
+    ``mean_tokens``, ``truncated`` (fraction cut at ``max_len``), ``train_seconds``; rounded to 4 decimals.
+    Loads the trained models (trains those missing)."""
+    import pandas as pd
+
+    rows = []
+    for arch in params["models"]:
+        target = target_config(params, arch)
+        for config in (target, shadow_of(target)):
+            m = train_vp_model(config, store).metrics
+            rows.append({"model": model_name(arch, params["codebert_path"]), "role": config.role,
+                         "parameters": m["parameters"], "epochs": m["epochs"], "train_accuracy": m["train_accuracy"],
+                         "heldout_accuracy": m["heldout_accuracy"], "heldout_precision": m["heldout_precision"],
+                         "heldout_recall": m["heldout_recall"], "heldout_f1": m["heldout_f1"],
+                         "mean_tokens": m["mean_tokens"], "truncated": m["truncated_fraction"],
+                         "train_seconds": m["train_seconds"]})
+    return pd.DataFrame(rows).round(4)
+
+
+def baseline_frame(utility: "pd.DataFrame", baseline: Mapping[str, Any]) -> "pd.DataFrame":
+    """Held-out ``accuracy`` and ``f1`` of each target (rows of :func:`utility_frame` with role "target"), of the
+    bag-of-tokens baseline (:func:`run_vp_baseline`'s dict) and of the majority class (no F1), rounded to 3
+    decimals; index ``held-out utility``."""
+    import pandas as pd
+
+    targets = utility[utility["role"] == "target"].set_index("model")
+    table = pd.concat([
+        targets[["heldout_accuracy", "heldout_f1"]].rename(columns=lambda c: c.replace("heldout_", "")),
+        pd.DataFrame({"accuracy": [baseline["accuracy"], baseline["majority_rate"]],
+                      "f1": [baseline["f1"], float("nan")]},
+                     index=["bag of tokens (logistic regression)", "majority class"])]).round(3)
+    table.index.name = "held-out utility"
+    return table
+
+
+def mia_frames(params: Mapping[str, Any], store: Store | None = None) -> tuple["pd.DataFrame", "pd.DataFrame"]:
+    """The undefended attacks (:func:`undefended_attacks`): (metrics, scores).
+
+    ``metrics``: one row per model x attack classifier x feature set: ``model``, ``classifier``, ``features``,
+    ``auc`` with its 95% bootstrap CI (``auc_lo``, ``auc_hi``), ``tpr_at_1pct_fpr`` with its CI (``tpr_lo``,
+    ``tpr_hi``), ``best_f1``, ``members``, ``non_members`` (the stored metrics of each run).
+    ``scores``: :func:`scores_frame` of each run (higher = member) with ``model``, ``classifier``, ``level``
+    ("none") and ``sigma`` (0.0). Loads the attack artefacts (computes those missing).
+    """
+    import pandas as pd
+
+    rows, frames = [], []
+    for arch, classifier, config in undefended_attacks(params):
+        name = model_name(arch, params["codebert_path"])
+        result = run_vp_attack(config, store)
+        frames.append(scores_frame(config, result).assign(model=name, classifier=classifier, level="none",
+                                                          sigma=0.0))
+        for feature_set, m in result["metrics"].items():
+            rows.append({"model": name, "classifier": classifier, "features": feature_set,
+                         "auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"],
+                         "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"], "tpr_lo": m["tpr_at_1pct_fpr_lo"],
+                         "tpr_hi": m["tpr_at_1pct_fpr_hi"], "best_f1": m["best_f1"],
+                         "members": m["n_members"], "non_members": m["n_non_members"]})
+    return pd.DataFrame(rows), pd.concat(frames, ignore_index=True)
+
+
+def nmid_frames(params: Mapping[str, Any], store: Store | None = None
+                ) -> tuple["pd.DataFrame", "pd.DataFrame", "pd.DataFrame"]:
+    """The NMID sweep (:func:`nmid_attacks`): (metrics, scores, predictions).
+
+    ``metrics``: one row per model x level x sigma x attacker: ``model``, ``level``, ``sigma``, ``attacker``
+    (:data:`ATTACKERS`), ``auc`` (``auc_lo``, ``auc_hi``), ``tpr_at_1pct_fpr``, ``utility_f1`` and
+    ``utility_accuracy`` (held-out, from the defended release), ``f1_drop`` (the undefended target's held-out
+    F1 minus ``utility_f1``), ``label_kept`` (share of released labels equal to the model's),
+    ``keeps_label_by_rule``. ``scores``: :func:`scores_frame` of each run with ``model``, ``classifier``
+    ("mlp"), ``level``, ``sigma``. ``predictions``: :func:`release_predictions` of each run with ``model``,
+    ``level``, ``sigma``, columns in :data:`leakage.claims.vp.PREDICTION_COLUMNS` order. Loads the models and
+    attack artefacts (computes those missing).
+    """
+    import pandas as pd
+
+    rows, score_frames, prediction_frames = [], [], []
+    for arch, level, sigma, config in nmid_attacks(params):
+        name = model_name(arch, params["codebert_path"])
+        base_f1 = train_vp_model(config.target, store).metrics["heldout_f1"]
+        result = run_vp_attack(config, store)
+        setting = {"model": name, "level": level, "sigma": sigma}
+        score_frames.append(scores_frame(config, result).assign(classifier="mlp", **setting))
+        prediction_frames.append(release_predictions(config, store).assign(**setting))
+        for feature_set, m in result["metrics"].items():
+            rows.append({**setting, "attacker": ATTACKERS[feature_set], "auc": m["auc"], "auc_lo": m["auc_lo"],
+                         "auc_hi": m["auc_hi"], "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"],
+                         "utility_f1": result["utility"]["f1"], "utility_accuracy": result["utility"]["accuracy"],
+                         "f1_drop": base_f1 - result["utility"]["f1"], "label_kept": result["label_kept"],
+                         "keeps_label_by_rule": KEEPS_LABEL[level]})
+    predictions = pd.concat(prediction_frames, ignore_index=True)[
+        ["model", "level", "sigma", "function", "label", "undefended", "defended"]]
+    return pd.DataFrame(rows), pd.concat(score_frames, ignore_index=True), predictions
+
+
+def claim_scores(*frames: "pd.DataFrame") -> "pd.DataFrame":
+    """The per-function scores the claims read (``vp-scores``): ``frames`` (:func:`mia_frames`' then
+    :func:`nmid_frames`' scores) stacked, each (:data:`SCORE_KEYS`) once (the first wins: the undefended MLP
+    run with every feature set before the NMID sweep's level "none", sigma 0), columns :data:`SCORE_KEYS`,
+    ``is_member``, ``score``."""
+    import pandas as pd
+
+    keys = list(SCORE_KEYS)
+    return pd.concat(frames, ignore_index=True).drop_duplicates(keys)[keys + ["is_member", "score"]]
