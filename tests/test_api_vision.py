@@ -12,7 +12,11 @@ import torch
 from conftest import TOY_ARCH
 from leakage.api import EXTRAS, MembershipResult, attack_classifier
 from leakage.attacks import ATTACKS, get_attack, make_attack
+from leakage.attacks.augmentation import AugmentationAttack
 from leakage.attacks.boundary import DEFAULT_CHECKPOINTS, BoundaryAttack
+from leakage.attacks.lira import LiraAttack
+from leakage.attacks.noise import NoiseAttack
+from leakage.attacks.rmia import RmiaAttack
 from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig
 from leakage.attacks.transfer import TransferAttack
@@ -30,7 +34,10 @@ BOUNDARY = BoundaryAttack.Config(budget=200, init_size=20, checkpoints=(0, 1, 50
 #: a small config of every registered attack (and alias): a new attack must be added here to be tested
 SMALL = {"baseline": None, "transfer": TransferAttack.Config(shadow=SHADOW),
          "score_based": ScoreBasedAttack.Config(shadow=SHADOW), "boundary": BOUNDARY,
-         "hopskipjump": BOUNDARY, "qeba": dataclasses.replace(BOUNDARY, method="qeba", subspace_ratio=2)}
+         "hopskipjump": BOUNDARY, "qeba": dataclasses.replace(BOUNDARY, method="qeba", subspace_ratio=2),
+         "augmentation": AugmentationAttack.Config(), "noise": NoiseAttack.Config(n_queries=20, sigma=0.1),
+         "lira": LiraAttack.Config(n_models=3, shadow=SHADOW),
+         "rmia": RmiaAttack.Config(n_models=2, n_population=50, shadow=dataclasses.replace(SHADOW, size=100))}
 
 
 def handed_in(target, per_side: int = 0):
@@ -277,8 +284,10 @@ def test_bad_inputs_are_clear_errors_not_tracebacks_from_the_model(overfit_targe
         attack(attack="transfer")
     with pytest.raises(ValueError, match="attack 'score_based' trains a shadow model"):
         attack(attack="score_based")
-    with pytest.raises(ValueError, match="unknown attack 'lira'"):
+    with pytest.raises(ValueError, match="attack 'lira' trains a shadow model"):
         attack(attack="lira")
+    with pytest.raises(ValueError, match="unknown attack 'carlini_wagner'"):
+        attack(attack="carlini_wagner")
     with pytest.raises(ValueError, match=r"attacker_data labels must lie in \[0, 10\)"):
         attack(attack="transfer", attacker_data=(shadow[0], shadow[1] + 10))
     with pytest.raises(ValueError, match=r"logits \(n, K\).*returned shape \(10,\)"):

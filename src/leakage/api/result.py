@@ -27,9 +27,13 @@ EXTRAS: dict[str, str] = {
     "flipped": "boundary: True when a label-changing point was found within the budget (bool); an unflipped "
                "candidate keeps the largest distance searched",
     "misclassified": "boundary: the target already mislabels the candidate (bool; score 0)",
-    "queries": "boundary: label queries spent on the candidate (int)",
+    "queries": "boundary, augmentation, noise: label queries spent on the candidate (int)",
     "checkpoint_dist": "boundary: (n, C) best distance after each query count of 'checkpoints'",
-    "checkpoints": "boundary: (C,) query counts of 'checkpoint_dist' (per run)",
+    "checkpoints": "boundary, augmentation, noise: (C,) query counts of 'checkpoint_dist' / 'checkpoint_score' (per "
+                   "run)",
+    "correct": "augmentation, noise: how many of the candidate's queries the target labelled with the true label (int)",
+    "agree": "augmentation: (n, A) whether each augmentation, in query order, kept the true label (bool)",
+    "checkpoint_score": "augmentation, noise: (n, C) the score after the first q queries, q from 'checkpoints'",
     "labels": "boundary: the label each candidate was moved away from (int)",
     "start_source": "boundary: where the search's start came from (see leakage.attacks.boundary.unflipped_by_class)",
     # transfer attack

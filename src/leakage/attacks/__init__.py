@@ -151,7 +151,8 @@ def make_attack(name: str, config: Any = None) -> Any:
 
 
 def _load_all() -> None:
-    from leakage.attacks import baseline, boundary, score_based, transfer  # noqa: F401  (registration side effect)
+    from leakage.attacks import (augmentation, baseline, boundary, lira, noise, rmia,  # noqa: F401  (registration
+                                 score_based, transfer)  # side effect)
 
 
 __all__ = ["ALIASES", "ATTACKS", "AttackContext", "AttackOutput", "LabelOnlyOracle", "PosteriorOracle",
