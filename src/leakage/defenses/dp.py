@@ -88,6 +88,8 @@ class DPSGD(TrainHook):
         # opacus' hooks warn when the input needs no gradient, which is always the case here
         warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
         self.accountant = RDPAccountant()
+        # opacus' per-sample gradients assume the default (contiguous) layout of the weights
+        model.to(memory_format=torch.contiguous_format)
         self.module = GradSampleModule(model)
         generator = torch.Generator(device=next(model.parameters()).device)
         generator.manual_seed(self.seed)
