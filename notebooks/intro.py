@@ -26,8 +26,10 @@
 # 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence.
 # 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k% and Min-k%++.
 #
-# Beyond the three works, a **privacy audit** chapter turns the attacks into empirical lower
-# bounds on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits).
+# Beyond the three works, a **threat-model ladder** runs every attack of the book, from one label
+# query to LiRA's and RMIA's reference models, on part 1's targets and compares them at low
+# false-positive rates; a **privacy audit** chapter turns the attacks into empirical lower bounds
+# on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits).
 #
 # The [reproduction scorecard](scorecard) lists every claim checked as a tested hypothesis: the
 # paper's statement beside our effect with its 95% confidence interval, the samples behind it, and a

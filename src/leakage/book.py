@@ -29,8 +29,8 @@ from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
 from leakage.store import FORCE_ENV
 
-CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "vp_mia",
-                                       "llm_mia", "audit", "own_model")
+CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "lz_ladder",
+                                       "vp_mia", "llm_mia", "audit", "own_model")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")  # read every chapter's tables: executed last
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 

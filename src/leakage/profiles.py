@@ -55,6 +55,14 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                   "memguard_sets": [["cifar10", 1.0], ["lfw", 1.0]], "shadow_epochs": 200, "shadow_min_steps": 0,
                   "boundary_budget": 15000, "boundary_per_side": 200, "n_boot": 1000},
     },
+    "lz_ladder": {
+        "smoke": {},
+        "default": {**TARGET_CHANGES["default"], "ladder_targets": [2, 5], "max_per_side": 100, "reference_models": 4,
+                    "rmia_population": 1000, "augment_shift": 2, "noise_queries": 500, "n_boot": 1000},
+        "paper": {**TARGET_CHANGES["paper"], "ladder_targets": [2, 5], "max_per_side": 200, "reference_models": 64,
+                  "lira_global_variance": False, "rmia_population": 5000, "augment_shift": 2, "noise_queries": 2500,
+                  "n_boot": 1000},
+    },
     "vp_mia": {
         "smoke": {},
         "default": {"per_set": 300, "max_len": 128, "vocab_size": 2000, "rnn_embed": 64, "rnn_hidden": 64,

@@ -24,6 +24,7 @@ PLANNERS: dict[str, str] = {
     "lz_transfer": "leakage.experiments.part1:plan_tasks",
     "lz_boundary": "leakage.experiments.boundary:plan_tasks",
     "lz_defences": "leakage.experiments.defences:plan_tasks",
+    "lz_ladder": "leakage.experiments.ladder:plan_tasks",
     "vp_mia": "leakage.experiments.vp:plan_tasks",
     "llm_mia": "leakage.experiments.llm:plan_tasks",
     "audit": "leakage.experiments.audit:plan_tasks",

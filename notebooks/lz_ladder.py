@@ -1,0 +1,266 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The threat-model ladder
+#
+# How much does an attacker gain from seeing more of the target? This chapter runs every
+# membership inference attack of the book against part 1's targets, on **one set of candidates**
+# per target, ordered by what the attacker gets:
+#
+# - **labels only**: the baseline (one query: is the label right?); Li & Zhang's transfer attack
+#   (a shadow model trained on data the target labelled) and boundary attack (HopSkipJump: the
+#   distance to the decision boundary, from thousands of label queries); Choquette-Choo et al.'s
+#   data-augmentation attack (does the label survive flips and small translations?) and
+#   random-noise attack (does it survive Gaussian noise?);
+# - **confidence scores**: ML-Leaks (Salem et al.: an MLP on the top-3 posteriors, part 1's
+#   score-based attack); RMIA (Zarifzadeh et al., ICML 2024) and LiRA (Carlini et al., S&P 2022),
+#   which train **reference models** with and without the candidates and compare the target's
+#   confidence on a candidate with theirs.
+#
+# Every attack scores the same candidates, so the ladder's rungs are compared pairwise. Besides
+# the AUC, the table gives the **true-positive rate at 1% and 0.1% false-positive rate**: an
+# attack that is right about a few members with confidence can matter more than one that is
+# slightly better than chance on all of them, and attacks with equal AUC can differ widely there
+# (Carlini et al.).
+
+# %% tags=["parameters"]
+profile = "smoke"  # which profile's results folder to write to
+datasets = ["digits"]  # data sets (part 1's targets M-0..M-5 of each)
+scale = 0.1  # multiplier on every Table 7 size
+epochs = 30  # target training epochs (paper: 200)
+min_steps = 300  # at least this many optimiser steps per target
+width = 16  # channels of the first conv layer of the targets
+seed = 0  # seed of splits, models, candidates and attacks
+ladder_targets = [0, 5]  # which M-i are attacked (M-0: the largest D_train, M-5: the smallest, most overfit)
+max_per_side = 30  # members and non-members attacked per target, each (lz_boundary's: its runs are reused)
+reference_models = 3  # LiRA and RMIA: reference models each (LiRA's paper: 256; RMIA's: 1 to 254)
+online = True  # LiRA and RMIA: each candidate in half of the reference models (online) or in none (offline)
+lira_global_variance = True  # LiRA: one pooled variance (the paper's choice with fewer than 64 models)
+rmia_population = 200  # RMIA: population samples z, held out of D_shadow
+augment_shift = 1  # augmentation attack: translation in pixels (queries: 2 (1 + 4 shift))
+noise_queries = 100  # random-noise attack: noisy copies per candidate (label queries)
+noise_sigma = 0.1  # random-noise attack: Gaussian noise std, pixels in [0, 1] (not tuned on the targets)
+lowfpr_target = 5  # lz-lowfpr: the M-i whose ROC curves are drawn
+n_boot = 200  # bootstrap resamples for the confidence intervals
+
+# %% tags=["remove-input"]
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from IPython.display import Markdown, display
+from leakage.claims import record_evidence
+from leakage.claims.lz_ladder import chapter_claims
+from leakage.experiments import ladder
+from leakage.experiments.targets import cached_data
+from leakage.profiles import notebook_parameters
+from leakage.publish import publish, set_style
+from leakage.results import record_provenance, save_table
+from leakage.store import Store
+
+set_style()
+store = Store()
+# every artefact below was computed by the chapter's plan (leakage.experiments.ladder.plan_tasks): here loaded.
+# Part 1's attacks are configured from the lz_transfer chapter's parameters and the boundary attack from
+# lz_boundary's, of this profile, so a whole build computes each of them once.
+params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width,
+              seed=seed, ladder_targets=ladder_targets, max_per_side=max_per_side, reference_models=reference_models,
+              online=online, lira_global_variance=lira_global_variance, rmia_population=rmia_population,
+              augment_shift=augment_shift, noise_queries=noise_queries, noise_sigma=noise_sigma,
+              lowfpr_target=lowfpr_target, n_boot=n_boot)
+shared = ladder.same_targets(params)
+authors = notebook_parameters("lz_ladder", "paper")
+display(Markdown(
+    f"This build attacks {', '.join(f'M-{i}' for i in ladder_targets)} of {', '.join(datasets)}, "
+    f"{max_per_side} members and {max_per_side} non-members each at most; LiRA and RMIA get {reference_models} "
+    f"reference models each ({'online' if online else 'offline'}). The `paper` profile gives them "
+    f"{authors['reference_models']}; LiRA's paper used 256, RMIA's paper stresses its advantage with only a few "
+    "(down to one)."))
+
+# %% [markdown]
+# The `default` profile attacks two targets of Fashion-MNIST, where the comparison matters most:
+# **M-5**, the most overfit target, where Li & Zhang find the label-only boundary attack on par
+# with the score-based one, and **M-2**, the target of their defence experiments (and of our
+# defences chapter), trained on 15 times as much data. The reference models, trained per target,
+# are what limits a CPU build to two targets and a few reference models.
+
+# %% [markdown]
+# ## Set-up
+#
+# What each attack sees and spends. The boundary attack's configuration is the boundary chapter's,
+# part 1's attacks (baseline, transfer, ML-Leaks) are configured as in the transfer chapter. A
+# reference model of LiRA and RMIA has the target's architecture and training and trains on as
+# many samples as the target: online, the half of the candidates it holds plus samples of the
+# attacker's data D_shadow; RMIA first holds its population samples out of D_shadow.
+
+# %% tags=["remove-input"]
+ladder.setup_frame(params).style.hide(axis="index")
+
+# %% tags=["remove-output"]
+targets = ladder.targets(params, store)
+results = ladder.results(params, store, targets)
+table = ladder.ladder_table(results)
+scores = ladder.ladder_scores(results)
+save_table(scores, "lz-ladder-scores", profile)  # every attack's per-candidate scores: the claims' input
+record_provenance(profile, "lz-ladder", datasets={d: cached_data(d).source for d in datasets},
+                  note="part 1's targets; candidates: max_per_side members (D_train) and non-members (D_test)")
+
+# %% [markdown]
+# ## The ladder
+#
+# AUC, TPR at 1% FPR and TPR at 0.1% FPR of every attack on every target, each with its 95%
+# bootstrap interval (members and non-members resampled separately). Label-only attacks are drawn
+# in blue above the line, score-based ones in orange below it. With n non-members, TPR at an FPR
+# f is that of the best threshold with at most f n false positives: below 1/n (here 0.1% unless
+# the target has 1,000 non-members), it is the TPR at no false positive at all.
+
+# %% tags=["remove-input"]
+metrics = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR", "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR"}
+threat_colour = {"label-only": sns.color_palette()[0], "score-based": sns.color_palette()[1]}
+order = list(ladder.ATTACKS)
+keys = list(dict.fromkeys(zip(table.dataset, table.model)))
+fig, axes = plt.subplots(len(keys), len(metrics), figsize=(4.0 * len(metrics), 0.38 * len(order) * len(keys) + 1.2),
+                         squeeze=False, sharey=True)
+for row, (dataset, model) in enumerate(keys):
+    part = table[(table.dataset == dataset) & (table.model == model)].set_index("attack").loc[order]
+    y = np.arange(len(order))
+    for col, (metric, name) in enumerate(metrics.items()):
+        ax = axes[row, col]
+        values, lo, hi = part[metric], part[f"{metric}_lo"], part[f"{metric}_hi"]
+        ax.barh(y, values, xerr=np.stack([values - lo, hi - values]), color=[threat_colour[t] for t in part.threat],
+                capsize=2)
+        border = sum(t == "label-only" for t in part.threat) - 0.5
+        ax.axhline(border, color="black", lw=0.8)
+        if metric == "auc":
+            ax.axvline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set(xlim=(0.3 if metric == "auc" else 0, 1.0), title=f"{model} ({dataset}): {name}", yticks=y,
+               yticklabels=order)
+axes[0, 0].invert_yaxis()  # the y axes are shared: label-only attacks on top
+fig.tight_layout()
+columns = ["dataset", "model", "threat", "attack", *[f"{m}{s}" for m in metrics for s in ("", "_lo", "_hi")],
+           "n_candidates"]
+publish("lz-ladder", profile, table=table[columns], figure=fig)
+display(table[columns].style.hide(axis="index").format(precision=3))
+if not shared:
+    display(Markdown("**Note:** this build's targets or candidates differ from the boundary chapter's, so the "
+                     "part-1 and boundary attacks were run here anew."))
+
+# %% [markdown]
+# ```{glue:figure} lz-ladder
+# :name: lz-ladder
+#
+# The threat-model ladder: AUC, TPR at 1% FPR and TPR at 0.1% FPR (95% bootstrap intervals) of
+# every attack on every target of this build, all on the same candidates. Label-only attacks
+# (blue, above the line) see only the predicted label; score-based ones (orange, below) see the
+# confidence vector. The dashed line is chance AUC. The table gives the numbers.
+# ```
+
+# %% [markdown]
+# ## What label queries buy
+#
+# The boundary, augmentation and noise attacks record each candidate's score after the first q
+# label queries (the boundary attack's best perturbation within q queries; the share of the first
+# q augmented or noisy copies labelled correctly), so one run per attack gives its whole curve.
+
+# %% tags=["remove-input"]
+queries = ladder.query_frame(results)
+long = queries.melt(id_vars=["dataset", "model", "attack", "queries"], value_vars=["auc", "tpr_at_1pct_fpr"],
+                    var_name="metric", value_name="value")
+long["metric"] = long.metric.map(metrics)
+long["target"] = long.model + " (" + long.dataset + ")"
+grid = sns.relplot(data=long[long.queries > 0], x="queries", y="value", hue="attack", style="target",
+                   col="metric", kind="line", marker="o", height=3.3, aspect=1.35, facet_kws={"sharey": False})
+grid.set(xscale="log", xlabel="label queries per candidate (log)")
+grid.set_titles("{col_name}")
+for ax, name in zip(grid.axes.flat, ["AUC", "TPR at 1% FPR"]):
+    ax.set(ylabel=name, ylim=(0.3, 1.02) if name == "AUC" else (0, 1.02))
+    if name == "AUC":
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+publish("lz-queries", profile, table=queries, figure=grid.figure)
+
+# %% [markdown]
+# ```{glue:figure} lz-queries
+# :name: lz-queries
+#
+# AUC and TPR at 1% FPR against the label queries spent per candidate (log scale) by the boundary
+# attack (HopSkipJump's best perturbation so far), the augmentation attack (flips, then
+# translations, in a fixed order) and the random-noise attack, one line style per target. Read
+# from the attacks' recorded checkpoints, not from extra runs.
+# ```
+
+# %% [markdown]
+# ## Low false-positive rates
+#
+# The log-log ROC curve shows the regime the AUC averages away: the left end of each curve is the
+# share of members an attack finds before it accuses its first non-members.
+
+# %% tags=["remove-input"]
+roc_dataset = datasets[0]
+curves = ladder.roc_frame(results, roc_dataset, lowfpr_target)
+n_non = int(table.loc[(table.dataset == roc_dataset) & (table.model == f"M-{lowfpr_target}"), "n_candidates"].iloc[0]
+            // 2)
+floor = 1 / (2 * n_non)
+fig, ax = plt.subplots(figsize=(6.0, 4.6))
+styles = {"label-only": "--", "score-based": "-"}
+palette = dict(zip(order, sns.color_palette("tab10", len(order))))
+for attack, curve in curves.groupby("attack", sort=False):
+    ax.step(curve.fpr.clip(lower=floor), curve.tpr.clip(lower=floor), where="post", color=palette[attack],
+            ls=styles[curve.threat.iloc[0]], label=f"{attack} ({curve.threat.iloc[0]})")
+ax.plot([floor, 1], [floor, 1], color="grey", lw=0.8, ls=":")
+ax.axvline(1 / n_non, color="grey", lw=0.6)
+ax.set(xscale="log", yscale="log", xlim=(floor, 1), ylim=(floor, 1.05), xlabel="false-positive rate (log)",
+       ylabel="true-positive rate (log)", title=f"M-{lowfpr_target} ({roc_dataset}), {n_non} + {n_non} candidates")
+ax.legend(fontsize="small", loc="lower right")
+publish("lz-lowfpr", profile, table=curves, figure=fig)
+
+# %% [markdown]
+# ```{glue:figure} lz-lowfpr
+# :name: lz-lowfpr
+#
+# ROC curves of every attack on one target, log-log axes (label-only attacks dashed, score-based
+# ones solid; dotted: chance). The thin vertical line is one false positive (1/n); zeros are
+# drawn at half of it. Everything left of that line is unresolved by this many candidates.
+# ```
+
+# %% [markdown]
+# ## Cost
+#
+# Queries to the target charged to a candidate (measured by the oracles), queries for the
+# attacker's own data (the transfer attack's relabelling of D_shadow, RMIA's population), models
+# the attacker trains, and the wall time of the query-based attacks.
+
+# %% tags=["remove-input"]
+cost = table[["dataset", "model", "threat", "attack", "queries_per_candidate", "other_queries", "models_trained",
+              "seconds"]]
+publish("lz-ladder-cost", profile, table=cost)
+
+# %% [markdown]
+# ```{glue:figure} lz-ladder-cost-table
+# :name: lz-ladder-cost
+#
+# What each rung of the ladder costs the attacker on every target of this build.
+# ```
+
+# %% [markdown]
+# ## Claims checked
+#
+# Tested on this build's per-candidate scores (`leakage.claims.lz_ladder`): the effect with a 95%
+# bootstrap CI over candidates (members and non-members resampled separately; every attack of a
+# target on the same resample), and the verdict that CI gives. A claim "on every target" is shown on
+# the target whose interval lies closest to (or across) the margin; "the best attack" of a threat
+# model is taken inside every resample. Each target was trained once: the intervals cover the
+# choice of candidates, not retraining.
+
+# %% tags=["remove-input"]
+evidence = chapter_claims(scores, reference_models=reference_models, n_boot=n_boot, seed=seed)
+record_evidence(profile, "lz_ladder", evidence)[["claim", "paper", "ours", "n", "verdict", "needed", "note"]] \
+    .style.hide(axis="index")

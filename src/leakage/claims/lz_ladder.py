@@ -1,0 +1,255 @@
+"""The threat-model ladder's claims (``lz_ladder``) as tested hypotheses on the chapter's per-candidate scores.
+
+Frame, as the chapter publishes it (``lz-ladder-scores``): one row per (target, attack, candidate): ``dataset``,
+``model`` ("M-i"), ``threat`` ("label-only" or "score-based"), ``attack`` (baseline, transfer, boundary,
+augmentation, noise, ML-Leaks, RMIA, LiRA), ``candidate`` (index in the data set), ``is_member``, ``score``
+(higher = member). Every attack of a target scores the same candidates.
+
+Claims (from the papers behind the ladder's attacks, none with a number to match):
+
+- ``ladder-rmia-vs-lira`` and ``ladder-rmia-vs-lira-tpr`` (Zarifzadeh et al., ICML 2024): with few reference
+  models RMIA at least matches LiRA: AUC(RMIA) - AUC(LiRA), and the same for TPR at 1% FPR, above
+  -PAPER_TOLERANCE on every target (non-inferiority; shown on the deciding target, an intersection-union test);
+- ``ladder-label-only-auc`` (Li & Zhang, CCS 2021; Choquette-Choo et al., ICML 2021): on an overfit target the
+  best label-only attack comes within PAPER_TOLERANCE of the best score-based one in AUC;
+- ``ladder-label-only-lowfpr`` (Carlini et al., S&P 2022's argument for low FPRs): but at 0.1% FPR it stays more
+  than PAPER_TOLERANCE below it in TPR.
+
+The overfit target is the build's most overfit one: the highest i of M-i (the smallest D_train, Li & Zhang's
+Table 7; the lz_targets chapter checks that the train-test gap grows with i). "Best" is taken inside every
+bootstrap resample (the best attack of each threat model on that resample), so the interval covers the choice.
+
+Resampling unit: **candidates**, members and non-members resampled separately within a target; one resample
+serves every attack of the target (paired). A target trained once: training noise is not in these CIs.
+TPR at an FPR f on n non-members is the TPR of the best threshold with at most floor(f n) false positives
+(:func:`allowed_false_positives`); with fewer than 1,000 non-members, TPR at 0.1% FPR is the TPR at no false
+positive at all (the note says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from leakage.claims.core import PAPER_TOLERANCE, Evidence, hypothesis, not_comparable
+from leakage.claims.lz_transfer import deciding
+from leakage.claims.stats import percentile_ci, resampled_aucs, stratified_resamples
+from leakage.metrics import roc_auc, tpr_at_fpr
+
+CHAPTER = "lz_ladder"
+LABEL_ONLY, SCORE_BASED = "label-only", "score-based"
+SCORE_COLUMNS = ("dataset", "model", "threat", "attack", "candidate", "is_member", "score")
+UNIT = "candidates per side"
+#: The statistics the claims use: name -> max FPR (None = AUC).
+STATISTICS: dict[str, float | None] = {"auc": None, "tpr_at_1pct_fpr": 0.01, "tpr_at_0.1pct_fpr": 0.001}
+NAMES = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR", "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR"}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def allowed_false_positives(n_non_members: int, max_fpr: float) -> int:
+    """The most false positives k with k / n_non_members <= max_fpr (the same arithmetic as
+    :func:`leakage.metrics.tpr_at_fpr`'s ``fpr <= max_fpr``). Raises ``ValueError`` for no non-member."""
+    if n_non_members < 1:
+        raise ValueError("a false-positive rate needs at least one non-member")
+    return int(np.flatnonzero(np.arange(n_non_members + 1) / n_non_members <= max_fpr).max())
+
+
+def resampled_tprs(scores: np.ndarray, sample: np.ndarray, labels: np.ndarray, max_fpr: float) -> np.ndarray:
+    """TPR at ``max_fpr`` (B,) of ``scores`` on each resample (``sample`` (B, N) indices, ``labels`` (N,) their
+    membership, from :func:`leakage.claims.stats.stratified_resamples`), batched: the share of members scoring
+    above the (k+1)-th largest non-member score, k = :func:`allowed_false_positives` (what
+    :func:`leakage.metrics.tpr_at_fpr` gives on each resample, ties and +/-inf included)."""
+    values = scores[sample]
+    negatives = values[:, ~labels]
+    k = allowed_false_positives(negatives.shape[1], max_fpr)
+    if k >= negatives.shape[1]:
+        return np.ones(len(values))
+    cut = -np.sort(-negatives, axis=1)[:, k]
+    return (values[:, labels] > cut[:, None]).mean(1)
+
+
+def statistic_of(name: str, scores: np.ndarray, is_member: np.ndarray) -> float:
+    """``name`` of :data:`STATISTICS` of one attack's scores (N,)."""
+    fpr = STATISTICS[name]
+    return roc_auc(scores, is_member) if fpr is None else tpr_at_fpr(scores, is_member, fpr)
+
+
+def _require(frame: pd.DataFrame) -> None:
+    missing = [c for c in SCORE_COLUMNS if c not in frame]
+    if missing:
+        raise ValueError(f"the scores frame lacks the columns {', '.join(missing)}")
+
+
+def _models(scores: pd.DataFrame, dataset: str) -> list[str]:
+    """The data set's targets in M-index order."""
+    return sorted(set(scores.loc[scores.dataset == dataset, "model"]), key=lambda m: int(str(m).split("-")[-1]))
+
+
+def target_matrix(scores: pd.DataFrame, dataset: str, model: str) -> tuple[list[str], list[str], np.ndarray,
+                                                                             np.ndarray]:
+    """(attacks, their threat models, scores (N, A), is_member (N,)) of one target: one column per attack, rows
+    the candidates. Raises ``ValueError`` when the attacks do not score the same candidates or disagree on a
+    candidate's membership."""
+    part = scores[(scores.dataset == dataset) & (scores.model == model)]
+    wide = part.pivot_table(index="candidate", columns="attack", values="score", aggfunc="first")
+    if wide.isna().any().any():
+        raise ValueError(f"every attack on {model} ({dataset}) must score the same candidates; some lack scores")
+    membership = part.groupby("candidate")["is_member"].agg(["min", "max"]).loc[wide.index]
+    if (membership["min"] != membership["max"]).any():
+        raise ValueError("a candidate is a member in one row and a non-member in another")
+    attacks = [a for a in dict.fromkeys(part.attack)]  # the frame's order
+    threat = part.groupby("attack")["threat"].first()
+    return attacks, [threat[a] for a in attacks], wide[attacks].to_numpy(float), membership["min"].to_numpy(bool)
+
+
+def paired_statistics(values: np.ndarray, is_member: np.ndarray, name: str, *, n_boot: int,
+                      rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """(statistic ``name`` per attack (A,), on every resample (B, A)) of scores ``values`` (N, A): one stratified
+    resample of candidates serves every attack (paired)."""
+    sample, labels = stratified_resamples(is_member, n_boot, rng)
+    fpr = STATISTICS[name]
+    point = np.array([statistic_of(name, values[:, a], is_member) for a in range(values.shape[1])])
+    boot = np.stack([resampled_aucs(values[:, a], sample, labels) if fpr is None
+                     else resampled_tprs(values[:, a], sample, labels, fpr) for a in range(values.shape[1])], 1)
+    return point, boot
+
+
+def _sizes(is_member: np.ndarray) -> dict:
+    members, non = int(is_member.sum()), int((~is_member).sum())
+    return {"n": f"{members} members + {non} non-members", "unit": UNIT, "n_unit": min(members, non)}
+
+
+def _enough(is_member: np.ndarray) -> bool:
+    return int(is_member.sum()) >= 2 and int((~is_member).sum()) >= 2
+
+
+def _too_few(claim_id: str, claim: str, statistic: str, why: str, *, null: float, direction: int) -> Evidence:
+    nan = float("nan")
+    evidence = hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=nan, ci=(nan, nan),
+                          null=null, direction=direction, n=why, unit=UNIT, n_unit=0, ours="too few candidates",
+                          note="no CI: a bootstrap needs at least 2 members and 2 non-members per target")
+    return replace(evidence, needed="more than 2 candidates per side on every target")
+
+
+def resolution_note(is_member: np.ndarray, name: str) -> str:
+    """What TPR at ``name``'s FPR means on these candidates (how many false positives it allows)."""
+    fpr = STATISTICS[name]
+    if fpr is None:
+        return ""
+    non = int((~is_member).sum())
+    k = allowed_false_positives(non, fpr)
+    return (f"{NAMES[name]} on {non} non-members allows {k} false positive{'s' if k != 1 else ''}"
+            + (f" (the TPR at no false positive: {round(1 / fpr):,} non-members would resolve {fpr:.1%})" if k == 0
+               else ""))
+
+
+# --------------------------------------------------------------------------- the claims
+
+
+def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, name: str = "auc",
+                 n_boot: int = 1000, seed: int = 0) -> Evidence:
+    """``ladder-rmia-vs-lira`` (``name`` "auc") / ``ladder-rmia-vs-lira-tpr`` ("tpr_at_1pct_fpr"): with
+    ``reference_models`` reference models each, RMIA's statistic minus LiRA's is above -PAPER_TOLERANCE on
+    every target of ``dataset`` (non-inferiority, paired bootstrap over candidates per target, shown on the
+    deciding target, :func:`leakage.claims.lz_transfer.deciding`: reproduced only if every target's CI lies above
+    the margin, contradicted if one lies wholly below it)."""
+    _require(scores)
+    claim_id = "ladder-rmia-vs-lira" if name == "auc" else "ladder-rmia-vs-lira-tpr"
+    claim = (f"RMIA at least matches LiRA in {NAMES[name]} with {reference_models} reference models each, on every "
+             f"target ({dataset})")
+    statistic = f"{NAMES[name]}(RMIA) - {NAMES[name]}(LiRA), deciding target"
+    part = scores[(scores.dataset == dataset) & scores.attack.isin(["RMIA", "LiRA"])]
+    if set(part.attack) != {"RMIA", "LiRA"}:
+        return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
+                              reason=f"RMIA and LiRA were not both run on {dataset}")
+    parts = []
+    rng = np.random.default_rng(seed)
+    for model in _models(part, dataset):
+        attacks, _, values, is_member = target_matrix(part, dataset, model)
+        if not _enough(is_member):
+            return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}", null=-PAPER_TOLERANCE,
+                            direction=1)
+        values = values[:, [attacks.index("RMIA"), attacks.index("LiRA")]]
+        point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=rng)
+        low, high = percentile_ci(boot[:, 0] - boot[:, 1])
+        parts.append({"model": model, "effect": float(point[0] - point[1]), "low": low, "high": high,
+                      "is_member": is_member, "values": point})
+    worst = next(p for p in parts if p["model"] == deciding({p["model"]: (p["effect"], p["low"], p["high"])
+                                                             for p in parts}, -PAPER_TOLERANCE, 1))
+    ours = "; ".join(f"{p['model']}: RMIA {p['values'][0]:.3f} vs LiRA {p['values'][1]:.3f}, {p['effect']:+.3f} "
+                     f"[{p['low']:+.3f}, {p['high']:+.3f}]" for p in parts)
+    note = "; ".join(filter(None, [
+        f"'at least matches' read as at most {PAPER_TOLERANCE} below; one CI per target, reproduced if all lie "
+        "above, contradicted if one lies wholly below", resolution_note(worst["is_member"], name)]))
+    return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=worst["effect"],
+                      ci=(worst["low"], worst["high"]), null=-PAPER_TOLERANCE, direction=1,
+                      **_sizes(worst["is_member"]), ours=ours, note=note,
+                      extra={"per_target": {p["model"]: (p["effect"], p["low"], p["high"]) for p in parts}})
+
+
+def overfit_target(scores: pd.DataFrame, dataset: str) -> str:
+    """The most overfit target of ``dataset`` in this build: the highest i of M-i (the smallest D_train)."""
+    return _models(scores, dataset)[-1]
+
+
+def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str = "auc", n_boot: int = 1000,
+                              seed: int = 0) -> Evidence:
+    """On the most overfit target (:func:`overfit_target`), the best label-only attack's statistic minus the best
+    score-based attack's, both taken inside every resample (paired bootstrap over candidates).
+
+    - ``name`` "auc": ``ladder-label-only-auc``, the label-only attacks approach the score-based ones: the
+      difference is above -PAPER_TOLERANCE;
+    - ``name`` "tpr_at_0.1pct_fpr": ``ladder-label-only-lowfpr``, but not at 0.1% FPR: the difference is below
+      -PAPER_TOLERANCE.
+    """
+    _require(scores)
+    auc = name == "auc"
+    claim_id = "ladder-label-only-auc" if auc else "ladder-label-only-lowfpr"
+    model = overfit_target(scores, dataset)
+    claim = (f"on the most overfit target ({model}, {dataset}) the best label-only attack comes within "
+             f"{PAPER_TOLERANCE} of the best score-based attack in AUC" if auc else
+             f"on the most overfit target ({model}, {dataset}) the best label-only attack stays more than "
+             f"{PAPER_TOLERANCE} below the best score-based attack in TPR at 0.1% FPR")
+    statistic = f"best label-only {NAMES[name]} - best score-based {NAMES[name]}"
+    direction = 1 if auc else -1
+    attacks, threats, values, is_member = target_matrix(scores, dataset, model)
+    label_only = [a for a, t in enumerate(threats) if t == LABEL_ONLY]
+    score_based = [a for a, t in enumerate(threats) if t == SCORE_BASED]
+    if not label_only or not score_based:
+        return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
+                              reason=f"{model} was not attacked under both threat models")
+    if not _enough(is_member):
+        return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"], null=-PAPER_TOLERANCE,
+                        direction=direction)
+    point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=np.random.default_rng(seed))
+    effect = float(point[label_only].max() - point[score_based].max())
+    low, high = percentile_ci(boot[:, label_only].max(1) - boot[:, score_based].max(1))
+    best_label = attacks[label_only[int(np.argmax(point[label_only]))]]
+    best_score = attacks[score_based[int(np.argmax(point[score_based]))]]
+    ours = (f"{best_label} {point[attacks.index(best_label)]:.3f} vs {best_score} "
+            f"{point[attacks.index(best_score)]:.3f}: {effect:+.3f} [{low:+.3f}, {high:+.3f}]")
+    note = "; ".join(filter(None, [
+        "the best attack of each threat model taken in every resample (the CI covers the choice)",
+        f"'within' read as at most {PAPER_TOLERANCE} below" if auc else
+        f"'not approaching' read as more than {PAPER_TOLERANCE} below", resolution_note(is_member, name)]))
+    return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=effect, ci=(low, high),
+                      null=-PAPER_TOLERANCE, direction=direction, **_sizes(is_member), ours=ours, note=note,
+                      extra={"per_attack": dict(zip(attacks, point.tolist()))})
+
+
+def chapter_claims(scores: pd.DataFrame, *, reference_models: int, n_boot: int = 1000, seed: int = 0
+                   ) -> list[Evidence]:
+    """Every claim of the chapter, per data set, in the scorecard's order."""
+    _require(scores)
+    evidence: list[Evidence] = []
+    kw = {"n_boot": n_boot, "seed": seed}
+    for dataset in dict.fromkeys(scores.dataset):
+        evidence += [rmia_vs_lira(scores, dataset, reference_models=reference_models, name="auc", **kw),
+                     rmia_vs_lira(scores, dataset, reference_models=reference_models, name="tpr_at_1pct_fpr", **kw),
+                     label_only_vs_score_based(scores, dataset, name="auc", **kw),
+                     label_only_vs_score_based(scores, dataset, name="tpr_at_0.1pct_fpr", **kw)]
+    return evidence
