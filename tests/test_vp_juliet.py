@@ -9,7 +9,7 @@ import pytest
 
 from leakage.data.vision import DataUnavailableError
 from leakage.vp import juliet
-from leakage.vp.clex import extract_functions, lex, mask_literals, strip_comments
+from leakage.vp.clex import extract_functions, lex
 from leakage.vp.juliet import (EXTRACTOR_VERSION, LABEL_WORDS, SHIPPED_FILE, JulietConfig, build_records, dedupe,
                                STRING_PLACEHOLDER, drop_template_markers, label_of, read_meta, read_records,
                                resolve_source, scrub, select, group_of)
@@ -67,19 +67,12 @@ void good()
 '''
 
 
-def test_comments_go_literals_stay_and_are_masked():
-    code = strip_comments('a = "// kept /* too */"; // gone\n/* gone\n */ b = \'/\';')
-    assert '"// kept /* too */"' in code and "gone" not in code and "b = '/'" in code
-    assert code.count("\n") == 2  # the comments' newlines are kept
-    assert mask_literals('x = "{}"; y = \'}\';') == 'x = "xx"; y = \'x\';'
-
-
-def test_extract_functions_matches_braces_outside_literals_and_skips_initialisers():
-    names = [f.name for f in extract_functions(C_FILE)]
+def test_extract_functions_ignores_braces_in_literals_comments_and_initialisers():
+    names = [f.name for f in extract_functions(C_FILE, "c")]
     assert names == ["CWE999_Fake_Flaw__char_copy_01_bad", "goodG2B", "CWE999_Fake_Flaw__char_copy_01_good", "main"]
-    bad = extract_functions(C_FILE)[0].text
+    bad = extract_functions(C_FILE, "c")[0].text
     assert bad.startswith("void CWE999") and bad.rstrip().endswith("}") and "FLAW" not in bad
-    assert [f.name for f in extract_functions(CPP_FILE)] == ["bad", "good1", "good"]
+    assert [f.name for f in extract_functions(CPP_FILE, "cpp")] == ["bad", "good1", "good"]
 
 
 def test_labels_of_entry_points_and_helpers():
@@ -106,6 +99,8 @@ def test_scrubbing_renames_label_words_consistently_and_blanks_every_string_lite
     assert out == 'void id0() { int id1 = id2 + id1; puts("STR"); puts("STR"); } if (0) { printLine("STR"); }'
     assert scrub("char c = 'x'; wchar_t * s = L\"any text\";") == "char c = 'x'; wchar_t * s = L\"STR\";"
     assert "id0" in scrub("int Fake_Flaw_count;", ["Fake_Flaw"])  # the CWE's name counts too
+    assert scrub('auto s = u8"bad"; auto r = LR"x(good)x"; int goodG2B = -1;', language="cpp") == (
+        'auto s = u8"STR"; auto r = L"STR"; int id0 = -1;')  # prefixes kept, a raw string's R dropped
 
 
 def test_no_label_token_survives_in_a_file_and_static_is_dropped():
@@ -116,7 +111,7 @@ def test_no_label_token_survives_in_a_file_and_static_is_dropped():
         assert not LABEL_WORDS.search(r["code"]), r["code"]
         assert not re.search(r"(?i)fake_flaw|FLAW|FIX", r["code"].replace("fixed", ""))
         assert not r["code"].startswith("static")
-        assert all(not t.lower().startswith(("bad", "good")) for t in lex(r["code"]))
+        assert all(not t.lower().startswith(("bad", "good")) for t in lex(r["code"], "cpp"))
     assert {r["group"] for r in records} == {"CWE999_Fake_Flaw__char_copy"}
 
 

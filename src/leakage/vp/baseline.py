@@ -1,12 +1,13 @@
 """A bag-of-tokens baseline for vulnerability prediction: how much of a VP model's utility needs no sequence model.
 
 Logistic regression (scikit-learn) on token *presence*: each function becomes the binary vector of
-which C lexemes (:data:`leakage.vp.clex.C_LEXEME`: identifiers, numbers, literals, operators) occur in
-its scrubbed code, case kept. It is trained on the same functions as the target model (its members)
-and evaluated on the same held-out functions as the model's utility (the target's non-members). On a
-template-generated corpus such as Juliet, whatever this baseline scores above the majority class is
-mostly the templates (fixed identifiers, calls and constants that come with a flaw or its fix), not
-an understanding of the flaw: the book shows it beside the VP models' utility.
+which C/C++ lexemes (:func:`leakage.vp.clex.lex`, tree-sitter's C++ grammar: identifiers, keywords,
+numbers, literals, operators) occur in its scrubbed code, case kept. It is trained on the same
+functions as the target model (its members) and evaluated on the same held-out functions as the
+model's utility (the target's non-members). On a template-generated corpus such as Juliet,
+whatever this baseline scores above the majority class is mostly the templates (fixed identifiers,
+calls and constants that come with a flaw or its fix), not an understanding of the flaw: the book
+shows it beside the VP models' utility.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leakage.config import doc_field
-from leakage.vp.clex import C_LEXEME
+from leakage.vp.clex import CORPUS_LANGUAGE, lex
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ def _labels(name: str, labels: np.ndarray, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
+def _lexemes(code: str) -> list[str]:
+    return lex(code, CORPUS_LANGUAGE)
+
+
 def bag_of_tokens_baseline(train_code: Sequence[str], train_labels: np.ndarray, test_code: Sequence[str],
                            test_labels: np.ndarray, config: BaselineConfig = BaselineConfig()) -> dict[str, float]:
     """Fit the baseline on (``train_code`` (N strings), ``train_labels`` (N,) 0/1) and score it on the test set.
@@ -62,7 +67,8 @@ def bag_of_tokens_baseline(train_code: Sequence[str], train_labels: np.ndarray, 
         raise ValueError("the baseline needs at least one held-out function to be evaluated on")
     if len(set(y_train.tolist())) < 2:
         raise ValueError("the baseline needs vulnerable and non-vulnerable training functions, got one class only")
-    vectorizer = CountVectorizer(binary=True, lowercase=False, token_pattern=C_LEXEME, min_df=config.min_df)
+    vectorizer = CountVectorizer(binary=True, lowercase=False, tokenizer=_lexemes, token_pattern=None,
+                                 min_df=config.min_df)
     x_train = vectorizer.fit_transform(list(train_code))
     x_test = vectorizer.transform(list(test_code))
     model = LogisticRegression(C=config.c, max_iter=config.max_iter)

@@ -65,13 +65,15 @@ import numpy as np
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
 from leakage.paths import project_root
-from leakage.vp.clex import extract_functions
+from leakage.vp.clex import CORPUS_LANGUAGE, Lexeme, extract_functions, language_of, substitute
 
 ENV_VAR = "LEAKAGE_JULIET"
 ARCHIVE_NAME = "juliet-c-cpp-1.3.tar.xz"
 NIST_URL = "https://samate.nist.gov/SARD/downloads/test-suites/2017-10-01-juliet-test-suite-for-c-cplusplus-v1-3.zip"
 SHIPPED_FILE = Path(__file__).parent / "data" / "juliet_vp_functions.jsonl.gz"
-EXTRACTOR_VERSION = 3  # bump when extraction or scrubbing changes what a record holds
+# bump when extraction, scrubbing or lexing changes what a record holds or how it is tokenized (4: tree-sitter
+# parsing and lexing; the records equal version 3's, the BPE tokenizer's and the baseline's lexemes do not)
+EXTRACTOR_VERSION = 4
 
 LABEL_WORDS = re.compile(r"bad|good|g2b|b2g|cwe\d*", re.IGNORECASE)
 STRING_PLACEHOLDER = '"STR"'  # every string literal of a scrubbed function, whatever its content
@@ -89,7 +91,6 @@ _BAD_NAME = re.compile(r"(?:^|_)bad\Z")
 _GOOD_NAME = re.compile(r"(?:^|_)good[A-Z0-9]\w*\Z")
 _HELPER_NAME = re.compile(r"sink|source", re.IGNORECASE)
 _VARIANT_SUFFIX = re.compile(r"_\d+[a-z]?(?:_(?:bad|good\w*))?\Z")
-_TOKEN = re.compile(r"(?P<num>\b\d[\w.]*)|(?P<id>[A-Za-z_]\w*)|(?P<lit>\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*')")
 _STORAGE = re.compile(r"^\s*(?:(?:static|inline)\s+)+")
 _SOURCE_SUFFIXES = (".c", ".cpp")
 _HELPER_FILE = re.compile(r"_\d+[b-z]\Z|_\d+_(?:bad|good\w*)\Z")
@@ -162,13 +163,20 @@ def cwe_of(file_name: str) -> str:
     return found.group()
 
 
-def scrub(code: str, names: Iterable[str] = ()) -> str:
+def _literal_prefix(text: str) -> str:
+    """The encoding prefix of a string/char literal (``L``, ``u8``, ...; a raw string's ``R`` dropped)."""
+    return text[:min(i for i in (text.find('"'), text.find("'")) if i >= 0)].rstrip("R")
+
+
+def scrub(code: str, names: Iterable[str] = (), language: str = CORPUS_LANGUAGE) -> str:
     """Rename label-carrying identifiers to ``id0, id1, ...`` (consistently) and blank every string literal.
 
-    An identifier carries the label if it contains bad/good/G2B/B2G/CWE<n> or one of ``names``
-    (case-insensitive). Every string literal becomes :data:`STRING_PLACEHOLDER` (``"STR"``) whatever
-    its content, so no literal can carry the label (Juliet's fixes print fixed messages, its dead
-    branches "Benign, fixed string"); a char literal is kept unless it carries a label word.
+    ``code`` is lexed by tree-sitter in ``language`` (``"c"`` or ``"cpp"``, :mod:`leakage.vp.clex`); layout and
+    everything between lexemes is kept. An identifier carries the label if it contains bad/good/G2B/B2G/CWE<n>
+    or one of ``names`` (case-insensitive). Every string literal becomes :data:`STRING_PLACEHOLDER` (``"STR"``,
+    its prefix such as ``L`` kept) whatever its content, so no literal can carry the label (Juliet's fixes print
+    fixed messages, its dead branches "Benign, fixed string"); a char literal is kept unless it carries a label
+    word (then ``'?'``), a number likewise (then ``0``).
     """
     extra = [n.lower() for n in names if n]
     mapping: dict[str, str] = {}
@@ -180,19 +188,21 @@ def scrub(code: str, names: Iterable[str] = ()) -> str:
             memo[text] = bool(LABEL_WORDS.search(text)) or any(n in low for n in extra)
         return memo[text]
 
-    def replace(match: re.Match) -> str:
-        text = match.group()
-        if match.lastgroup == "lit":
-            if text[0] == '"':
-                return STRING_PLACEHOLDER
-            return "'?'" if carries(text) else text
-        if match.lastgroup == "id" and carries(text):
-            return mapping.setdefault(text, f"id{len(mapping)}")
-        if match.lastgroup == "num" and carries(text):
+    def replace(lexeme: Lexeme) -> str | None:
+        text = lexeme.text
+        if lexeme.kind in ("string_literal", "raw_string_literal"):
+            return _literal_prefix(text) + STRING_PLACEHOLDER
+        if not carries(text):
+            return None
+        if lexeme.kind == "char_literal":
+            return _literal_prefix(text) + "'?'"
+        if lexeme.kind == "number_literal":
             return "0"
-        return text
+        if text.isidentifier():  # identifiers of every kind (field, type, namespace, label); no keyword carries
+            return mapping.setdefault(text, f"id{len(mapping)}")
+        return None
 
-    return _TOKEN.sub(replace, code)
+    return substitute(code, replace, language)
 
 
 def _negate_constant(match: re.Match) -> str:
@@ -223,25 +233,28 @@ def _tidy_lines(text: str) -> str:
     return "\n".join(line for line in lines if line.strip())
 
 
-def normalise_function(text: str, cwe_name: str, testcase: str) -> str:
+def normalise_function(text: str, cwe_name: str, testcase: str, language: str = CORPUS_LANGUAGE) -> str:
     """A function as the models see it: storage class dropped, template markers removed, label words and
-    literals scrubbed, blank lines removed."""
+    literals scrubbed (lexed in ``language``, ``"c"`` or ``"cpp"``), blank lines removed."""
     text = drop_template_markers(_tidy_lines(_STORAGE.sub("", text, count=1)))
     cwe_words = cwe_name.split("_", 1)[1] if "_" in cwe_name else ""
-    return _tidy_lines(scrub(text, [cwe_words, testcase]))
+    return _tidy_lines(scrub(text, [cwe_words, testcase], language))
 
 
 def functions_of_file(file_name: str, source: str) -> list[dict]:
-    """The labelled, scrubbed entry points of one Juliet file, as records {cwe, group, file, label, code}."""
+    """The labelled, scrubbed entry points of one Juliet file, as records {cwe, group, file, label, code}.
+
+    The file is parsed with tree-sitter's C grammar for a ``.c`` file, its C++ grammar for a ``.cpp`` one."""
     records = []
     cwe_folder = PurePosixPath(file_name).name.split("__", 1)[0]
     group = group_of(file_name)
-    for function in extract_functions(source):
+    language = language_of(file_name)
+    for function in extract_functions(source, language):
         label = label_of(function.name)
         if label is None:
             continue
         records.append({"cwe": cwe_of(file_name), "group": group, "file": PurePosixPath(file_name).name,
-                        "label": label, "code": normalise_function(function.text, cwe_folder, group)})
+                        "label": label, "code": normalise_function(function.text, cwe_folder, group, language)})
     return records
 
 

@@ -7,9 +7,10 @@ Not available offline; for online users who downloaded one of them:
 - BigVul (Fan et al. 2020): ``MSR_data_cleaned.csv`` (columns ``func_before``, ``vul``, ``commit_id``, ...)
   or LineVul's CSVs (``processed_func``, ``target``).
 
-Functions get their comments removed and blank lines dropped; exact duplicates (first kept) and
-code seen under both labels are dropped, as for Juliet. The grouping unit is the commit (all
-functions of one commit stay in one split), else the row.
+Functions get their comments removed (tree-sitter's C++ grammar, as the sets mix C and C++) and
+blank lines dropped; exact duplicates (first kept) and code seen under both labels are dropped, as
+for Juliet. The grouping unit is the commit (all functions of one commit stay in one split), else
+the row.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from leakage.data.vision import DataUnavailableError
-from leakage.vp.clex import strip_comments
+from leakage.vp.clex import CORPUS_LANGUAGE, strip_comments
 from leakage.vp.juliet import VPCorpus, dedupe
 
 REALWORLD_DATASETS: tuple[str, ...] = ("devign", "bigvul")
@@ -39,7 +40,7 @@ def _first(columns, wanted: tuple[str, ...], what: str, path: Path) -> str | Non
 
 
 def _tidy(code: str) -> str:
-    lines = [line.rstrip().replace("\t", "    ") for line in strip_comments(code).splitlines()]
+    lines = [line.rstrip().replace("\t", "    ") for line in strip_comments(code, CORPUS_LANGUAGE).splitlines()]
     return "\n".join(line for line in lines if line.strip())
 
 

@@ -1,8 +1,10 @@
 """Code tokenizers: a BPE trained with `tokenizers` over C lexemes, or a pretrained checkpoint's own tokenizer.
 
-The BPE: the text is first split on whitespace, then into C lexemes (identifiers, numbers, literals,
-multi-character operators, punctuation; :data:`leakage.vp.clex.C_LEXEME`), and byte-pair merges are
-learnt *within* lexemes, so a token never spans two lexemes. Special tokens follow RoBERTa's
+The BPE: the text is first split into C/C++ lexemes by tree-sitter (identifiers, keywords, numbers,
+whole string/char literals, operators, punctuation; :func:`leakage.vp.clex.lex` with the C++ grammar,
+whose lexemes include C's), and byte-pair merges are learnt *within* lexemes, so a token never spans
+two lexemes. The lexemes are handed to the `tokenizers` BPE pre-split (``is_pretokenized``), so the
+saved tokenizer has no pre-tokenizer of its own: encode through this class. Special tokens follow RoBERTa's
 conventions: every function is encoded ``<s> ... </s>`` (``<s>`` is the [CLS] position), then
 truncated / padded with ``<pad>`` to ``max_len``. The tokenizer is trained on the ``public`` pool of
 the corpus (functions in none of the four MIA sets), like a pretrained code tokenizer, so the
@@ -17,9 +19,16 @@ from dataclasses import dataclass
 import torch
 
 from leakage.config import doc_field
-from leakage.vp.clex import C_LEXEME
+from leakage.vp.clex import CORPUS_LANGUAGE, lex
 
 SPECIAL_TOKENS = ("<pad>", "<unk>", "<s>", "</s>", "<mask>")
+
+
+def _lexemes(code: str) -> list[str]:
+    """The lexemes the BPE works within (tree-sitter, C++ grammar: a corpus mixes C and C++ functions)."""
+    if not isinstance(code, str):
+        raise ValueError(f"a function must be C/C++ source text (str), got {type(code).__name__}")
+    return lex(code, CORPUS_LANGUAGE)
 
 
 @dataclass(frozen=True)
@@ -46,16 +55,14 @@ class CodeTokenizer:
     @classmethod
     def train(cls, codes: Sequence[str], config: TokenizerConfig) -> CodeTokenizer:
         """Learn BPE merges from ``codes``."""
-        from tokenizers import Regex, Tokenizer, models, pre_tokenizers, processors, trainers
+        from tokenizers import Tokenizer, models, processors, trainers
 
         if not codes:
             raise ValueError("a tokenizer needs at least one function to learn from")
-        tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
-            [pre_tokenizers.WhitespaceSplit(), pre_tokenizers.Split(Regex(C_LEXEME), behavior="isolated")])
+        tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))  # no pre-tokenizer: each item below is one word
         trainer = trainers.BpeTrainer(vocab_size=config.vocab_size, special_tokens=list(SPECIAL_TOKENS),
                                       min_frequency=2, show_progress=False)
-        tokenizer.train_from_iterator(list(codes), trainer=trainer)
+        tokenizer.train_from_iterator((lexeme for code in codes for lexeme in _lexemes(code)), trainer=trainer)
         tokenizer.post_processor = processors.TemplateProcessing(
             single="<s> $A </s>", special_tokens=[("<s>", tokenizer.token_to_id("<s>")),
                                                    ("</s>", tokenizer.token_to_id("</s>"))])
@@ -78,12 +85,12 @@ class CodeTokenizer:
 
     def encode(self, codes: Sequence[str]) -> torch.Tensor:
         """Token ids (N, max_len) int64, ``<s> ... </s>`` then padding."""
-        encodings = self.tokenizer.encode_batch(list(codes))
+        encodings = self.tokenizer.encode_batch([_lexemes(code) for code in codes], is_pretokenized=True)
         return torch.tensor([e.ids for e in encodings], dtype=torch.int64).reshape(len(codes), self.max_len)
 
     def tokens(self, code: str) -> list[str]:
         """The token strings of one function (for showing in the book)."""
-        return [t for t in self.tokenizer.encode(code).tokens if t != "<pad>"]
+        return [t for t in self.tokenizer.encode(_lexemes(code), is_pretokenized=True).tokens if t != "<pad>"]
 
 
 class PretrainedTokenizer:
