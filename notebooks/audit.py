@@ -14,31 +14,34 @@
 # # Auditing DP training with membership inference
 #
 # The other chapters ask how much a model leaks. This one turns their attacks into a **privacy audit**
-# (Jagielski et al. 2020; Nasr et al. 2023; Steinke, Nasr & Jagielski 2023): train a model with
-# DP-SGD at a stated epsilon, hide *m* **canaries** in its training set (each one put in with
+# {cite:p}`jagielski2020auditing,nasr2023tight,steinke2023privacy`: train a model with
+# DP-SGD {cite:p}`abadi2016deep` at a stated epsilon of differential privacy {cite:p}`dwork2006calibrating`, hide *m* **canaries** in its training set (each one put in with
 # probability 1/2, by a seeded coin), score every canary with an attack, and compute the smallest
 # epsilon consistent with how well the attack tells included canaries from excluded ones. That
 # number, **eps_LB**, is a statistical lower bound at the stated confidence: if the training really
 # is (epsilon, delta)-DP, eps_LB exceeds epsilon with probability at most 5%. A violation
 # (eps_LB > epsilon) would flag a bug in the DP training or in the audit. Both bounds below are
-# checked by simulation in the test suite (randomized response with a known epsilon, and scores that
+# checked by simulation in the test suite (randomized response {cite:p}`warner1965randomized` with a known
+# epsilon, and scores that
 # carry no information, with 1,000 and 5,000 canaries): at most 5% of simulated audits exceed the true
 # epsilon.
 #
 # - **Canaries.** Vision: real images with a wrong label (or uniform noise images); text: random
 #   sequences of words, far from the Brown passages the model learns. Both are the kind of
 #   outlier a model must memorise to fit, the strongest known choice for black-box audits.
-# - **Models.** The Li & Zhang CNN (same training loop as the other chapters, DP-SGD with opacus,
-#   DP-Adam) and the from-scratch GPT-2 of the LLM chapter (opacus per-sample gradients of every
+# - **Models.** The Li & Zhang {cite:yearpar}`li2021membership` CNN (same training loop as the other chapters,
+#   DP-SGD with opacus {cite:p}`yousefpour2021opacus`, DP-Adam) and the from-scratch GPT-2
+#   {cite:p}`radford2019language` of the LLM chapter (opacus per-sample gradients of every
 #   weight, Poisson-sampled batches), each at several target epsilons and without DP. The noise is
-#   chosen by opacus' RDP accountant to reach the target epsilon at the audit's delta.
+#   chosen by opacus' RDP accountant {cite:p}`mironov2017renyi` to reach the target epsilon at the audit's delta.
 # - **Attacks.** Vision: LOSS (log-probability of the canary's label; confidence vectors), and the
 #   label-only baseline and HopSkipJump boundary attacks through the query-counting oracle. Text:
 #   LOSS, zlib, Min-k% and Min-k%++. Every canary gets a score from every attack; none is dropped.
-# - **Threshold audit** (Jagielski et al. 2020; Nasr et al. 2021). *Assumes the canaries are
+# - **Threshold audit** {cite:p}`jagielski2020auditing,nasr2021adversary`. *Assumes the canaries are
 #   independent trials* (given its membership, each canary's score is an independent draw). A test
 #   "member iff score >= t" has error rates FPR and FNR, and (epsilon, delta)-DP implies
-#   FPR + e^eps FNR >= 1 - delta and FNR + e^eps FPR >= 1 - delta; Clopper-Pearson upper bounds FPR_u,
+#   FPR + e^eps FNR >= 1 - delta and FNR + e^eps FPR >= 1 - delta; Clopper-Pearson
+#   {cite:p}`clopper1934use` upper bounds FPR_u,
 #   FNR_u (each the upper end of a two-sided 95% interval) turn either inequality into a bound, e.g.
 #   eps_LB = log((1 - delta - FPR_u) / FNR_u). **How the threshold is chosen:** a seeded random half of
 #   the canaries (drawn without looking at scores or inclusion) picks the threshold and the inequality
@@ -47,7 +50,7 @@
 #   a 95% bound: on scores that carry no information it gives eps_LB > 0 in about 9% of audits with
 #   4,000 canaries. The split halves the canaries bounded, which costs less than a Bonferroni
 #   correction over every threshold and both inequalities would.
-# - **One-run audit** (Steinke, Nasr & Jagielski 2023). *Needs no independence between canaries*,
+# - **One-run audit** {cite:p}`steinke2023privacy`. *Needs no independence between canaries*,
 #   only the fair inclusion coins: guess "in" for the k highest and "out" for the k lowest scores;
 #   the number of correct guesses of an (epsilon, delta)-DP run is dominated by a binomial (their
 #   Theorem 5.2), which gives a p-value per epsilon; six values of k, fixed in advance, are tried at
@@ -62,7 +65,7 @@
 #
 # Black-box audits of the final model, with few canaries, are known to fall far below the
 # theoretical epsilon of DP-SGD; tight audits need white-box access to every step or thousands of
-# canaries (Nasr et al. 2023). Expect loose bounds for the DP models, and a bound near the ceiling
+# canaries {cite:p}`nasr2023tight`. Expect loose bounds for the DP models, and a bound near the ceiling
 # for the model trained without DP. The claims below check both: no DP model's eps_LB exceeds its
 # epsilon, and every no-DP model's eps_LB is above 0.
 

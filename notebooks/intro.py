@@ -13,7 +13,8 @@
 # %% [markdown]
 # # Membership Leakage
 #
-# A reproducible companion to research on **membership inference attacks** (MIA): given a
+# A reproducible companion to research on **membership inference attacks** (MIA)
+# {cite:p}`shokri2017membership`: given a
 # trained model and a sample, did the sample belong to the model's training set? Every table
 # and figure in this book is regenerated from code in `src/leakage` by the notebooks in
 # `notebooks/`, executed with papermill for one *profile*, and every number on these pages
@@ -21,15 +22,19 @@
 #
 # The book regenerates:
 #
-# 1. **Label-only MIA** (Li & Zhang, "Membership Leakage in Label-Only Exposures", CCS 2021):
+# 1. **Label-only MIA** ("Membership Leakage in Label-Only Exposures", {cite:t}`li2021membership`, CCS):
 #    the target models, transfer and boundary attacks, and defences.
-# 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence.
-# 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k% and Min-k%++.
+# 2. **MIA on vulnerability-prediction models** (LSTM, BiGRU, CodeBERT) and the NMID defence
+#    {cite:p}`liao2025exposing`.
+# 3. **MIA scores on language models**: LOSS, reference, zlib, neighbourhood, Min-k% and Min-k%++, as
+#    collected by the mimir benchmark {cite:p}`duan2024membership`.
 #
 # Beyond the three works, a **threat-model ladder** runs every attack of the book, from one label
-# query to LiRA's and RMIA's reference models, on part 1's targets and compares them at low
+# query to the reference models of LiRA {cite:p}`carlini2022membership` and RMIA
+# {cite:p}`zarifzadeh2024lowcost`, on part 1's targets and compares them at low
 # false-positive rates; a **privacy audit** chapter turns the attacks into empirical lower bounds
-# on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits).
+# on the epsilon of DP-SGD training (canaries, Clopper-Pearson and one-run audits;
+# {cite:p}`jagielski2020auditing,steinke2023privacy`). Every work cited is listed under {doc}`/references`.
 #
 # The [reproduction scorecard](scorecard) lists every claim checked as a tested hypothesis: the
 # paper's statement beside our effect with its 95% confidence interval, the samples behind it, and a

@@ -13,19 +13,19 @@
 # %% [markdown]
 # # Membership inference on language models
 #
-# The attacks collected by the mimir benchmark (and surveyed in "Membership Inference Attacks on
+# The attacks collected by the mimir benchmark {cite:p}`duan2024membership` (and surveyed in "Membership Inference Attacks on
 # LLM"), run against causal language models whose members we chose ourselves, so the ground truth
 # is exact. Each attack gives every text one score, **higher = member**; L(x; M) is the mean
 # negative log-likelihood per token of text x under model M:
 #
 # | attack | score (higher = member) | source |
 # | --- | --- | --- |
-# | LOSS | -L(x; M) | Yeom et al. 2018 |
-# | reference | -(L(x; M) - L(x; M_ref)) | Carlini et al. 2021 |
-# | zlib | -L(x; M) / zlib(x), zlib(x) = bytes of zlib-compressed x | Carlini et al. 2021 |
-# | neighbourhood | -(L(x; M) - mean_i L(x~_i; M)) over n neighbours x~_i | Mattern et al. 2023 |
-# | Min-k% | mean of the k% lowest log p(x_t \| x_<t) | Shi et al. 2023 |
-# | Min-k%++ | mean of the k% lowest (log p(x_t \| x_<t) - mu_t) / sigma_t | Zhang et al. 2024 |
+# | LOSS | -L(x; M) | {cite:t}`yeom2018privacy` |
+# | reference | -(L(x; M) - L(x; M_ref)) | {cite:t}`carlini2021extracting` |
+# | zlib | -L(x; M) / zlib(x), zlib(x) = bytes of zlib-compressed x | {cite:t}`carlini2021extracting` |
+# | neighbourhood | -(L(x; M) - mean_i L(x~_i; M)) over n neighbours x~_i | {cite:t}`mattern2023membership` |
+# | Min-k% | mean of the k% lowest log p(x_t \| x_<t) | {cite:t}`shi2024detecting` |
+# | Min-k%++ | mean of the k% lowest (log p(x_t \| x_<t) - mu_t) / sigma_t | {cite:t}`zhang2024mink` |
 #
 # where mu_t and sigma_t are the mean and standard deviation of log p(z | x_<t) for z drawn from
 # the model's own next-token distribution. The token-level attacks share **one** batched forward
@@ -85,7 +85,7 @@ set_style()
 # %% [markdown]
 # ## Data and targets
 #
-# Text comes from the Brown corpus (500 documents of edited American English, 15 genres). Each
+# Text comes from the Brown corpus {cite:p}`francis1964brown` (500 documents of edited American English, 15 genres). Each
 # document is cut into passages of a fixed number of corpus tokens; **documents**, not passages,
 # are dealt to the member, non-member and reference pools (genre-stratified: each pool gets the
 # same genre mix), after exact and near-duplicate passages are removed. Members and non-members
@@ -115,9 +115,10 @@ display(Markdown(f"Corpus read from: **{brown.source}** ({len(brown.documents)} 
 pools_table(targets)
 
 # %% [markdown]
-# The targets: a small GPT-2-architecture model trained from scratch on the member passages
-# only (it sees no other text, so it memorises fast), and, when the profile names one, a
-# pretrained model fine-tuned on the members. Each has a **disjoint** reference model (the
+# The targets: a small GPT-2-architecture model {cite:p}`radford2019language` trained from scratch on the
+# member passages only (it sees no other text, so it memorises fast), and, when the profile names one, a
+# pretrained model fine-tuned on the members (offline: SmolLM2-135M-Instruct {cite:p}`allal2025smollm2`,
+# fine-tuned with LoRA adapters {cite:p}`hu2022lora` or in full). Each has a **disjoint** reference model (the
 # profile may leave it out for the pretrained target, where it costs a second fine-tuning): the same
 # model and recipe trained on the reference pool (same genres, other documents); the pretrained
 # target also has its **base** model (before fine-tuning) as a reference. The full configuration
@@ -207,7 +208,7 @@ publish("llm-roc", profile, table=roc, figure=fig)
 # ```{glue:figure} llm-roc
 # :name: llm-roc
 #
-# LLM MIA (Carlini et al. 2022's log-log ROC, as in mimir): ROC curves of every attack against
+# LLM MIA (Carlini et al.'s {cite:yearpar}`carlini2022membership` log-log ROC, as in mimir): ROC curves of every attack against
 # each target at its last epoch, on log scales so that the low-FPR regime is visible; rates of
 # zero are drawn at half the smallest non-zero FPR. Dotted: chance.
 # ```
@@ -287,7 +288,7 @@ publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"
 # ```{glue:figure} llm-mink
 # :name: llm-mink
 #
-# LLM MIA, Min-k% Prob (Shi et al. 2023) and Min-k%++: AUC against k, the fraction of lowest-scoring
+# LLM MIA, Min-k% Prob {cite:p}`shi2024detecting` and Min-k%++ {cite:p}`zhang2024mink`: AUC against k, the fraction of lowest-scoring
 # tokens averaged (mimir's default: 20%), per target at its earliest kept epoch (the least memorised,
 # where the attacks are furthest from saturating; the table holds every kept epoch). At k = 1 Min-k%
 # averages every token's log-probability, i.e. it ranks texts exactly as LOSS does.
@@ -296,7 +297,7 @@ publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"
 # %% [markdown]
 # ## Neighbours and the cost of the attacks
 #
-# mimir makes neighbours with a masked language model (T5); none is available offline, so each
+# mimir makes neighbours with a masked language model (T5 {cite:p}`raffel2020exploring`); none is available offline, so each
 # neighbour here replaces a random `replace_fraction` of the passage's tokens, chosen among its
 # nouns, verbs, adjectives and adverbs, with words of the **same Brown POS tag** drawn from their
 # frequency in the reference pool. Such replacements ignore context, so neighbours are less fluent
@@ -361,7 +362,8 @@ display(Markdown("The zlib score divides a *per-token mean* loss by the compress
 # %% [markdown]
 # ## Reading the results
 #
-# The published context (mimir, on Pythia models and the Pile) is AUCs near 0.5-0.75 for
+# The published context (mimir {cite:p}`duan2024membership`, on Pythia models {cite:p}`biderman2023pythia`
+# and the Pile {cite:p}`gao2020pile`) is AUCs near 0.5-0.75 for
 # *pretraining* membership, where each member was seen about once among billions of tokens. Here
 # every target was trained on a few hundred passages for several epochs, so membership is far
 # easier to detect: this chapter reproduces the mechanics and the ordering of the attacks, not the

@@ -13,16 +13,16 @@
 # %% [markdown]
 # # Boundary attack, and what it reveals
 #
-# Li & Zhang's second label-only attack (their section 4) needs no shadow data at all. The
+# Li & Zhang's {cite:yearpar}`li2021membership` second label-only attack (their section 4) needs no shadow data at all. The
 # adversary perturbs a candidate until the target **changes its predicted label**, using only
 # label queries, and takes the **size of the perturbation** as the membership score: a model is
 # more confident on its training samples, so it should be harder to change its mind about
 # them. The decision change is a black-box adversarial attack, untargeted:
 #
-# - **HopSkipJump** (Chen et al., S&P 2020): start from a random input the target labels
+# - **HopSkipJump** {cite:p}`chen2020hopskipjumpattack`: start from a random input the target labels
 #   differently, then repeatedly binary-search towards the candidate, estimate the boundary's
 #   normal from sign queries, and step along it;
-# - **QEBA** (Li et al., CVPR 2020): the same walk, with the normal estimated in a
+# - **QEBA** {cite:p}`li2020qeba`: the same walk, with the normal estimated in a
 #   low-dimensional subspace of the image (here a resized grid, QEBA-S).
 #
 # Both are batched over all candidates of a target (one oracle call per step for the whole
@@ -31,7 +31,8 @@
 # perturbation 0; one the attack cannot flip within the budget keeps the largest distance it
 # searched (it is never dropped). Section 5 then asks *why* the attack works: members lie
 # farther from the decision boundary, measured by the certified radius of randomized smoothing
-# (Tables 3 and 5) and seen in a t-SNE of the last hidden layer (Fig. 12).
+# {cite:p}`cohen2019certified` (Tables 3 and 5) and seen in a t-SNE {cite:p}`vandermaaten2008visualizing` of
+# the last hidden layer (Fig. 12).
 
 # %% tags=["parameters"]
 profile = "smoke"  # which profile's results folder to write to
@@ -288,9 +289,9 @@ display(chosen.style.hide(axis="index").format(precision=4))
 # %% [markdown]
 # ## Distance to the decision boundary: certified radius (Tables 3 and 5)
 #
-# Randomized smoothing (Cohen et al.) certifies an L2 ball around a sample within which the
+# Randomized smoothing {cite:p}`cohen2019certified` certifies an L2 ball around a sample within which the
 # smoothed classifier keeps its label: sigma * Phi^-1(p_A), with p_A the Clopper-Pearson lower
-# bound on the probability of the top class under Gaussian noise (appendix A.2, Theorem 1). A
+# bound {cite:p}`clopper1934use` on the probability of the top class under Gaussian noise (appendix A.2, Theorem 1). A
 # sample the smoothed classifier gets wrong, or abstains on, has radius 0. The average certified
 # radius (ACR) of members and non-members, for the targets and for part 1's relabelled shadow
 # models (which never saw either):

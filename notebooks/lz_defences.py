@@ -13,19 +13,21 @@
 # %% [markdown]
 # # Defences against membership inference
 #
-# Li & Zhang's section 6: do the usual defences stop label-only attacks? Every defence below is
+# Li & Zhang's {cite:yearpar}`li2021membership` section 6: do the usual defences stop label-only attacks? Every defence below is
 # a real algorithm run by the same training loop as the undefended targets (or, for MemGuard, a
 # wrapper at inference time), and all four attacks (baseline, transfer, boundary, score-based)
 # run unchanged against every defended target:
 #
 # - **generalisation**: L2 and L1 weight penalties (lambda * sum w^2, lambda * sum |w| over weight
-#   matrices and kernels), dropout before both hidden layers, data augmentation (random crop +
-#   flip; "strong" adds brightness/contrast jitter and cutout);
-# - **privacy**: DP-SGD with opacus (per-sample clipping to norm 1, Gaussian noise of the given
-#   multiplier, Poisson-sampled batches); epsilon from the RDP accountant for delta = 1/|D_train|;
-# - **confidence alteration**: adversarial regularisation (Nasr et al. 2018: min-max training
+#   matrices and kernels), dropout {cite:p}`srivastava2014dropout` before both hidden layers, data
+#   augmentation (random crop + flip; "strong" adds brightness/contrast jitter and cutout
+#   {cite:p}`devries2017cutout`);
+# - **privacy**: DP-SGD {cite:p}`abadi2016deep` with opacus {cite:p}`yousefpour2021opacus` (per-sample
+#   clipping to norm 1, Gaussian noise of the given multiplier, Poisson-sampled batches); epsilon from the
+#   RDP accountant {cite:p}`mironov2017renyi` for delta = 1/|D_train|;
+# - **confidence alteration**: adversarial regularisation ({cite:t}`nasr2018machine`: min-max training
 #   against an inference model that separates members from the defender's reference data) and
-#   MemGuard (Jia et al. 2019: crafted noise on each confidence vector that keeps the label and
+#   MemGuard ({cite:t}`jia2019memguard`: crafted noise on each confidence vector that keeps the label and
 #   drives a defender-side membership classifier to 0.5).
 #
 # The penalties are summed over every weight, and most of this CNN's weights sit in its two fully

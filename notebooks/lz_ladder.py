@@ -17,13 +17,15 @@
 # membership inference attack of the book against part 1's targets, on **one set of candidates**
 # per target, ordered by what the attacker gets:
 #
-# - **labels only**: the baseline (one query: is the label right?); Li & Zhang's transfer attack
-#   (a shadow model trained on data the target labelled) and boundary attack (HopSkipJump: the
-#   distance to the decision boundary, from thousands of label queries); Choquette-Choo et al.'s
+# - **labels only**: the baseline {cite:p}`yeom2018privacy` (one query: is the label right?); Li & Zhang's
+#   {cite:yearpar}`li2021membership` transfer attack
+#   (a shadow model trained on data the target labelled) and boundary attack (HopSkipJump
+#   {cite:p}`chen2020hopskipjumpattack`: the distance to the decision boundary, from thousands of label
+#   queries); Choquette-Choo et al.'s {cite:yearpar}`choquettechoo2021label`
 #   data-augmentation attack (does the label survive flips and small translations?) and
 #   random-noise attack (does it survive Gaussian noise?);
-# - **confidence scores**: ML-Leaks (Salem et al.: an MLP on the top-3 posteriors, part 1's
-#   score-based attack); RMIA (Zarifzadeh et al., ICML 2024) and LiRA (Carlini et al., S&P 2022),
+# - **confidence scores**: ML-Leaks ({cite:t}`salem2019mlleaks`: an MLP on the top-3 posteriors, part 1's
+#   score-based attack); RMIA {cite:p}`zarifzadeh2024lowcost` and LiRA {cite:p}`carlini2022membership`,
 #   which train **reference models** with and without the candidates and compare the target's
 #   confidence on a candidate with theirs.
 #
@@ -31,7 +33,7 @@
 # the AUC, the table gives the **true-positive rate at 1% and 0.1% false-positive rate**: an
 # attack that is right about a few members with confidence can matter more than one that is
 # slightly better than chance on all of them, and attacks with equal AUC can differ widely there
-# (Carlini et al.).
+# {cite:p}`carlini2022membership`.
 
 # %% tags=["parameters"]
 profile = "smoke"  # which profile's results folder to write to
@@ -87,7 +89,7 @@ display(Markdown(
     "(down to one)."))
 
 # %% [markdown]
-# The `default` profile attacks two targets of Fashion-MNIST, where the comparison matters most:
+# The `default` profile attacks two targets of Fashion-MNIST {cite:p}`xiao2017fashion`, where the comparison matters most:
 # **M-5**, the most overfit target, where Li & Zhang find the label-only boundary attack on par
 # with the score-based one, and **M-2**, the target of their defence experiments (and of our
 # defences chapter), trained on 15 times as much data. The reference models, trained per target,

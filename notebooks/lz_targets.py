@@ -13,7 +13,8 @@
 # %% [markdown]
 # # Target models M-0 to M-5
 #
-# Li & Zhang train six target models per data set on shrinking training sets (their Table 7):
+# Li & Zhang {cite:yearpar}`li2021membership` train six target models per data set on shrinking training sets
+# (their Table 7):
 # the smaller the training set, the more the model overfits, and every later figure reads its
 # attack results against this overfitting level. This page trains the six targets of this
 # build and measures their train and test accuracy.
@@ -46,7 +47,7 @@ set_style()
 # ## Set-up
 #
 # Each target is the paper's CNN (4 conv + 4 max-pool + 2 fully connected layers of 256),
-# trained with Adam (lr 1e-3, batch 128). The paper trains every target for 200 epochs; the CPU
+# trained with Adam {cite:p}`kingma2015adam` (lr 1e-3, batch 128). The paper trains every target for 200 epochs; the CPU
 # profiles train fewer epochs but at least `min_steps` optimiser steps, so that the small
 # training sets are still fitted (the paper's 200 epochs do the same for them). The full configuration of M-0 of the first data set, as hashed into its
 # artefact key:

@@ -13,15 +13,15 @@
 # %% [markdown]
 # # Transfer attack, baseline and score-based attacks
 #
-# Li & Zhang's first label-only attack (their section 3). The adversary has a shadow data set
+# Li & Zhang's {cite:yearpar}`li2021membership` first label-only attack (their section 3). The adversary has a shadow data set
 # D_shadow from the target's distribution and can only ask the target for labels. It
 # **relabels** D_shadow through the target, trains a **shadow model** on it, and scores each
 # candidate by the shadow's cross-entropy loss on the candidate's true label: the shadow
 # inherits the target's membership signal. Two references run against the same targets and
 # candidates:
 #
-# - the **baseline attack** (Yeom et al.): member iff the target labels the candidate correctly;
-# - the **score-based attack** (Salem et al., ML-Leaks): a shadow model trained on half of
+# - the **baseline attack** {cite:p}`yeom2018privacy`: member iff the target labels the candidate correctly;
+# - the **score-based attack** (ML-Leaks, {cite:t}`salem2019mlleaks`): a shadow model trained on half of
 #   D_shadow with true labels, and an MLP attack classifier on its top-3 confidence scores of
 #   members vs non-members, applied to the target's confidence scores (this needs scores, so it
 #   is the stronger threat model).
@@ -278,7 +278,7 @@ save_table(ace_table, "lz-tab2-ace", profile)  # every candidate's ACE: the clai
 # ## All attacks: ROC curves and low-FPR performance
 #
 # AUC summarises the whole ROC curve; what matters for a confident membership claim is the
-# true-positive rate at a low false-positive rate (Carlini et al., 2022), read off the log-log
+# true-positive rate at a low false-positive rate {cite:p}`carlini2022membership`, read off the log-log
 # ROC curves below.
 
 # %% tags=["remove-input"]
@@ -347,7 +347,8 @@ publish("lz-tab4", profile, table=cost)
 # same candidates are compared with a paired bootstrap over candidates (members and non-members
 # resampled separately); "on every target" is tested on the worst target (the minimum taken
 # inside each resample); the trend over M-0..M-5 resamples targets and candidates. "On par" and
-# the published M-5 numbers use the scorecard's one tolerance; the M-5 numbers are CIFAR-10's, so
+# the published M-5 numbers use the scorecard's one tolerance; the M-5 numbers are CIFAR-10's
+# {cite:p}`krizhevsky2009learning`, so
 # they are not comparable on another data set. Fig. 5 is tested without the misclassification
 # rule: with it, the loss and the maximal confidence rank the candidates alike by construction.
 

@@ -18,9 +18,9 @@
 #
 # | your model | entry point | attacks |
 # |---|---|---|
-# | a torch image classifier, (N, C, H, W) in [0, 1] → logits | `attack_classifier` | baseline, transfer, score-based (ML-Leaks), boundary (HopSkipJump / QEBA) |
-# | a causal LM (Hugging Face model + tokenizer, a folder, a Hub id) | `attack_language_model`, `python -m leakage score-texts` | LOSS, zlib, Min-k%, Min-k%++, neighbourhood, reference |
-# | a code classifier (any callable on code strings) | `attack_code_model` | shadow-model attack, under NMID |
+# | a torch image classifier, (N, C, H, W) in [0, 1] → logits | `attack_classifier` | baseline, transfer, score-based (ML-Leaks {cite:p}`salem2019mlleaks`), boundary (HopSkipJump {cite:p}`chen2020hopskipjumpattack` / QEBA {cite:p}`li2020qeba`) |
+# | a causal LM (Hugging Face model + tokenizer, a folder, a Hub id) | `attack_language_model`, `python -m leakage score-texts` | LOSS, zlib, Min-k%, Min-k%++, neighbourhood, reference (mimir's suite {cite:p}`duan2024membership`) |
+# | a code classifier (any callable on code strings) | `attack_code_model` | shadow-model attack {cite:p}`shokri2017membership`, under NMID {cite:p}`liao2025exposing` |
 #
 # Every call returns `MembershipResult` objects: per-candidate `scores` (**higher = member**, none
 # dropped), `is_member`, documented per-candidate `extras`, the measured `cost`, and `metrics`: AUC and
@@ -67,7 +67,7 @@ COLUMNS = ["attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_1pct_
 # ## An image classifier
 #
 # Your model is any `torch.nn.Module` mapping images (N, C, H, W) with pixels in [0, 1] to logits. Here:
-# a small network trained to fit 150 of scikit-learn's 8x8 digits, the members; 150 other
+# a small network trained to fit 150 of scikit-learn's {cite:p}`pedregosa2011scikit` 8x8 digits, the members; 150 other
 # digits are the non-members, and the rest is the attacker's own data (D_shadow), which the transfer
 # and score-based attacks train their shadow models on (a small CNN, whatever the target's architecture:
 # the attacker does not know it).
@@ -105,7 +105,7 @@ summary_frame(results)[COLUMNS].round(3)
 # %% [markdown]
 # Digits are an easy task, so this model generalises well (every attack's AUC is close to 0.5 here,
 # baseline included: its AUC is 1/2 plus half the train/test accuracy gap). At low false-positive rates the picture can differ from the AUC: the log-log ROC of each attack
-# (Carlini et al., S&P 2022, argue this is where membership inference should be judged). The dotted
+# ({cite:t}`carlini2022membership` argue this is where membership inference should be judged). The dotted
 # diagonal is chance.
 
 # %% tags=["remove-input"]
@@ -136,10 +136,12 @@ frame[["index", "is_member", "score", "flipped", "misclassified", "queries"]].he
 # ## A causal language model
 #
 # Your model is any causal LM with its tokenizer (or a `save_pretrained` folder, or a Hub id when
-# online). Here: a small GPT-2 trained on Brown-corpus passages (the members); passages of other
+# online). Here: a small GPT-2 {cite:p}`radford2019language` trained on Brown-corpus
+# {cite:p}`francis1964brown` passages (the members); passages of other
 # documents are the non-members, and a second model trained on a third set of documents serves as the
 # reference model. With no tagged text, the neighbourhood attack's neighbours come from a word-level
-# perturbation (`leakage.lm.perturb`); give `masked_lm=` a masked LM to get Mattern et al.'s.
+# perturbation (`leakage.lm.perturb`); give `masked_lm=` a masked LM to get Mattern et al.'s
+# {cite:yearpar}`mattern2023membership`.
 
 # %%
 from leakage.experiments.llm import corpus
@@ -197,7 +199,7 @@ display(Markdown(f"The command's LOSS scores equal the function's: largest diffe
 #
 # Your model is any callable mapping a list of code strings to logits (N, K), or to
 # `(embedding, logits)` when it exposes an embedding. Here: a bag-of-tokens logistic regression over
-# C functions of the Juliet test suite, trained weakly regularised on its members so that it
+# C functions of the Juliet test suite {cite:p}`nist2017juliet`, trained weakly regularised on its members so that it
 # memorises them. The attacker trains a shadow the same way on its own functions
 # (`train_shadow`); the attack classifier learns from the shadow's released outputs. NMID (the VP
 # chapter's defence) masks what is released; `level="label"` releases the predicted label only.
@@ -250,7 +252,7 @@ record_provenance(profile, "own-code", datasets={"juliet": corpus_vp.source},
 #
 # - **Members and non-members must come from the same distribution.** An attack separates what differs
 #   between the two sets; if the non-members are another kind of data, it measures that difference, not
-#   membership (Duan et al., 2024, on LM benchmarks built from texts published before and after a cut-off).
+#   membership ({cite:t}`duan2024membership`, on LM benchmarks built from texts published before and after a cut-off).
 # - **Small samples give wide intervals.** Read the CI beside every AUC and TPR; a TPR at 0.1% FPR needs
 #   well over 1,000 non-members to mean anything.
 # - **Caching.** `attack_classifier(..., store=Store())` caches results keyed by the digest of your model's

@@ -13,7 +13,7 @@
 # %% [markdown]
 # # Membership leakage in vulnerability-prediction models, and NMID
 #
-# Liao et al. (arXiv 2512.08291) attack vulnerability-prediction (VP) models, classifiers that
+# {cite:t}`liao2025exposing` attack vulnerability-prediction (VP) models, classifiers that
 # label a C/C++ function vulnerable or not, with shadow-model membership inference: an LSTM, a
 # BiGRU and CodeBERT, trained on SARD and NVD functions, leak their training set through their
 # embeddings, logits, loss and confidence (attack AUC close to 1.0; logits and loss leak most).
@@ -84,8 +84,8 @@ auc_goal = paper_entry("vp-nmid-tradeoff").value  # the paper's bound for a defe
 # ## Data
 #
 # The paper's functions come from NIST's SARD and from NVD. This build uses SARD's **Juliet
-# C/C++ 1.3** suite (public domain), which is available offline; NVD-based sets (Devign,
-# BigVul) load from a user's file (`dataset`, `data_path`). From each Juliet file the
+# C/C++ 1.3** suite {cite:p}`nist2017juliet` (public domain), which is available offline; NVD-based sets
+# (Devign {cite:p}`zhou2019devign`, BigVul {cite:p}`fan2020ccode`) load from a user's file (`dataset`, `data_path`). From each Juliet file the
 # test-case entry points are extracted with a brace-matching C extractor: `..._bad()` is
 # vulnerable, `goodG2B()`, `goodB2G()`, `good1()`, ... are not. What gives the label away is
 # removed: comments (`/* FLAW */`, `/* FIX */`), every identifier containing bad / good / G2B /
@@ -125,12 +125,13 @@ Markdown("```c\n" + corpus.code[example] + "\n```")
 # ## Models
 #
 # Three classifiers, as in the paper: a **BiLSTM** and a **BiGRU** (token embedding,
-# bidirectional recurrent layer, max-pool over time, linear output), and **CodeBERT**, the
-# RoBERTa architecture through `transformers`. Offline there are no CodeBERT weights, so the
+# bidirectional recurrent layer, max-pool over time, linear output), and **CodeBERT**
+# {cite:p}`feng2020codebert`, the RoBERTa architecture {cite:p}`liu2019roberta` through `transformers`
+# {cite:p}`wolf2020transformers`. Offline there are no CodeBERT weights, so the
 # default profile trains the *same architecture at a reduced size from scratch* on the corpus
 # (labelled **CodeBERT (small, scratch)** in every table and figure); with `codebert_path` (a local folder, or
 # `microsoft/codebert-base` online) the pretrained model is fine-tuned instead, with its own
-# tokenizer. The other models use a BPE tokenizer (Hugging Face `tokenizers`) whose merges stay
+# tokenizer. The other models use a BPE tokenizer {cite:p}`sennrich2016neural` (Hugging Face `tokenizers`) whose merges stay
 # within C lexemes, learnt on the public pool. The *embedding* a gray-box attacker sees is the
 # input of the output layer: the pooled RNN state, or CodeBERT's last-layer `<s>` ([CLS]) vector.
 # Every model is trained to (near) zero training error, as an unregularised VP model overfits;
@@ -195,7 +196,7 @@ display(Markdown(
 # %% [markdown]
 # ## The attack
 #
-# The paper's shadow-model attack. The data is split into disjoint target and shadow halves,
+# The paper's shadow-model attack, after {cite:t}`shokri2017membership`. The data is split into disjoint target and shadow halves,
 # each into equal numbers of members (the model's training set) and non-members, each balanced
 # on the vulnerable class. The attacker trains the shadow model, queries it on its members and
 # non-members, and trains an attack classifier (member / non-member) on what the shadow

@@ -15,6 +15,7 @@ from leakage.book import (ALL_NOTEBOOKS, BookError, check_parameter, declared_pa
                           parameter_examples, parse_overrides, prepare_notebook, resolve_parameters, run_book)
 from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError, notebook_parameters
+from leakage.results import notebook_timings
 
 
 def toc_files() -> set[str]:
@@ -27,7 +28,7 @@ def toc_files() -> set[str]:
 
 def test_every_notebook_is_in_the_toc_and_has_every_profile():
     assert set(ALL_NOTEBOOKS) == set(NOTEBOOK_PARAMETERS)
-    assert {f"generated/{n}" for n in ALL_NOTEBOOKS} == toc_files()
+    assert {f"generated/{n}" for n in ALL_NOTEBOOKS} == {f for f in toc_files() if f.startswith("generated/")}
     for name in ALL_NOTEBOOKS:
         assert set(NOTEBOOK_PARAMETERS[name]) == set(PROFILES), name
 
@@ -130,9 +131,10 @@ def write_notebook(path: Path, body: str) -> None:
 
 @pytest.fixture
 def sandbox(tmp_path, monkeypatch):
-    """The runner reads notebooks from, and writes executed ones under, ``tmp_path``."""
+    """The runner reads notebooks from, and writes executed ones (and notebook timings) under, ``tmp_path``."""
     monkeypatch.setattr(book, "notebook_source", lambda name: tmp_path / f"{name}.py")
     monkeypatch.setattr(book, "generated_dir", lambda: tmp_path / "generated")
+    monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))
     return tmp_path
 
 
@@ -152,6 +154,13 @@ def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox)
     executed = nbformat.read(result.output, as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "x is 41" in outputs
+    # the parameter cells are hidden; a table right after them shows the build's values against the defaults
+    injected = next(i for i, c in enumerate(executed.cells) if "injected-parameters" in c.metadata.get("tags", []))
+    assert "remove-cell" in executed.cells[injected].metadata["tags"]
+    assert all("remove-cell" in c.metadata["tags"] for c in executed.cells if "parameters" in c.metadata["tags"])
+    table = executed.cells[injected + 1]
+    assert table.cell_type == "markdown" and "Parameters of this build (profile smoke)" in table.source
+    assert "| **`x`** | **`41`** | `1` |" in table.source and "| `profile` | `'smoke'` | |" in table.source
 
 
 def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):
@@ -177,11 +186,18 @@ def test_a_fixed_thread_count_reaches_every_notebook(tmp_path, sandbox):
     for name in ("first", "second"):
         write_notebook(tmp_path / f"{name}.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
     params = {name: {"profile": "smoke", "x": 0} for name in ("first", "second")}
+    lines: list[str] = []
     with in_process_client() as client:
-        book.run_notebooks(["first", "second"], params, client, threads=3, log=lambda line: None)
+        book.run_notebooks(["first", "second"], params, client, threads=3, log=lines.append)
     for name in ("first", "second"):
         executed = nbformat.read(tmp_path / "generated" / f"{name}.ipynb", as_version=4)
         assert "threads 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    # progress: no estimate without earlier timings; each notebook's seconds are stored for the next build
+    assert lines[0] == "notebooks: 0/2 done, no estimate (first, second not timed in an earlier build)"
+    assert any(line.startswith("notebooks: 1/2 done, running second (") for line in lines), lines
+    assert lines[-1] == "notebooks: 2/2 done"
+    timings = notebook_timings("smoke")
+    assert set(timings) == {"first", "second"} and all(0 < t < 600 for t in timings.values())
     with pytest.raises(BookError, match="--threads"):
         run_book("smoke", threads=0)
 

@@ -8,31 +8,44 @@ workers (they load the artefacts, narrate and plot; the summary pages, which rea
 after the chapters) and writes each to ``book/generated/<name>.ipynb``, which the book renders without
 re-executing. Every task and notebook gets the same CPU threads (``--threads``; default: the cores shared
 among the workers).
+
+Each executed notebook hides its parameter cells (the defaults and papermill's injected values) behind a
+collapsed "Parameters of this build" table (:func:`present_parameters`); while the notebooks run, a progress
+line says which run, for how long, and how long is left by the previous build's timings
+(``results/<profile>/.notebook_timings.json``). The book build tells :mod:`leakage.sphinx_csv_links`, which links
+every caption to its item's CSV, the profile (``$LEAKAGE_BOOK_PROFILE``).
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
+import io
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+import tokenize
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
+from leakage.progress import estimate_left, format_duration
 from leakage.store import FORCE_ENV
 
 CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "lz_ladder",
                                        "vp_mia", "llm_mia", "audit", "own_model")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")  # read every chapter's tables: executed last
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
+PROFILE_ENV = "LEAKAGE_BOOK_PROFILE"  # the book build's profile, for leakage.sphinx_csv_links
+NOTEBOOK_EVENTS = "leakage-notebook"  # Dask event topic: a worker starts executing a notebook
+PARAMETERS_TAG = "leakage-parameters"  # the markdown cell that shows a page's parameters
 
 
 class BookError(RuntimeError):
@@ -58,14 +71,114 @@ def generated_dir() -> Path:
     return project_root() / "book" / "generated"
 
 
+def _tagged(notebook, tag: str) -> list:
+    """The notebook's cells tagged ``tag``."""
+    return [c for c in notebook.cells if tag in c.get("metadata", {}).get("tags", [])]
+
+
+def _assigned(source: str, where: str) -> dict[str, Any]:
+    """Names and values a parameters cell's ``source`` assigns (``where`` names the cell in errors)."""
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<{where}>", "exec"), {}, namespace)  # noqa: S102 (our own notebooks, papermill's cell)
+    return namespace
+
+
 def declared_parameters(notebook) -> dict[str, Any]:
     """Names and default values assigned in the notebook's ``parameters`` cell."""
-    cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = _tagged(notebook, "parameters")
     if len(cells) != 1:
         raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(cells)}")
-    namespace: dict[str, Any] = {}
-    exec(compile(cells[0].source, "<parameters>", "exec"), {}, namespace)  # noqa: S102 (our own notebooks)
-    return namespace
+    return _assigned(cells[0].source, "parameters")
+
+
+def parameter_comments(source: str) -> dict[str, str]:
+    """Parameter -> the comment ending its assignment line in a parameters cell's ``source``
+    (``epochs = 30  # training epochs`` -> ``{"epochs": "training epochs"}``); parameters without one are left out."""
+    comments = {token.start[0]: token.string.lstrip("#").strip()
+                for token in tokenize.generate_tokens(io.StringIO(source).readline)
+                if token.type == tokenize.COMMENT}
+    out = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            comment = comments.get(node.end_lineno) or comments.get(node.lineno)
+            out.update({t.id: comment for t in targets if isinstance(t, ast.Name) and comment})
+    return out
+
+
+def _as_json(value: Any) -> Any:
+    """``value`` as the executed notebook's JSON would hold it (tuples as lists), for comparing values."""
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _code(value: Any) -> str:
+    """``value``'s Python literal as inline code in a Markdown table cell (what ``--set NAME=VALUE`` takes)."""
+    text = repr(value).replace("|", "\\|")
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
+def parameters_markdown(values: Mapping[str, Any], defaults: Mapping[str, Any], comments: Mapping[str, str],
+                        profile: str) -> str:
+    """A collapsed MyST ``{dropdown}`` (sphinx-design) titled "Parameters of this build (profile P)" holding a
+    table: each parameter (the defaults' order, then any others), its value in this build and its meaning
+    (``comments``); where some value differs from the notebook's default, a "Notebook default" column shows the
+    default beside it and those rows are in bold."""
+    names = list(defaults) + [n for n in values if n not in defaults]
+    value = {name: values.get(name, defaults.get(name)) for name in names}
+    changed = [n for n in names if n not in defaults or _as_json(value[n]) != _as_json(defaults[n])]
+    meaning = {name: comments.get(name, "").replace("|", "\\|") for name in names}
+    if changed:
+        header = ["| Parameter | This build | Notebook default | Meaning |", "| --- | --- | --- | --- |"]
+        rows = [f"| **`{n}`** | **{_code(value[n])}** | "
+                f"{_code(defaults[n]) if n in defaults else '(not a declared parameter)'} | {meaning[n]} |"
+                if n in changed else f"| `{n}` | {_code(value[n])} | | {meaning[n]} |" for n in names]
+        summary = (f"The values this page was computed with; the {len(changed)} in bold differ from the "
+                   f"notebook's own defaults (shown beside them).")
+    else:
+        header = ["| Parameter | This build | Meaning |", "| --- | --- | --- |"]
+        rows = [f"| `{n}` | {_code(value[n])} | {meaning[n]} |" for n in names]
+        summary = "The values this page was computed with: all of them the notebook's own defaults."
+    return "\n".join([
+        f"```{{dropdown}} Parameters of this build (profile {profile})",
+        f"{summary} Rebuild with others by `python -m leakage book --profile {profile} --set NAME=VALUE`.",
+        "",
+        *header,
+        *rows,
+        "```",
+    ])
+
+
+def present_parameters(notebook):
+    """Hide an executed notebook's parameter code cells (the ``parameters`` defaults and papermill's
+    ``injected-parameters``) with ``remove-cell``, and show instead, right after them, a markdown cell with
+    :func:`parameters_markdown` (tagged ``leakage-parameters``; one replaces any earlier one). Values are the
+    injected cell's (the defaults when nothing was injected); the profile is the value of ``profile``.
+    Modifies and returns ``notebook``."""
+    import nbformat
+
+    defaults_cells = _tagged(notebook, "parameters")
+    if len(defaults_cells) != 1:
+        raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(defaults_cells)}")
+    injected_cells = _tagged(notebook, "injected-parameters")
+    defaults = _assigned(defaults_cells[0].source, "parameters")
+    values = {**defaults, **{k: v for c in injected_cells for k, v in _assigned(c.source, "injected").items()}}
+    profile = values.get("profile")
+    if not isinstance(profile, str):
+        raise BookError(f"a notebook's parameters need a 'profile' string, got {profile!r}")
+    notebook.cells = [c for c in notebook.cells if PARAMETERS_TAG not in c.get("metadata", {}).get("tags", [])]
+    for cell in [*defaults_cells, *injected_cells]:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "remove-cell" not in tags:
+            tags.append("remove-cell")
+    table = nbformat.v4.new_markdown_cell(
+        parameters_markdown(values, defaults, parameter_comments(defaults_cells[0].source), profile))
+    table.metadata["tags"] = [PARAMETERS_TAG]
+    last = max(notebook.cells.index(c) for c in [*defaults_cells, *injected_cells])
+    notebook.cells.insert(last + 1, table)
+    return notebook
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
@@ -273,37 +386,132 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
                 f"(starting `{first_line.strip()}`): {err.ename}: {err.evalue}\n"
                 f"the notebook as executed up to the failure is at {failed}; kernel log: {log_file(name)}") from None
         move_stderr_to_log(executed, log_file(name))
+        nbformat.write(present_parameters(nbformat.read(executed, as_version=4)), executed)
         os.replace(executed, output)
     (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
     return NotebookResult(name, output, time.perf_counter() - start)
 
 
-def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, threads: int, log) -> None:
+def _execute_on_worker(name: str, parameters: dict[str, Any], threads: int) -> NotebookResult:
+    """Dask task: tell the client that ``name`` starts (a ``leakage-notebook`` event), then execute it."""
+    from distributed import get_worker
+
+    with contextlib.suppress(ValueError):  # not on a Dask worker: nobody to tell
+        get_worker().log_event(NOTEBOOK_EVENTS, {"name": name, "start": time.time()})
+    return execute_notebook(name, parameters, threads)
+
+
+@dataclass
+class NotebookProgress:
+    """Where a run of notebooks stands, and its progress line.
+
+    ``stages``: the notebooks in the order they are queued, stage by stage (the chapters, then the summary
+    pages, which start once every chapter has finished); ``expected``: seconds each took in the last build
+    (missing when unknown); ``workers``: notebooks that run at once. Times are UNIX seconds.
+    """
+
+    stages: list[list[str]]
+    expected: dict[str, float]
+    workers: int
+    started: dict[str, float] = field(default_factory=dict)  # running (or finished): when it started
+    finished: dict[str, float] = field(default_factory=dict)  # name -> seconds it took
+    failed: list[str] = field(default_factory=list)
+
+    def left(self, now: float) -> float | None:
+        """Seconds until every notebook has run, by the last build's timings (a running notebook past its
+        expected time counts as about to finish); None while a notebook still to finish has no timing."""
+        stopped = set(self.finished) | set(self.failed)
+        running = [n for n in self.started if n not in stopped]
+        queued = [[n for n in stage if n not in stopped and n not in self.started] for stage in self.stages]
+        if any(n not in self.expected for n in running + [n for stage in queued for n in stage]):
+            return None
+        busy = [max(self.expected[n] - (now - self.started[n]), 0.0) for n in running]
+        current = next((i for i, stage in enumerate(self.stages) if set(stage) - stopped), len(self.stages))
+        return estimate_left(busy[:self.workers], [[self.expected[n] for n in stage] for stage in queued[current:]],
+                             self.workers)
+
+    def line(self, now: float) -> str:
+        """``notebooks: 4/11 done, running lz_boundary (32 s), ~2 min left (from the last build's timings)``."""
+        total = sum(len(stage) for stage in self.stages)
+        stopped = set(self.finished) | set(self.failed)
+        running = [n for n in self.started if n not in stopped]
+        parts = [f"notebooks: {len(self.finished)}/{total} done"]
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        if running:
+            parts.append("running " + ", ".join(f"{n} ({format_duration(now - self.started[n])})" for n in running))
+        if len(stopped) < total:
+            left = self.left(now)
+            if left is not None:
+                parts.append(f"~{format_duration(left)} left (from the last build's timings)")
+            else:
+                unknown = [n for stage in self.stages for n in stage if n not in stopped and n not in self.expected]
+                parts.append(f"no estimate ({', '.join(unknown)} not timed in an earlier build)")
+        return ", ".join(parts)
+
+
+def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, threads: int,
+                  log: Callable[[str], None], every: float = 30.0) -> None:
     """Execute ``names`` on ``client``'s workers, each with ``threads`` CPU threads; the summary pages after every
-    chapter of the run. Raises ``BookError`` with every failed notebook's message once all have stopped."""
-    from distributed import as_completed
+    chapter of the run. Raises ``BookError`` with every failed notebook's message once all have stopped.
+
+    ``log`` receives a line per executed notebook and a :class:`NotebookProgress` line at the start, about a
+    second after each notebook finishes, every ``every`` seconds meanwhile and at the end; each notebook's
+    seconds go to ``results/<profile>/.notebook_timings.json`` for the next build's estimate.
+    """
+    from distributed import wait
+
+    from leakage.results import notebook_timings, record_notebook_timing
 
     chapters = [n for n in names if n not in SUMMARY_NOTEBOOKS]
-    futures = {client.submit(execute_notebook, n, params[n], threads, key=f"notebook-{n}", pure=False): n
-               for n in chapters}
+    summaries = [n for n in names if n in SUMMARY_NOTEBOOKS]
+    previous = {profile: notebook_timings(profile) for profile in {params[n]["profile"] for n in names}}
+    expected = {n: previous[params[n]["profile"]][n] for n in names if n in previous[params[n]["profile"]]}
+    workers = max(1, len(client.scheduler_info().get("workers", {})))
+    tracker = NotebookProgress([chapters, summaries], expected, workers)
     errors: list[str] = []
+    seen_events = 0
 
-    def collect(done) -> None:
-        for future in done:
+    def run(batch: list[str]) -> None:
+        nonlocal seen_events
+        futures = {client.submit(_execute_on_worker, n, params[n], threads, key=f"notebook-{n}", pure=False): n
+                   for n in batch}
+        pending, report_at = set(futures), time.monotonic() + every
+        while pending:
             try:
-                result = future.result()
-            except BookError as err:
-                errors.append(str(err))
-                continue
-            shown = result.output.relative_to(project_root()) if result.output.is_relative_to(project_root()) \
-                else result.output
-            log(f"executed {result.name} in {result.seconds:.0f} s -> {shown}")
+                done = wait(pending, timeout=1.0, return_when="FIRST_COMPLETED").done
+            except TimeoutError:
+                done = set()
+            events = client.get_events(NOTEBOOK_EVENTS)
+            for _, event in events[seen_events:]:
+                tracker.started.setdefault(event["name"], event["start"])
+            seen_events = len(events)
+            for future in done:
+                pending.discard(future)
+                name = futures[future]
+                try:
+                    result = future.result()
+                except BookError as err:
+                    errors.append(str(err))
+                    tracker.failed.append(name)
+                    continue
+                tracker.finished[name] = result.seconds
+                tracker.started.setdefault(name, time.time() - result.seconds)
+                record_notebook_timing(params[name]["profile"], name, result.seconds)
+                shown = result.output.relative_to(project_root()) \
+                    if result.output.is_relative_to(project_root()) else result.output
+                log(f"executed {result.name} in {result.seconds:.0f} s -> {shown}")
+            if done:  # report a tick later, once the freed worker's next notebook has said it started
+                report_at = min(report_at, time.monotonic() + 1.0)
+            if pending and time.monotonic() >= report_at:
+                report_at = time.monotonic() + every
+                log(tracker.line(time.time()))
 
-    collect(as_completed(list(futures)))
+    log(tracker.line(time.time()))
+    run(chapters)
     if not errors:
-        summaries = [client.submit(execute_notebook, n, params[n], threads, key=f"notebook-{n}", pure=False)
-                     for n in names if n in SUMMARY_NOTEBOOKS]
-        collect(as_completed(summaries))
+        run(summaries)
+    log(tracker.line(time.time()))
     if errors:
         raise BookError("\n".join(errors))
 
@@ -321,15 +529,19 @@ def write_placeholders() -> list[str]:
     return missing
 
 
-def build_html() -> Path:
-    """Build the book from the executed notebooks (no re-execution); returns the HTML folder."""
+def build_html(profile: str | None = None) -> Path:
+    """Build the book from the executed notebooks (no re-execution); returns the HTML folder.
+
+    ``profile``: the build's profile, passed to :mod:`leakage.sphinx_csv_links` as ``$LEAKAGE_BOOK_PROFILE``
+    (it links the captions of pages that do not record their own profile to ``results/<profile>/``)."""
     root = project_root()
     generated_dir().mkdir(parents=True, exist_ok=True)
     write_placeholders()
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "book",
                "--warningiserror", "--keep-going", "--quiet"]
-    done = subprocess.run(command, cwd=root, capture_output=True, text=True)
+    env = {**os.environ, PROFILE_ENV: profile} if profile else None
+    done = subprocess.run(command, cwd=root, capture_output=True, text=True, env=env)
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-25:])
         raise BookError(f"jupyter-book build failed (exit {done.returncode}):\n{tail}")
@@ -420,6 +632,6 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
             log("plan check: the notebooks computed nothing the plan had not computed")
     if not build:
         return None
-    html = build_html()
+    html = build_html(profile)
     log(f"book built: {html / 'index.html'}")
     return html

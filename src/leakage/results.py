@@ -2,12 +2,14 @@
 :mod:`leakage.claims`).
 
 Everything lands under ``results/<profile>/``, written atomically:
-``<ID>.csv`` and ``<ID>.png`` per table/figure, ``provenance/<ID>.json``.
+``<ID>.csv`` and ``<ID>.png`` per table/figure, ``provenance/<ID>.json``, and the book runner's
+``.notebook_timings.json`` (each notebook's seconds in its last build, for the next build's time estimate).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from leakage.paths import profile_dir
 from leakage.store import atomic_path
 
 ITEM_ID = re.compile(r"^[a-z]+-[a-z0-9-]+$")
+TIMINGS_FILE = ".notebook_timings.json"
 
 
 def _item_path(profile: str, item_id: str, suffix: str) -> Path:
@@ -58,3 +61,32 @@ def load_provenance(profile: str) -> pd.DataFrame:
         rows += [{"item": entry["item"], "dataset": name, "source": source, "note": entry["note"]}
                  for name, source in entry["datasets"].items()]
     return pd.DataFrame(rows, columns=["item", "dataset", "source", "note"])
+
+
+def notebook_timings(profile: str) -> dict[str, float]:
+    """Notebook name -> seconds its last successful execution took in a build of ``profile`` (wall clock, kernel
+    start included), from ``results/<profile>/.notebook_timings.json``; empty when no build has recorded any
+    (or the file is unreadable: the timings only feed a progress estimate, and the next build rewrites them)."""
+    try:
+        entries = json.loads((profile_dir(profile) / TIMINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(entries, dict):
+        return {}
+    return {str(name): float(seconds) for name, seconds in entries.items()
+            if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds >= 0}
+
+
+def record_notebook_timing(profile: str, name: str, seconds: float) -> Path:
+    """Store that notebook ``name`` took ``seconds`` in this build of ``profile`` (merged into the other
+    notebooks' timings, written atomically); returns the file. Raises ``ValueError`` for a negative or
+    non-finite ``seconds`` or an empty ``name``."""
+    if not name:
+        raise ValueError("a notebook timing needs the notebook's name")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"notebook {name}: seconds must be a finite number >= 0, got {seconds!r}")
+    path = profile_dir(profile) / TIMINGS_FILE
+    timings = {**notebook_timings(profile), name: round(float(seconds), 3)}
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(dict(sorted(timings.items())), indent=1) + "\n")
+    return path
