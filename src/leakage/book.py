@@ -40,7 +40,7 @@ from leakage.progress import estimate_left, format_duration
 from leakage.store import FORCE_ENV
 
 CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "lz_ladder",
-                                       "vp_mia", "llm_mia", "audit", "own_model")
+                                       "vp_mia", "llm_mia", "audit", "audit_llm", "own_model")
 SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")  # read every chapter's tables: executed last
 ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 PROFILE_ENV = "LEAKAGE_BOOK_PROFILE"  # the book build's profile, for leakage.sphinx_csv_links

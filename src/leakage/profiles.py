@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from typing import Any
 
 PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
@@ -104,6 +106,15 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
                   "lm_layers": 6, "lm_width": 384, "lm_vocab": 8192, "lm_epochs": 20, "lm_batch_size": 64,
                   "lm_lr": 1e-3, "lm_canaries": 1000, "lm_canary_words": 16, "lm_max_tokens": 128},
     },
+    "audit_llm": {
+        "smoke": {},
+        "default": {"epsilons": [1.0, 4.0, 8.0], "docs_per_pool": 12, "passages_per_doc": 3, "passage_words": 32,
+                    "canaries": 100, "canary_words": 12, "secrets": 32, "secret_digits": 6, "alternatives": 31,
+                    "epochs": 3},
+        "paper": {"epsilons": [1.0, 4.0, 8.0], "docs_per_pool": 150, "passages_per_doc": 4, "passage_words": 64,
+                  "canaries": 1000, "canary_words": 16, "secrets": 200, "secret_digits": 9, "alternatives": 4095,
+                  "epochs": 5, "lr": 1e-3, "batch_size": 32, "lora_r": 16, "max_tokens": 128},
+    },
     "own_model": {
         "smoke": {},
         "default": {"image_members": 300, "code_per_set": 200, "n_boot": 1000},  # a tutorial page: kept small
@@ -135,13 +146,20 @@ def check_profile(profile: str) -> str:
 
 def notebook_parameters(notebook: str, profile: str) -> dict[str, Any]:
     """Every parameter ``notebook`` gets under ``profile``: its ``parameters`` cell's values with the profile's
-    changes, ``profile`` itself included. Raises ``ValueError`` for an unknown notebook or profile."""
+    changes, ``profile`` itself included (a new dict each call). Raises ``ValueError`` for an unknown notebook
+    or profile. Another chapter's experiment module reads a notebook's parameters through this function (e.g.
+    ``lz_boundary`` those of ``lz_transfer``, whose shadow models it reuses)."""
+    check_profile(profile)
+    if notebook not in NOTEBOOK_PARAMETERS:
+        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(NOTEBOOK_PARAMETERS)}")
+    return {**_cell_values(notebook), "profile": profile, **NOTEBOOK_PARAMETERS[notebook][profile]}
+
+
+@functools.lru_cache(maxsize=32)
+def _cell_values(notebook: str) -> dict[str, Any]:
+    """The values of ``notebook``'s ``parameters`` cell (read once per process; callers copy)."""
     import jupytext
 
     from leakage.book import declared_parameters, notebook_source
 
-    check_profile(profile)
-    if notebook not in NOTEBOOK_PARAMETERS:
-        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(NOTEBOOK_PARAMETERS)}")
-    cell = declared_parameters(jupytext.read(notebook_source(notebook)))
-    return {**cell, "profile": profile, **NOTEBOOK_PARAMETERS[notebook][profile]}
+    return declared_parameters(jupytext.read(notebook_source(notebook)))

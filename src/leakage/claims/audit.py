@@ -87,27 +87,28 @@ def best_bound(scores: dict[str, np.ndarray], included: np.ndarray, *, delta: fl
     return best
 
 
-def _lower_limit(claim_id: str, *, claim: str, statistic: str, effect: float, null: float, direction: int,
+def _lower_limit(claim_id: str, *, chapter: str, claim: str, statistic: str, effect: float, null: float, direction: int,
                  verdict: str, n: str, n_unit: float, ours: str, note: str, needed: str = "",
                  extra: dict | None = None) -> Evidence:
     """Evidence whose CI is a one-sided lower confidence limit [effect, inf): the core's rule needs both ends
     finite, so the verdict is decided here (see the module docstring) and set on the core's record."""
-    evidence = hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=effect,
+    evidence = hypothesis(claim_id, chapter=chapter, claim=claim, statistic=statistic, effect=effect,
                           ci=(effect, np.inf), null=null, direction=direction, n=n, unit=UNIT, n_unit=n_unit,
                           ours=ours, note=note, extra=extra)
     return dataclasses.replace(evidence, verdict=verdict, needed=needed)
 
 
-def validity(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: float = LEVEL) -> Evidence:
+def validity(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: float = LEVEL,
+             claim_id: str = "audit-eps-valid", chapter: str = CHAPTER) -> Evidence:
     """``audit-eps-valid``: for every DP model, the best eps_LB (every attack x audit x DP model in one
-    Bonferroni family) against the accountant's epsilon. Effect: eps_LB - epsilon on the deciding model."""
+    Bonferroni family) against the accountant's epsilon. Effect: eps_LB - epsilon on the deciding model.
+    ``claim_id`` and ``chapter``: another chapter's instance of the claim (e.g. the fine-tuned LM's)."""
     claim = "every DP model's privacy loss is at most its accountant's epsilon (no eps_LB exceeds it)"
     _require(canaries, CANARY_COLUMNS, "canaries")
     _require(eps, EPS_COLUMNS, "audit-eps")
     runs = {k: v for k, v in _runs(canaries).items() if np.isfinite(k[1])}
     if not runs:
-        return not_comparable("audit-eps-valid", chapter=CHAPTER, claim=claim,
-                              reason="this build trained no model with DP")
+        return not_comparable(claim_id, chapter=chapter, claim=claim, reason="this build trained no model with DP")
     accountant = eps.groupby(["model", "target_epsilon"]).agg(epsilon=("accountant_epsilon", "first"),
                                                              delta=("delta", "first"))
     audits = {k: _attack_scores(v) for k, v in runs.items()}
@@ -132,7 +133,7 @@ def validity(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: flo
             f"eps_LB above the accountant's epsilon")
     if violated:
         note += f"; violated by {', '.join(f'{k[0]} at {k[1]:g}' for k in violated)}"
-    return _lower_limit("audit-eps-valid", claim=claim,
+    return _lower_limit(claim_id, chapter=chapter, claim=claim,
                         statistic="best eps_LB - accountant epsilon (deciding DP model)",
                         effect=d["bound"] - d["epsilon"], null=0.0, direction=-1,
                         verdict="contradicted" if violated else "reproduced",
@@ -140,15 +141,17 @@ def validity(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: flo
                         extra={"per_model": {f"{k[0]} {k[1]:g}": v for k, v in per.items()}})
 
 
-def no_dp_leaks(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: float = LEVEL) -> Evidence:
+def no_dp_leaks(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: float = LEVEL,
+                claim_id: str = "audit-nodp-large", chapter: str = CHAPTER) -> Evidence:
     """``audit-nodp-large``: for every model trained without DP, the best eps_LB over its attacks and audits
-    (Bonferroni over them) is above 0. Effect: that bound on the deciding (smallest) model."""
+    (Bonferroni over them) is above 0. Effect: that bound on the deciding (smallest) model. ``claim_id`` and
+    ``chapter``: another chapter's instance of the claim."""
     claim = "without DP, canaries are memorised: eps_LB > 0 for every model trained without DP"
     _require(canaries, CANARY_COLUMNS, "canaries")
     _require(eps, EPS_COLUMNS, "audit-eps")
     runs = {k: v for k, v in _runs(canaries).items() if not np.isfinite(k[1])}
     if not runs:
-        return not_comparable("audit-nodp-large", chapter=CHAPTER, claim=claim,
+        return not_comparable(claim_id, chapter=chapter, claim=claim,
                               reason="this build trained no model without DP")
     deltas = eps.groupby(["model", "target_epsilon"]).delta.first()
     per = {}
@@ -166,7 +169,7 @@ def no_dp_leaks(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: 
             f"{d['ceiling']:.2f} for {d['canaries']} canaries)"
             + "".join(f"; {k[0]}: {v['bound']:.2f}" for k, v in per.items() if k != deciding))
     reproduced = d["bound"] > 0
-    return _lower_limit("audit-nodp-large", claim=claim, statistic="best eps_LB (deciding no-DP model)",
+    return _lower_limit(claim_id, chapter=chapter, claim=claim, statistic="best eps_LB (deciding no-DP model)",
                         effect=d["bound"], null=0.0, direction=1,
                         verdict="reproduced" if reproduced else "inconclusive",
                         needed="" if reproduced else "more canaries, or an attack that separates them better",

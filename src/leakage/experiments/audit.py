@@ -47,13 +47,16 @@ from leakage.store import Store
 from leakage.train import TrainConfig, accuracy, epochs_for, fit, predict_logits
 
 
-def _dp_hook(epsilon: float, delta: float, clip: float, epochs: int, seed: int) -> list[DPSGD]:
+def dp_hooks(epsilon: float, delta: float, clip: float, epochs: int, seed: int) -> list[DPSGD]:
+    """[DP-SGD at target ``epsilon`` for ``epochs`` epochs at ``delta``] (the noise from the accountant), or []
+    for ``epsilon`` 0 (no DP). Raises ``ValueError`` for a negative epsilon."""
     if epsilon < 0:
         raise ValueError(f"epsilon must be >= 0 (0: no DP), got {epsilon}")
     return [DPSGD(noise=0.0, target_epsilon=epsilon, clip=clip, epochs=epochs, seed=seed, delta=delta)] if epsilon else []
 
 
-def _dp_record(hooks: list[DPSGD]) -> dict[str, float]:
+def dp_record(hooks: list[DPSGD]) -> dict[str, float]:
+    """The accountant's ``dp_epsilon`` after training (inf without DP) and the ``noise_multiplier`` used."""
     if not hooks:
         return {"dp_epsilon": float("inf"), "noise_multiplier": 0.0}
     return {"dp_epsilon": float(hooks[0].epsilon), "noise_multiplier": float(hooks[0].noise)}
@@ -128,7 +131,7 @@ def train_vision_target(config: VisionAuditConfig, store: Store | None = None
         model = build_model(data, config.arch, config.seed).to(device)
         x = torch.cat([data.images(torch.as_tensor(base)), canary_x[torch.as_tensor(included)]]).to(device)
         y = torch.cat([data.y[base], canary_y[torch.as_tensor(included)]]).to(device)
-        hooks = _dp_hook(config.epsilon, config.delta, config.clip, epochs_for(config.train, len(x)), config.seed)
+        hooks = dp_hooks(config.epsilon, config.delta, config.clip, epochs_for(config.train, len(x)), config.seed)
         start = time.perf_counter()
         fit(model, x, y, config.train, seed=config.seed, hooks=hooks,
             desc=f"audit target eps={config.epsilon:g} ({config.dataset})")
@@ -136,7 +139,7 @@ def train_vision_target(config: VisionAuditConfig, store: Store | None = None
                 "train_seconds": time.perf_counter() - start,
                 "test_accuracy": accuracy(model, data.images(torch.as_tensor(test)), data.y[test]),
                 "base_accuracy": accuracy(model, data.images(torch.as_tensor(base)), data.y[base]),
-                **_dp_record(hooks)}
+                **dp_record(hooks)}
 
     payload = store.cached("audit_vision_target", config, compute, seed=config.seed, device=describe_device(device))
     if not np.array_equal(payload["included"], included):
@@ -238,7 +241,7 @@ def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
         seed_everything(config.seed)
         model = build_scratch(config.scratch, tokenizer, config.seed).to(device)
         texts = base + [t for t, keep in zip(canaries, included) if keep]
-        hooks = _dp_hook(config.epsilon, config.delta, config.clip, config.train.epochs, config.seed)
+        hooks = dp_hooks(config.epsilon, config.delta, config.clip, config.train.epochs, config.seed)
         start = time.perf_counter()
         _, losses = train_lm(model, tokenizer, texts, config.train, max_tokens=config.max_tokens, seed=config.seed,
                              desc=f"audit GPT-2 eps={config.epsilon:g}", dp=hooks[0] if hooks else None)
@@ -248,7 +251,7 @@ def lm_scores(config: LMAuditConfig, store: Store | None = None) -> AuditScores:
         scores = run_attacks(AttackInputs(stats), specs)
         return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
                 "included": included, "train_size": len(texts), "train_seconds": seconds,
-                "final_train_loss": losses[-1], "embedding_rows": config.scratch.vocab_size, **_dp_record(hooks)}
+                "final_train_loss": losses[-1], "embedding_rows": config.scratch.vocab_size, **dp_record(hooks)}
 
     payload = llm.cached_requiring(store, "audit_lm_scores", config, compute,
                                    llm.embedding_marks(lm_target(config), store), seed=config.seed,

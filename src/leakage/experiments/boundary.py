@@ -23,7 +23,6 @@ Every function taking ``params`` expects the notebook's resolved parameters (the
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +50,7 @@ from leakage.inputs import module_digest
 from leakage.metrics import best_f1, f1_at_threshold, roc_auc
 from leakage.store import Store
 from leakage.train import predict_logits
+from leakage.profiles import notebook_parameters
 
 #: Perturbation measures of the boundary attack's extras -> their names in the book.
 NORM_NAMES: dict[str, str] = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}
@@ -105,14 +105,7 @@ def certify_config(params: Mapping[str, Any]) -> CertifyConfig:
 def part1_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     """The ``lz_transfer`` chapter's parameters under this build's profile (``params["profile"]``): part 1's
     attacks of Fig. 10 and its shadow models of Table 5 are built from them, so they name the same artefacts."""
-    return dict(_profile_parameters("lz_transfer", params["profile"]))
-
-
-@functools.lru_cache(maxsize=8)
-def _profile_parameters(notebook: str, profile: str) -> dict[str, Any]:
-    from leakage.profiles import notebook_parameters
-
-    return notebook_parameters(notebook, profile)
+    return notebook_parameters("lz_transfer", params["profile"])
 
 
 def part1_runs(params: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:

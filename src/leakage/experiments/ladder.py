@@ -25,7 +25,6 @@ Every function taking ``params`` expects the notebook's resolved parameters (the
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +49,7 @@ from leakage.experiments.label_only import CandidateConfig, attack_context, cand
 from leakage.experiments.targets import Target, TargetConfig, train_target
 from leakage.metrics import roc_auc, roc_curve, tpr_at_fpr
 from leakage.store import Store
+from leakage.profiles import notebook_parameters
 
 #: The ladder's attacks, in the book's order: label in the book -> its threat model (label-only ones first).
 ATTACKS: dict[str, str] = {"baseline": LABEL_ONLY, "transfer": LABEL_ONLY, "boundary": LABEL_ONLY,
@@ -68,23 +68,16 @@ ResultKey = tuple[str, int, str]
 # --------------------------------------------------------------------------- configs from the parameters
 
 
-@functools.lru_cache(maxsize=8)
-def _profile_parameters(notebook: str, profile: str) -> dict[str, Any]:
-    from leakage.profiles import notebook_parameters
-
-    return notebook_parameters(notebook, profile)
-
-
 def part1_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     """The ``lz_transfer`` chapter's parameters under this build's profile: the baseline, transfer and ML-Leaks
     attacks are configured from them, so they name that chapter's shadow models."""
-    return dict(_profile_parameters("lz_transfer", params["profile"]))
+    return notebook_parameters("lz_transfer", params["profile"])
 
 
 def boundary_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
     """The ``lz_boundary`` chapter's parameters under this build's profile: the boundary attack is configured
     from them (its budget, iterations and checkpoints)."""
-    return dict(_profile_parameters("lz_boundary", params["profile"]))
+    return notebook_parameters("lz_boundary", params["profile"])
 
 
 def same_targets(params: Mapping[str, Any]) -> bool:

@@ -28,6 +28,7 @@ PLANNERS: dict[str, str] = {
     "vp_mia": "leakage.experiments.vp:plan_tasks",
     "llm_mia": "leakage.experiments.llm:plan_tasks",
     "audit": "leakage.experiments.audit:plan_tasks",
+    "audit_llm": "leakage.experiments.audit_llm:plan_tasks",
 }
 #: Notebooks that compute outside the store by design: the tutorial page trains its stand-in models on the page.
 UNPLANNED: tuple[str, ...] = ("own_model",)

@@ -285,7 +285,9 @@ def load_trainable_state(model: torch.nn.Module, state: dict[str, torch.Tensor],
         model.load_state_dict(state)
 
 
-def _batch(seqs: list[list[int]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def pad_batch(seqs: list[list[int]], pad: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(input_ids, attention mask, labels), each (B, T_max): token sequences right-padded with ``pad``;
+    labels are the ids with -100 at the padding."""
     width = max(len(s) for s in seqs)
     ids = torch.full((len(seqs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(seqs), width), dtype=torch.long)
@@ -357,7 +359,7 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
         for rows in batches:
             if len(rows) == 0:
                 continue
-            input_ids, mask, labels = _batch([seqs[i] for i in rows.tolist()], pad, device)
+            input_ids, mask, labels = pad_batch([seqs[i] for i in rows.tolist()], pad, device)
             if dp is None:
                 loss = forward(input_ids=input_ids, attention_mask=mask, labels=labels).loss
             else:
