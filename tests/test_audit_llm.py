@@ -126,6 +126,9 @@ def test_a_dp_finetune_reaches_its_target_epsilon_and_every_canary_gets_every_sc
     assert np.isinf(nodp.words.metrics["dp_epsilon"]) and nodp.words.metrics["trainable_parameters"] > 0
     assert np.array_equal(nodp.exposure_before, dp.exposure_before)  # one pretrained model, one canary set
     assert np.array_equal(nodp.secrets_in, dp.secrets_in)
+    stored = store.load("audit_ft_scores", audit_llm.finetune_config(params, 4.0))  # the coins, stored with the run
+    assert np.array_equal(stored["words_included"], dp.words.included)
+    assert np.array_equal(stored["secrets_included"], dp.secrets_in)
     frame = audit_llm.eps_frame({0.0: nodp, 4.0: dp}, params)
     assert set(frame.epsilon) == {"no DP", "4"} and (frame.eps_lb >= 0).all()
     with pytest.raises(ValueError, match="must be 'lora'"):

@@ -244,11 +244,16 @@ def finetune_audit(config: FinetuneAuditConfig, store: Store | None = None) -> F
         specs = [(n, {**p, "k": config.min_k} if n.startswith("min-k") else p) for n, p in ATTACK_SPECS]
         scores = run_attacks(AttackInputs(target, {"base": reference}), specs)
         return {"labels": list(scores), **{f"score_{i}": s for i, s in enumerate(scores.values())},
-                "candidate_nll": payload["candidate_nll"], "train_size": len(training), "train_seconds": seconds,
+                "candidate_nll": payload["candidate_nll"], "words_included": texts.words_in,
+                "secrets_included": texts.secrets_in, "train_size": len(training), "train_seconds": seconds,
                 "final_train_loss": losses[-1], "trainable_parameters": count_parameters(model, True),
                 **dp_record(hooks)}
 
     payload = store.cached("audit_ft_scores", config, compute, seed=canary_set.seed, device=describe_device(device))
+    for name, drawn in (("words_included", texts.words_in), ("secrets_included", texts.secrets_in)):
+        if not np.array_equal(np.asarray(payload[name], dtype=bool), drawn):
+            raise ValueError(f"the stored run's canary inclusion ({name}) differs from the one the seed draws now: "
+                             "the canary code changed since it was computed; recompute it (--force)")
     scores = {label: np.asarray(payload[f"score_{i}"], dtype=np.float64) for i, label in enumerate(payload["labels"])}
     metrics = {k: float(payload[k]) for k in ("dp_epsilon", "noise_multiplier", "train_size", "train_seconds",
                                               "final_train_loss", "trainable_parameters")}
