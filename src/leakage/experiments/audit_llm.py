@@ -164,23 +164,24 @@ def adapter_gradient_check(model, tokenizer, texts: list[str], max_tokens: int, 
                                 next(model.parameters()).device)
     model.train()
     wrapped = GradSampleModule(model, loss_reduction="sum")
-    warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)  # as DPSGD does
-    try:
-        per_text_loss(wrapped, input_ids, mask).sum().backward()
-        samples = {n: p.grad_sample.detach().clone() for n, p in trainable.items()}
-        worst = 0.0
-        for i in range(len(texts)):
+    with warnings.catch_warnings():  # opacus warns when the input needs no gradient, as always here
+        warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
+        try:
+            per_text_loss(wrapped, input_ids, mask).sum().backward()
+            samples = {n: p.grad_sample.detach().clone() for n, p in trainable.items()}
+            worst = 0.0
+            for i in range(len(texts)):
+                for p in trainable.values():
+                    p.grad, p.grad_sample = None, None
+                width = int(mask[i].sum())
+                per_text_loss(wrapped, input_ids[i:i + 1, :width], mask[i:i + 1, :width]).sum().backward()
+                for name, p in trainable.items():
+                    scale = max(float(p.grad.abs().max()), 1e-12)
+                    worst = max(worst, float((samples[name][i] - p.grad).abs().max()) / scale)
+        finally:
+            wrapped._close()
             for p in trainable.values():
                 p.grad, p.grad_sample = None, None
-            width = int(mask[i].sum())
-            per_text_loss(wrapped, input_ids[i:i + 1, :width], mask[i:i + 1, :width]).sum().backward()
-            for name, p in trainable.items():
-                scale = max(float(p.grad.abs().max()), 1e-12)
-                worst = max(worst, float((samples[name][i] - p.grad).abs().max()) / scale)
-    finally:
-        wrapped._close()
-        for p in trainable.values():
-            p.grad, p.grad_sample = None, None
     model.eval()
     return worst
 
