@@ -1,7 +1,9 @@
 """Benchmark: the target CNN's memory layout, channels-last (the model's default) against the contiguous
 (NCHW) layout, in the same run: one training step (forward, backward, Adam) of a batch of 128 and a
 no-grad forward of 1, 100 and 1,024 inputs (the sizes of a label query, a HopSkipJump batch and a
-prediction batch), for the book's input shapes, and the largest difference of the logits.
+prediction batch), for the book's input shapes, and the largest difference of the logits. The DP-SGD step
+(opacus, per-sample gradients, clipping and noise) compares the way it ran before (contiguous layout, opacus'
+convolution sampler) with the way it runs now (channels-last, ``leakage.defenses.dp``'s layout-safe sampler).
 
 Prints milliseconds per call for both layouts and the speed-up (contiguous / channels-last).
 
@@ -16,7 +18,10 @@ import time
 
 import torch
 import torch.nn.functional as F
+from opacus.grad_sample import GradSampleModule
+from opacus.grad_sample.conv import compute_conv_grad_sample
 
+from leakage.defenses.dp import DPSGD, use_layout_safe_conv_grad_sampler
 from leakage.models.cnn import CNNConfig, TargetCNN
 from leakage.seed import seed_everything
 
@@ -44,6 +49,29 @@ def layouts(shape: tuple[int, int, int], width: int) -> dict[str, TargetCNN]:
     return {"contiguous": contiguous, "channels-last": last}
 
 
+def dp_step(model: TargetCNN, x: torch.Tensor, y: torch.Tensor, seconds: float) -> float:
+    """Milliseconds per DP-SGD step (batch of 128, noise 1, clip 1) on a copy of ``model``, with the convolution
+    sampler of the model's layout: opacus' own for the contiguous one (as before), the layout-safe one else."""
+    copy = TargetCNN(tuple(x.shape[1:]), 10, CNNConfig(width=model.features[0].out_channels))
+    copy.load_state_dict(model.state_dict())
+    copy.to(memory_format=model.memory_format())
+    hook = DPSGD(noise=1.0, target_epsilon=0.0, clip=1.0, epochs=1, seed=0)
+    wrapped, optimizer = hook.prepare(copy, torch.optim.Adam(copy.parameters(), lr=1e-3), len(x), 128)
+    if model.memory_format() == torch.contiguous_format:
+        GradSampleModule.GRAD_SAMPLERS[torch.nn.Conv2d] = compute_conv_grad_sample
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        F.cross_entropy(wrapped(x[:128]), y).backward()
+        optimizer.step()
+
+    try:
+        return per_call(step, seconds)
+    finally:
+        hook.finish(copy)
+        use_layout_safe_conv_grad_sampler()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=1)
@@ -69,7 +97,8 @@ def main() -> None:
                 F.cross_entropy(model(x[:128]), y).backward()
                 optimizer.step()
 
-            rows[layout] = {"train step (128)": per_call(step, args.seconds)}
+            rows[layout] = {"train step (128)": per_call(step, args.seconds), "DP-SGD step": dp_step(model, x, y,
+                                                                                                      args.seconds)}
             model.eval()
             for n in (1, 100, 1024):
                 with torch.no_grad():

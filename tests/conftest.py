@@ -5,12 +5,15 @@ import torch
 
 from leakage.data.splits import SplitConfig
 from leakage.data.vision import VisionData
+from leakage.device import keep_freed_memory
 from leakage.experiments import targets
 from leakage.models.cnn import CNNConfig
 from leakage.store import Store
 from leakage.train import TrainConfig
 
 TOY_ARCH = CNNConfig(width=8, hidden=64)
+
+keep_freed_memory()  # as the book's tasks and notebooks run (tests/test_device.py checks what it does)
 
 
 def toy_data(n: int = 2400, classes: int = 10, noise: float = 0.35, seed: int = 0) -> VisionData:

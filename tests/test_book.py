@@ -113,6 +113,7 @@ def test_the_runner_alone_sets_every_notebooks_threads(name):
     notebook = prepare_notebook(name, 3)
     first = notebook.cells[0]
     assert first.cell_type == "code" and "torch.set_num_threads(3)" in first.source
+    assert "keep_freed_memory()" in first.source
     assert "remove-cell" in first.metadata["tags"]
     for cell in notebook.cells[1:]:
         assert not any(word in cell.source for word in THREAD_SETTERS), f"{name} sets threads itself"

@@ -193,6 +193,25 @@ def test_dp_adds_the_penalty_gradient_after_clipping_and_noise():
         torch.testing.assert_close(p.detach() - s, -g, atol=1e-5, rtol=1e-4)
 
 
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 32, 32)])
+def test_dp_per_sample_gradients_are_each_samples_own_gradient_in_the_channels_last_layout(shape):
+    """What DP-SGD clips: opacus' per-sample gradients of the channels-last CNN, every parameter, against one
+    backward pass per sample (on 8x8 inputs the last conv sees a 1x1 map, where opacus' own sampler erred)."""
+    torch.manual_seed(0)
+    model = TargetCNN(shape, 10, TOY_ARCH)
+    assert model.memory_format() == torch.channels_last
+    x, y = torch.rand(6, *shape), torch.randint(0, 10, (6,))
+    expected = [torch.autograd.grad(torch.nn.functional.cross_entropy(model(x[i:i + 1]), y[i:i + 1]),
+                                    list(model.parameters())) for i in range(len(x))]
+    hook = DPSGD(noise=0.0, target_epsilon=0.0, clip=1e6, epochs=1, seed=0)
+    wrapped, _ = hook.prepare(model, torch.optim.SGD(model.parameters(), lr=1.0), len(x), len(x))
+    torch.nn.functional.cross_entropy(wrapped(x), y).backward()  # opacus' default: a mean over the batch
+    for j, (name, p) in enumerate(model.named_parameters()):
+        torch.testing.assert_close(p.grad_sample, torch.stack([g[j] for g in expected]), atol=1e-6, rtol=1e-4,
+                                   msg=lambda m, name=name: f"{name}: {m}")
+    hook.finish(model)
+
+
 def test_dp_with_a_penalty_shrinks_the_weights_compared_with_dp_alone():
     alone = weight_norms(fit_hooks([dp()]))
     with_l2 = weight_norms(fit_hooks([dp(), WeightPenalty(l2=1.0)]))

@@ -331,12 +331,15 @@ def move_stderr_to_log(notebook_path: Path, log: Path) -> int:
     return len(moved)
 
 
-THREADS_CELL = "import torch\ntorch.set_num_threads({threads})  # set by the book runner, which owns CPU threads"
+THREADS_CELL = ("import torch\nfrom leakage.device import keep_freed_memory\n\n"
+                "torch.set_num_threads({threads})  # set by the book runner, which owns CPU threads\n"
+                "keep_freed_memory()  # glibc keeps freed tensors' memory for reuse (leakage.device)")
 
 
 def prepare_notebook(name: str, threads: int):
     """``notebooks/<name>.py`` as the runner executes it: a hidden first cell fixes torch's CPU threads to
-    ``threads`` (the runner owns that setting: no notebook sets it), and the parameters cell is hidden
+    ``threads`` (the runner owns that setting: no notebook sets it) and calls
+    :func:`leakage.device.keep_freed_memory`, and the parameters cell is hidden
     (the book shows the injected values, not the defaults)."""
     import jupytext
     import nbformat

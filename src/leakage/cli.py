@@ -19,6 +19,7 @@ from pathlib import Path
 
 from leakage.book import ALL_NOTEBOOKS, BookError, run_book
 from leakage.data.vision import DataUnavailableError
+from leakage.device import keep_freed_memory
 from leakage.profiles import PROFILE_COST, PROFILES, UnknownProfileError
 
 
@@ -195,6 +196,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    keep_freed_memory()
     command, errors = COMMANDS[args.command]
     try:
         return command(args)

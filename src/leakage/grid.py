@@ -48,13 +48,16 @@ class PlanReport:
 
 
 def run_task(task: Task, threads: int, store_root: str | None, *needed: Any) -> dict[str, Any]:
-    """Worker side: fix torch's threads, run the task's stage through the store; returns its summary and time."""
+    """Worker side: fix torch's threads, keep freed memory for reuse (:func:`leakage.device.keep_freed_memory`),
+    run the task's stage through the store; returns its summary and time."""
     import torch
 
+    from leakage.device import keep_freed_memory
     from leakage.store import Store
 
     del needed  # only orders the task after its prerequisites
     torch.set_num_threads(threads)
+    keep_freed_memory()
     start = time.perf_counter()
     summary = execute(task.job, Store(store_root) if store_root else Store())
     return {"name": task.name, "seconds": time.perf_counter() - start, **summary}

@@ -8,6 +8,7 @@ import warnings
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from leakage.train import TrainHook
@@ -16,6 +17,40 @@ from leakage.train import TrainHook
 # epsilons at small deltas need (with the defaults alone the optimum sits at the edge and eps is loose).
 RDP_ORDERS: list[float] = [1 + x / 10.0 for x in range(1, 100)] + list(range(12, 64)) + [64, 80, 96, 128, 192, 256,
                                                                                           384, 512, 1024]
+
+
+def _conv_grad_sample_any_layout(layer: nn.Module, activations: list[torch.Tensor],
+                                 backprops: torch.Tensor) -> dict[nn.Parameter, torch.Tensor]:
+    """Per-sample gradients of an ``nn.Conv2d`` for opacus, correct for inputs in any memory layout.
+
+    opacus' own sampler unfolds the input with ``as_strided`` and the strides of a contiguous (NCHW) tensor,
+    so the channels-last activations of :class:`leakage.models.cnn.TargetCNN` were unfolded wrong (the last conv,
+    on a 1x1 map, was off by several percent: a channels-last 1x1 tensor already counts as contiguous, so no
+    ``.contiguous()`` fixes it). Here torch's ``F.unfold`` (im2col, layout-aware) does it; weight gradient
+    (N, O, C, kh, kw) = backprops (N, O, L) x unfolded input (N, C*kh*kw, L) summed over the L output
+    positions. Layers with groups or string padding go to opacus' sampler.
+    """
+    from opacus.grad_sample.conv import compute_conv_grad_sample
+
+    x = activations[0].to(backprops.dtype)
+    if layer.groups != 1 or isinstance(layer.padding, str) or len(x) == 0:
+        return compute_conv_grad_sample(layer, [x.contiguous()], backprops.contiguous())
+    columns = F.unfold(x, layer.kernel_size, dilation=layer.dilation, padding=layer.padding, stride=layer.stride)
+    backprops = backprops.reshape(len(x), layer.out_channels, -1)
+    grads: dict[nn.Parameter, torch.Tensor] = {}
+    if layer.weight.requires_grad:
+        grads[layer.weight] = torch.einsum("nol,npl->nop", backprops, columns).reshape(len(x), *layer.weight.shape)
+    if layer.bias is not None and layer.bias.requires_grad:
+        grads[layer.bias] = backprops.sum(dim=2)
+    return grads
+
+
+def use_layout_safe_conv_grad_sampler() -> None:
+    """Make opacus compute ``nn.Conv2d``'s per-sample gradients with :func:`_conv_grad_sample_any_layout`
+    (opacus keeps one grad sampler per layer type for the process; this one is correct for every layout)."""
+    from opacus.grad_sample import GradSampleModule
+
+    GradSampleModule.GRAD_SAMPLERS[nn.Conv2d] = _conv_grad_sample_any_layout
 
 
 class DPSGD(TrainHook):
@@ -88,8 +123,7 @@ class DPSGD(TrainHook):
         # opacus' hooks warn when the input needs no gradient, which is always the case here
         warnings.filterwarnings("ignore", message="Full backward hook is firing", category=UserWarning)
         self.accountant = RDPAccountant()
-        # opacus' per-sample gradients assume the default (contiguous) layout of the weights
-        model.to(memory_format=torch.contiguous_format)
+        use_layout_safe_conv_grad_sampler()
         self.module = GradSampleModule(model)
         generator = torch.Generator(device=next(model.parameters()).device)
         generator.manual_seed(self.seed)
