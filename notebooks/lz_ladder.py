@@ -102,7 +102,8 @@ display(Markdown(
 # part 1's attacks (baseline, transfer, ML-Leaks) are configured as in the transfer chapter. A
 # reference model of LiRA and RMIA has the target's architecture and training and trains on as
 # many samples as the target: online, the half of the candidates it holds plus samples of the
-# attacker's data D_shadow; RMIA first holds its population samples out of D_shadow.
+# attacker's data D_shadow; RMIA first holds its population samples out of D_shadow. LiRA and RMIA
+# share the same reference models (as RMIA's authors compare them), so each is trained once.
 
 # %% tags=["remove-input"]
 ladder.setup_frame(params).style.hide(axis="index")

@@ -312,3 +312,20 @@ def test_the_attacks_are_reproducible_and_store_one_artefact_per_reference_model
     c = run_attack(overfit_target, "lira", lira, CandidateConfig(max_per_side=20), Store(tmp_path / "c"), n_boot=10)
     d = run_attack(overfit_target, "lira", lira, CandidateConfig(max_per_side=20), Store(tmp_path / "d"), n_boot=10)
     np.testing.assert_array_equal(c.scores, d.scores)
+
+
+def test_lira_with_rmias_held_out_population_uses_rmias_reference_models(overfit_target, tmp_path, one_thread):
+    """LiRA with ``held_out`` = RMIA's n_population (same shadow config, online) trains no model of its own: it
+    loads RMIA's from the store; without it, LiRA draws from all of D_shadow and trains its own."""
+    store, chosen = Store(tmp_path / "shared"), CandidateConfig(max_per_side=20)
+    rmia = RmiaAttack.Config(n_models=3, n_population=300, shadow=CHEAP, online=True)
+    run_attack(overfit_target, "rmia", rmia, chosen, store, n_boot=10)
+    trained = len(store.computed())
+    lira = LiraAttack.Config(n_models=3, shadow=CHEAP, held_out=300)
+    result = run_attack(overfit_target, "lira", lira, chosen, store, n_boot=10)
+    assert [e["kind"] for e in store.computed()[trained:]] == ["attack"]  # LiRA's scores only
+    assert np.isfinite(result.scores).all()
+    run_attack(overfit_target, "lira", dataclasses.replace(lira, held_out=0), chosen, store, n_boot=10)
+    assert [e["kind"] for e in store.computed()[trained + 1:]].count("shadow") == 3  # its own three models
+    with pytest.raises(ValueError, match="held_out"):
+        LiraAttack(dataclasses.replace(lira, held_out=-1))

@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,28 +12,14 @@ from leakage.device import KEEP_FREED_MEMORY_ENV, keep_freed_memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
-# A child process that runs 10 training steps of the book's CNN (Fashion-MNIST-sized batches of 128, after 2 to
-# warm up) and prints whether the setting was applied and its minor page faults during the 10 steps.
+# A child process (a fresh allocator) that prints tests/page_faults.py's probe.
 CHILD = """
-import resource, sys, torch
-import torch.nn.functional as F
-from leakage.device import keep_freed_memory
-from leakage.models.cnn import CNNConfig, TargetCNN
-applied = keep_freed_memory() if sys.argv[1] == "keep" else False
-torch.set_num_threads(1)
-model = TargetCNN((1, 28, 28), 10, CNNConfig(width=16))
-optimizer = torch.optim.Adam(model.parameters())
-x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))
-def step():
-    optimizer.zero_grad()
-    F.cross_entropy(model(x), y).backward()
-    optimizer.step()
-step(); step()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    step()
-print(applied, resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
-"""
+import sys
+sys.path.insert(0, {tests!r})
+from page_faults import training_page_faults
+applied, _, _, faults = training_page_faults(keep=sys.argv[1] == "keep")
+print(applied, faults)
+""".format(tests=str(Path(__file__).parent))
 
 
 def page_faults(mode: str) -> tuple[bool, int]:

@@ -45,9 +45,9 @@ def test_the_plan_is_a_dag_of_staged_jobs_with_stable_names(profile):
     assert all(type(t.job) in STAGES for t in plan.tasks)
     assert [t.name for t in ladder.plan_tasks(dict(params))] == [t.name for t in tasks]
     targets = len(params["ladder_targets"]) * len(params["datasets"])
-    # per target: 8 attacks, and LiRA's and RMIA's reference models (one task each)
+    # per target: 8 attacks, and the reference models LiRA and RMIA share (one task each)
     assert plan.counts() == {"target": targets, "attack": targets * len(ladder.ATTACKS),
-                             "referencemodel": targets * 2 * params["reference_models"]}
+                             "referencemodel": targets * params["reference_models"]}
     assert {t.name for t in tasks} <= {t.name for t in plan_for({"lz_ladder": params}).tasks}
     # the ladder's targets are part 1's, its part-1 and boundary runs lz_boundary's (one artefact in a whole build)
     assert ladder.same_targets(params)
@@ -68,7 +68,7 @@ def test_each_task_needs_what_it_loads():
             models = [j for j in needs if isinstance(j, ladder.ReferenceModelJob)]
             assert TargetJob(t.job.target) in needs and len(needs) == len(models) + 1
             assert sorted(j.index for j in models) == list(range(params["reference_models"]))
-            assert {j.population for j in models} == {params["rmia_population"] if t.job.attack == "rmia" else 0}
+            assert {j.population for j in models} == {params["rmia_population"]}  # LiRA uses RMIA's models
             assert {j.shadow for j in models} == {t.job.config.shadow}
         elif isinstance(t.job, AttackJob):
             assert needs == [TargetJob(t.job.target)]

@@ -29,6 +29,11 @@ def describe_device(device: torch.device) -> str:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 #: Environment variable that turns :func:`keep_freed_memory` off (``0``) for a process started with it.
 KEEP_FREED_MEMORY_ENV = "LEAKAGE_KEEP_FREED_MEMORY"
+#: What a worker process must be started with for :func:`keep_freed_memory` to reach the threads its tasks run in:
+#: one malloc arena. glibc gives each new thread its own arena, made of heaps of at most 64 MB that are unmapped
+#: when they empty, whatever the thresholds; with one arena every thread allocates from the main heap. (An arena
+#: is chosen when a thread first allocates, so this cannot be changed later, as the thresholds can.)
+WORKER_ENV: dict[str, str] = {"MALLOC_ARENA_MAX": "1"}
 
 
 def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
@@ -42,7 +47,8 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     process can stay up to ``limit_bytes`` above its need. Measured by ``benchmarks/bench_allocator.py``.
 
     Applies to the calling process from now on (no restart needed): the plan's Dask tasks, the notebooks'
-    kernels and ``python -m leakage`` call it. Returns True when applied; False where the C library is not glibc
+    kernels and ``python -m leakage`` call it. In a thread other than the main one it only takes effect if the
+    process was started with :data:`WORKER_ENV` (the local Dask cluster's and batch jobs' workers are). Returns True when applied; False where the C library is not glibc
     (macOS, musl: nothing changes) or when ``$LEAKAGE_KEEP_FREED_MEMORY`` is ``0``.
     Raises ``ValueError`` for a limit that is not a positive int below 2**31.
     """

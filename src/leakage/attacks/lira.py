@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import norm
 
 from leakage.attacks import AttackContext, AttackOutput, register
-from leakage.attacks.reference_models import reference_confidences, target_confidences
+from leakage.attacks.reference_models import held_out_split, reference_confidences, target_confidences
 from leakage.attacks.shadow import ShadowConfig
 from leakage.checks import check_finite
 from leakage.config import doc_field
@@ -140,6 +140,9 @@ class LiraAttack:
                                        "one-sided test)")
         augment: bool = doc_field(False, "query each candidate and its horizontal flip (2 target queries each)")
         global_variance: bool = doc_field(True, "one pooled variance for all candidates (paper: with < 64 models)")
+        held_out: int = doc_field(0, "D_shadow samples kept out of every reference model, drawn as RMIA's population "
+                                     "of that size (0 = the models draw from all of D_shadow); with RMIA's "
+                                     "n_population, shadow and online, LiRA and RMIA share their reference models")
 
     def __init__(self, config: Config | None = None):
         self.config = config = config or self.Config()
@@ -153,11 +156,15 @@ class LiraAttack:
                                  f"in half of the models), got {config.n_models}")
         elif config.n_models < 2:
             raise ValueError(f"offline LiRA fits a variance to the out-models: n_models >= 2, got {config.n_models}")
+        if config.held_out < 0:
+            raise ValueError(f"held_out counts D_shadow samples kept out of the reference models: >= 0, got "
+                             f"{config.held_out}")
 
     def run(self, ctx: AttackContext) -> AttackOutput:
         c = self.config
         target = target_confidences(ctx, c.augment)
-        refs = reference_confidences(ctx, c.n_models, c.shadow, online=c.online, augment=c.augment)
+        pool = held_out_split(len(ctx.shadow_x), c.held_out, c.shadow.seed)[1] if c.held_out else None
+        refs = reference_confidences(ctx, c.n_models, c.shadow, online=c.online, augment=c.augment, pool=pool)
         if c.online:
             scores = lira_online(target, refs.phi, refs.in_mask, global_variance=c.global_variance)
         else:

@@ -142,6 +142,22 @@ def reference_in_mask(n_models: int, n_candidates: int, seed: int, *, online: bo
     return mask
 
 
+def held_out_split(num_shadow: int, n_held_out: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(held-out indices (n_held_out,), the rest of D_shadow (the reference models' pool)), both sorted, drawn from
+    ``seed``: RMIA's population z (Zarifzadeh et al., ICML 2024), which no reference model may see. LiRA draws its
+    reference models from the same pool when given the same number (``LiraAttack.Config.held_out``), so the two
+    attacks share their reference models, as RMIA's paper does.
+    Raises ``ValueError`` when D_shadow has fewer than n_held_out + 2 samples, or for n_held_out < 1.
+    """
+    if n_held_out < 1:
+        raise ValueError(f"n_held_out must be at least 1 (0: no split, the pool is all of D_shadow), got {n_held_out}")
+    if num_shadow < n_held_out + 2:
+        raise ValueError(f"{n_held_out} samples of D_shadow are held out of the reference models, but D_shadow has "
+                         f"{num_shadow}: it needs at least {n_held_out + 2} (the rest trains the reference models)")
+    order = numpy_rng(seed, "rmia-population").permutation(num_shadow)
+    return np.sort(order[:n_held_out]), np.sort(order[n_held_out:])
+
+
 # --------------------------------------------------------------------------- one reference model, one artefact
 
 
@@ -241,12 +257,12 @@ class ReferenceConfidences:
 
 
 def reference_confidences(ctx: AttackContext, n_models: int, shadow: ShadowConfig, *, online: bool,
-                          augment: bool) -> ReferenceConfidences:
+                          augment: bool, pool: np.ndarray | None = None) -> ReferenceConfidences:
     """Per reference model, the logit-scaled true-class confidence phi (:func:`logit_confidence`) of every
     candidate (with ``augment``: of it and its horizontal flip), and the in-mask. Reference models are drawn from
-    all of D_shadow. Raises ``ValueError`` as :func:`reference_outputs` does."""
+    ``pool`` (indices into D_shadow; None = all of it). Raises ``ValueError`` as :func:`reference_outputs` does."""
     views = query_views(ctx.candidates, augment)
-    out = reference_outputs(ctx, n_models, shadow, online=online, queries=views)
+    out = reference_outputs(ctx, n_models, shadow, online=online, queries=views, pool=pool)
     labels = ctx.candidate_labels.cpu()
     phi = np.stack([np.stack([logit_confidence(view[j], labels) for view in out.logits], axis=-1)
                     for j in range(n_models)])

@@ -20,11 +20,10 @@ import numpy as np
 import torch
 
 from leakage.attacks import AttackContext, AttackOutput, register
-from leakage.attacks.reference_models import PROB_FLOOR, reference_outputs, true_class_probability
+from leakage.attacks.reference_models import PROB_FLOOR, held_out_split, reference_outputs, true_class_probability
 from leakage.attacks.shadow import ShadowConfig
 from leakage.checks import check_finite
 from leakage.config import doc_field
-from leakage.seed import numpy_rng
 
 
 def _probabilities(name: str, values: np.ndarray, ndim: int) -> np.ndarray:
@@ -141,8 +140,7 @@ class RmiaAttack:
         if num_shadow < m + 2:
             raise ValueError(f"RMIA holds n_population={m} samples of D_shadow out for z, but D_shadow has "
                              f"{num_shadow}: it needs at least {m + 2} (the rest trains the reference models)")
-        order = numpy_rng(self.config.shadow.seed, "rmia-population").permutation(num_shadow)
-        return np.sort(order[:m]), np.sort(order[m:])
+        return held_out_split(num_shadow, m, self.config.shadow.seed)
 
     def run(self, ctx: AttackContext) -> AttackOutput:
         c = self.config

@@ -16,7 +16,8 @@ Artefacts of the chapter (all computed by the plan, :func:`plan_tasks`; the note
   - score-based: ML-Leaks (part 1's score-based attack, a top-3 MLP on a shadow model), RMIA and LiRA;
 - every reference model of RMIA and LiRA, one task each (:class:`ReferenceModelJob`, task kind
   ``referencemodel``, store kind ``shadow``), so the plan's workers train them in parallel and the attacks find
-  them in the store.
+  them in the store. RMIA and LiRA share them (both draw from D_shadow minus RMIA's population, as RMIA's paper
+  shares one set of reference models between the attacks): each is trained once.
 
 The frame functions (:func:`results`, :func:`ladder_table`, :func:`ladder_scores`, :func:`query_frame`,
 :func:`roc_frame`, :func:`setup_frame`) load those artefacts through the store (cache hits once the plan ran).
@@ -37,7 +38,7 @@ from leakage.attacks.augmentation import AugmentationAttack
 from leakage.attacks.boundary import query_checkpoints
 from leakage.attacks.lira import LiraAttack
 from leakage.attacks.noise import NoiseAttack
-from leakage.attacks.reference_models import reference_in_mask, train_reference_model
+from leakage.attacks.reference_models import held_out_split, reference_in_mask, train_reference_model
 from leakage.attacks.rmia import RmiaAttack
 from leakage.attacks.shadow import ShadowConfig
 from leakage.claims.lz_ladder import LABEL_ONLY, SCORE_BASED, SCORE_COLUMNS
@@ -125,14 +126,15 @@ def reference_shadow(params: Mapping[str, Any], config: TargetConfig) -> ShadowC
 
 def lira_config(params: Mapping[str, Any], config: TargetConfig) -> LiraAttack.Config:
     """LiRA against target ``config``: ``reference_models`` models, ``online``, ``lira_global_variance``, no
-    flip queries."""
+    flip queries; its reference models are RMIA's (drawn from D_shadow minus RMIA's ``rmia_population``
+    population samples, ``held_out``), so the ladder trains each reference model once for both attacks."""
     return LiraAttack.Config(n_models=params["reference_models"], shadow=reference_shadow(params, config),
                              online=params["online"], augment=False,
-                             global_variance=params["lira_global_variance"])
+                             global_variance=params["lira_global_variance"], held_out=params["rmia_population"])
 
 
 def rmia_config(params: Mapping[str, Any], config: TargetConfig) -> RmiaAttack.Config:
-    """RMIA against target ``config``: ``reference_models`` models (as LiRA's, but drawn from D_shadow minus the
+    """RMIA against target ``config``: ``reference_models`` models (LiRA's, drawn from D_shadow minus the
     population), ``rmia_population`` population samples z, ``online``, gamma 1 and offline a 0.3 (the
     attack's defaults)."""
     return RmiaAttack.Config(n_models=params["reference_models"], n_population=params["rmia_population"],
@@ -174,8 +176,8 @@ def setup_frame(params: Mapping[str, Any]) -> pd.DataFrame:
         "RMIA": f"{params['reference_models']} reference models ({mode}), {params['rmia_population']} population "
                 f"samples, each on {shadow.size} samples",
         "LiRA": f"{params['reference_models']} reference models ({mode}, "
-                f"{'global' if params['lira_global_variance'] else 'per-example'} variance), each on {shadow.size} "
-                "samples",
+                f"{'global' if params['lira_global_variance'] else 'per-example'} variance): RMIA's, each on "
+                f"{shadow.size} samples",
     }
     return pd.DataFrame([{"attack": label, "threat": ATTACKS[label], "registered": runs[label][0],
                           "setting": words[label]} for label in ATTACKS])
@@ -195,8 +197,8 @@ class ReferenceModelJob:
                                                                "train each model)")
     shadow: ShadowConfig = doc_field(ShadowConfig(), "the attack's reference-model config (seed of model 0's draws)")
     online: bool = doc_field(True, "online (the candidates of row j of the in-mask join model j) or offline")
-    population: int = doc_field(0, "RMIA: population samples held out of D_shadow before the model's subset is "
-                                   "drawn (0 = none, LiRA)")
+    population: int = doc_field(0, "samples held out of D_shadow before the model's subset is drawn (RMIA's "
+                                   "population; LiRA's held_out, the same in the ladder; 0 = none)")
     index: int = doc_field(0, "j, the model's index")
 
 
@@ -206,24 +208,21 @@ def reference_model_jobs(config: TargetConfig, attack: str, attack_config: Any,
     on candidates ``chosen``, one job per model. Raises ``ValueError`` for another attack."""
     if attack not in ("lira", "rmia"):
         raise ValueError(f"only LiRA and RMIA train reference models, got {attack!r}")
-    population = attack_config.n_population if attack == "rmia" else 0
+    population = attack_config.n_population if attack == "rmia" else attack_config.held_out
     return [ReferenceModelJob(config, chosen, attack_config.shadow, attack_config.online, population, j)
             for j in range(attack_config.n_models)]
 
 
 def reference_model(job: ReferenceModelJob, store: Store) -> dict[str, Any]:
     """Train (or load) ``job``'s reference model exactly as the attack would: the same context
-    (:func:`leakage.experiments.label_only.attack_context`), pool (RMIA: D_shadow minus its population,
-    :meth:`leakage.attacks.rmia.RmiaAttack.population`) and in-mask row
+    (:func:`leakage.experiments.label_only.attack_context`), pool (D_shadow minus the held-out population,
+    :func:`leakage.attacks.reference_models.held_out_split`, as RMIA and LiRA draw it) and in-mask row
     (:func:`leakage.attacks.reference_models.reference_in_mask`: row j of any N > j). Returns its stored values
     (``epochs``, ``size``, ``train_accuracy``)."""
     target = train_target(job.target, store)
     index, _ = candidates_of(target, job.candidates)
     context = attack_context(target, index, store)
-    pool = None
-    if job.population:
-        pool = RmiaAttack(RmiaAttack.Config(n_population=job.population, shadow=job.shadow)).population(
-            len(context.shadow_x))[1]
+    pool = held_out_split(len(context.shadow_x), job.population, job.shadow.seed)[1] if job.population else None
     in_row = reference_in_mask(max(2, job.index + 1), len(index), job.shadow.seed, online=job.online)[job.index]
     _, values = train_reference_model(context, job.shadow, job.index, in_row, pool)
     return values
