@@ -1,14 +1,12 @@
-"""A probe of the allocator setting, shared by tests/test_device.py (a child process) and tests/test_grid.py (a Dask
-worker): minor page faults of training steps of the book's Fashion-MNIST-sized CNN. No side effects on import."""
+"""A probe of the allocator setting for tests/test_device.py (run in a fresh child process): minor page faults of
+training steps of the book's Fashion-MNIST-sized CNN. No side effects on import."""
 
-import os
 import resource
-import threading
 
 
-def training_page_faults(keep: bool, steps: int = 10) -> tuple[bool, str | None, bool, int]:
-    """(whether keep_freed_memory applied, $MALLOC_ARENA_MAX, whether in the main thread, minor page faults of
-    ``steps`` training steps (batch 128, 1 thread) after 2 to warm up). ``keep``: call keep_freed_memory first."""
+def training_page_faults(keep: bool, steps: int = 10) -> tuple[bool, int]:
+    """(whether keep_freed_memory applied, minor page faults of ``steps`` training steps (batch 128, 1 thread) after
+    2 to warm up). ``keep``: call keep_freed_memory first."""
     import torch
     import torch.nn.functional as F
 
@@ -31,4 +29,4 @@ def training_page_faults(keep: bool, steps: int = 10) -> tuple[bool, str | None,
     for _ in range(steps):
         step()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
-    return applied, os.environ.get("MALLOC_ARENA_MAX"), threading.current_thread() is threading.main_thread(), faults
+    return applied, faults

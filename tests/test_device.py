@@ -17,7 +17,7 @@ CHILD = """
 import sys
 sys.path.insert(0, {tests!r})
 from page_faults import training_page_faults
-applied, _, _, faults = training_page_faults(keep=sys.argv[1] == "keep")
+applied, faults = training_page_faults(keep=sys.argv[1] == "keep")
 print(applied, faults)
 """.format(tests=str(Path(__file__).parent))
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import functools
 import graphlib
 import pytest
-from page_faults import training_page_faults
 
 from leakage.book import CHAPTER_NOTEBOOKS
 from leakage.data.vision import load_vision
@@ -164,19 +163,3 @@ def test_a_failing_task_is_reported_with_its_job_and_the_tasks_that_needed_it_ar
     assert set(report.not_run) == dependents and all(v == bad.name for v in report.not_run.values())
     assert len(report.done) == len(plan) - 1 - len(dependents)
 
-
-@pytest.mark.skipif(sys.platform != "linux", reason="glibc's malloc arenas")
-def test_the_local_clusters_tasks_keep_freed_memory_in_their_worker_thread():
-    """A task runs in a worker thread; with glibc's per-thread arena its tensors were faulted in again every step
-    (about 28,000 page faults per 10 steps, 46,000 with glibc's defaults); the local cluster starts its workers
-    with one arena (WORKER_ENV), where keep_freed_memory reaches the task (about 1,600)."""
-    from leakage.grid import make_client
-
-    client = make_client(workers=1, quiet=True)
-    try:
-        _, arenas, main_thread, faults = client.submit(training_page_faults, True, pure=False).result()
-    finally:
-        client.close()
-        client.cluster.close()
-    assert arenas == "1" and not main_thread
-    assert faults < 8_000, faults

@@ -29,11 +29,6 @@ def describe_device(device: torch.device) -> str:
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 #: Environment variable that turns :func:`keep_freed_memory` off (``0``) for a process started with it.
 KEEP_FREED_MEMORY_ENV = "LEAKAGE_KEEP_FREED_MEMORY"
-#: What a worker process must be started with for :func:`keep_freed_memory` to reach the threads its tasks run in:
-#: one malloc arena. glibc gives each new thread its own arena, made of heaps of at most 64 MB that are unmapped
-#: when they empty, whatever the thresholds; with one arena every thread allocates from the main heap. (An arena
-#: is chosen when a thread first allocates, so this cannot be changed later, as the thresholds can.)
-WORKER_ENV: dict[str, str] = {"MALLOC_ARENA_MAX": "1"}
 
 
 def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
@@ -47,8 +42,10 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     process can stay up to ``limit_bytes`` above its need. Measured by ``benchmarks/bench_allocator.py``.
 
     Applies to the calling process from now on (no restart needed): the plan's Dask tasks, the notebooks'
-    kernels and ``python -m leakage`` call it. In a thread other than the main one it only takes effect if the
-    process was started with :data:`WORKER_ENV` (the local Dask cluster's and batch jobs' workers are). Returns True when applied; False where the C library is not glibc
+    kernels and ``python -m leakage`` call it. In a thread other than the main one (a Dask task's) the raised mmap
+    threshold applies, but glibc's per-thread arena still unmaps its heaps (at most 64 MB each) when they empty:
+    one arena for every thread (``MALLOC_ARENA_MAX=1``) would remove those faults too, but made the default build's
+    VP and LM tasks 1.5-2x slower (likely lock contention among their threads), so it is not set. Returns True when applied; False where the C library is not glibc
     (macOS, musl: nothing changes) or when ``$LEAKAGE_KEEP_FREED_MEMORY`` is ``0``.
     Raises ``ValueError`` for a limit that is not a positive int below 2**31.
     """

@@ -27,7 +27,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leakage.device import WORKER_ENV
 from leakage.experiments.jobs import Task, execute
 from leakage.experiments.plan import Plan
 
@@ -85,9 +84,7 @@ def make_client(scheduler: str | None = None, cluster: str = "local", *, workers
         n = workers or max(1, (os.cpu_count() or 1) // threads)
         # Dask's default MALLOC_TRIM_THRESHOLD_=65536 makes glibc hand memory back after every torch step: the
         # book's CNN training ran 1.6-1.9x slower in a worker than in-process. Keep its single-thread BLAS.
-        # One malloc arena (WORKER_ENV): the tasks run in a worker thread, where keep_freed_memory needs it.
-        spawn = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-                 **WORKER_ENV}
+        spawn = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
         with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
             local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                  silence_logs=50 if quiet else 30, **dict(options or {}))
@@ -95,9 +92,7 @@ def make_client(scheduler: str | None = None, cluster: str = "local", *, workers
     import dask_jobqueue
 
     kind = {"slurm": dask_jobqueue.SLURMCluster, "pbs": dask_jobqueue.PBSCluster, "sge": dask_jobqueue.SGECluster}
-    options = dict(options or {})
-    options.setdefault("job_script_prologue", [f"export {k}={v}" for k, v in WORKER_ENV.items()])
-    batch = kind[cluster](**options)
+    batch = kind[cluster](**dict(options or {}))
     batch.scale(jobs=workers or 1)
     return Client(batch)
 

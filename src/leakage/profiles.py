@@ -128,7 +128,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
 # What each profile costs, measured with the command in the README (see its "Profiles" section).
 PROFILE_COST = {
     "smoke": "a few minutes on 2 CPU cores",
-    "default": "about 55 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
+    "default": "at most about 55 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }
 
