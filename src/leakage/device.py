@@ -42,11 +42,12 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     process can stay up to ``limit_bytes`` above its need. Measured by ``benchmarks/bench_allocator.py``.
 
     Applies to the calling process from now on (no restart needed): the plan's Dask tasks, the notebooks'
-    kernels and ``python -m leakage`` call it. In a thread other than the main one (a Dask task's) the raised mmap
-    threshold applies, but glibc's per-thread arena still unmaps its heaps (at most 64 MB each) when they empty:
-    one arena for every thread (``MALLOC_ARENA_MAX=1``) would remove those faults too, but made the default build's
-    VP and LM tasks 1.5-2x slower (likely lock contention among their threads), so it is not set. Returns True when applied; False where the C library is not glibc
-    (macOS, musl: nothing changes) or when ``$LEAKAGE_KEEP_FREED_MEMORY`` is ``0``.
+    kernels and ``python -m leakage`` call it. In a thread other than the main one (a Dask task's) the raised
+    mmap threshold applies, but glibc's per-thread arena still unmaps its heaps (at most 64 MB each) when they
+    empty: one arena for every thread (``MALLOC_ARENA_MAX=1``) would remove those faults too, but made the default
+    build's VP and LM tasks 1.5-2x slower (likely lock contention among their threads), so it is not set.
+    Returns True when applied; False where the C library is not glibc (macOS, musl: nothing changes) or when
+    ``$LEAKAGE_KEEP_FREED_MEMORY`` is ``0``.
     Raises ``ValueError`` for a limit that is not a positive int below 2**31.
     """
     if not isinstance(limit_bytes, int) or not 0 < limit_bytes < 2**31:

@@ -24,9 +24,9 @@ def _conv_grad_sample_any_layout(layer: nn.Module, activations: list[torch.Tenso
     """Per-sample gradients of an ``nn.Conv2d`` for opacus, correct for inputs in any memory layout.
 
     opacus' own sampler unfolds the input with ``as_strided`` and the strides of a contiguous (NCHW) tensor,
-    so the channels-last activations of :class:`leakage.models.cnn.TargetCNN` were unfolded wrong (the last conv,
-    on a 1x1 map, was off by several percent: a channels-last 1x1 tensor already counts as contiguous, so no
-    ``.contiguous()`` fixes it). Here torch's ``F.unfold`` (im2col, layout-aware) does it; weight gradient
+    so the channels-last activations of :class:`leakage.models.cnn.TargetCNN` were unfolded wrong (every conv after
+    the first; making them contiguous is not enough, as a channels-last 1x1 map already counts as contiguous).
+    Here torch's ``F.unfold`` (im2col, layout-aware) does it; weight gradient
     (N, O, C, kh, kw) = backprops (N, O, L) x unfolded input (N, C*kh*kw, L) summed over the L output
     positions. Layers with groups or string padding go to opacus' sampler.
     """
