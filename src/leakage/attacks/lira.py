@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import norm
 
 from leakage.attacks import AttackContext, AttackOutput, register
-from leakage.attacks.reference_models import held_out_split, reference_confidences, target_confidences
+from leakage.attacks.reference_models import reference_confidences, reference_pool, target_confidences
 from leakage.attacks.shadow import ShadowConfig
 from leakage.checks import check_finite
 from leakage.config import doc_field
@@ -163,7 +163,7 @@ class LiraAttack:
     def run(self, ctx: AttackContext) -> AttackOutput:
         c = self.config
         target = target_confidences(ctx, c.augment)
-        pool = held_out_split(len(ctx.shadow_x), c.held_out, c.shadow.seed)[1] if c.held_out else None
+        pool = reference_pool(len(ctx.shadow_x), c.held_out, c.shadow.seed)
         refs = reference_confidences(ctx, c.n_models, c.shadow, online=c.online, augment=c.augment, pool=pool)
         if c.online:
             scores = lira_online(target, refs.phi, refs.in_mask, global_variance=c.global_variance)

@@ -158,6 +158,12 @@ def held_out_split(num_shadow: int, n_held_out: int, seed: int) -> tuple[np.ndar
     return np.sort(order[:n_held_out]), np.sort(order[n_held_out:])
 
 
+def reference_pool(num_shadow: int, n_held_out: int, seed: int) -> np.ndarray | None:
+    """The D_shadow indices reference models draw from: all of D_shadow (None) when ``n_held_out`` is 0, else
+    the rest after :func:`held_out_split`. Raises ``ValueError`` as :func:`held_out_split` does."""
+    return held_out_split(num_shadow, n_held_out, seed)[1] if n_held_out else None
+
+
 # --------------------------------------------------------------------------- one reference model, one artefact
 
 

@@ -38,7 +38,7 @@ from leakage.attacks.augmentation import AugmentationAttack
 from leakage.attacks.boundary import query_checkpoints
 from leakage.attacks.lira import LiraAttack
 from leakage.attacks.noise import NoiseAttack
-from leakage.attacks.reference_models import held_out_split, reference_in_mask, train_reference_model
+from leakage.attacks.reference_models import reference_in_mask, reference_pool, train_reference_model
 from leakage.attacks.rmia import RmiaAttack
 from leakage.attacks.shadow import ShadowConfig
 from leakage.claims.lz_ladder import LABEL_ONLY, SCORE_BASED, SCORE_COLUMNS
@@ -216,13 +216,13 @@ def reference_model_jobs(config: TargetConfig, attack: str, attack_config: Any,
 def reference_model(job: ReferenceModelJob, store: Store) -> dict[str, Any]:
     """Train (or load) ``job``'s reference model exactly as the attack would: the same context
     (:func:`leakage.experiments.label_only.attack_context`), pool (D_shadow minus the held-out population,
-    :func:`leakage.attacks.reference_models.held_out_split`, as RMIA and LiRA draw it) and in-mask row
+    :func:`leakage.attacks.reference_models.reference_pool`, as RMIA and LiRA draw it) and in-mask row
     (:func:`leakage.attacks.reference_models.reference_in_mask`: row j of any N > j). Returns its stored values
     (``epochs``, ``size``, ``train_accuracy``)."""
     target = train_target(job.target, store)
     index, _ = candidates_of(target, job.candidates)
     context = attack_context(target, index, store)
-    pool = held_out_split(len(context.shadow_x), job.population, job.shadow.seed)[1] if job.population else None
+    pool = reference_pool(len(context.shadow_x), job.population, job.shadow.seed)
     in_row = reference_in_mask(max(2, job.index + 1), len(index), job.shadow.seed, online=job.online)[job.index]
     _, values = train_reference_model(context, job.shadow, job.index, in_row, pool)
     return values
