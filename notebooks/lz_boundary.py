@@ -61,6 +61,7 @@ certify_alpha = 0.001  # failure probability of the Clopper-Pearson bound (paper
 tsne_target = 3  # Fig. 12: which M-i (paper: M-3)
 tsne_per_side = 100  # Fig. 12: members and non-members embedded, each (paper: 1,000)
 n_boot = 200  # bootstrap resamples for AUC confidence intervals
+overrides = {}  # this build's --set values, filled by the runner: the reused chapters' runs are configured with them
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt
@@ -88,7 +89,7 @@ params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, mi
               attack_norms=attack_norms, reference_samples=reference_samples, reference_target=reference_target,
               chosen_percentile=chosen_percentile, certify_per_side=certify_per_side, certify_sigma=certify_sigma,
               certify_n0=certify_n0, certify_n=certify_n, certify_alpha=certify_alpha, tsne_target=tsne_target,
-              tsne_per_side=tsne_per_side, n_boot=n_boot)
+              tsne_per_side=tsne_per_side, n_boot=n_boot, overrides=overrides)
 same_targets = boundary.same_targets(params)
 
 # %% [markdown]

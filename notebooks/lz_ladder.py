@@ -54,6 +54,7 @@ noise_queries = 100  # random-noise attack: noisy copies per candidate (label qu
 noise_sigma = 0.1  # random-noise attack: Gaussian noise std, pixels in [0, 1] (not tuned on the targets)
 lowfpr_target = 5  # lz-lowfpr: the M-i whose ROC curves are drawn
 n_boot = 200  # bootstrap resamples for the confidence intervals
+overrides = {}  # this build's --set values, filled by the runner: the reused chapters' runs are configured with them
 
 # %% tags=["remove-input"]
 import matplotlib.pyplot as plt
@@ -78,7 +79,7 @@ params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, mi
               seed=seed, ladder_targets=ladder_targets, max_per_side=max_per_side, reference_models=reference_models,
               online=online, lira_global_variance=lira_global_variance, rmia_population=rmia_population,
               augment_shift=augment_shift, noise_queries=noise_queries, noise_sigma=noise_sigma,
-              lowfpr_target=lowfpr_target, n_boot=n_boot)
+              lowfpr_target=lowfpr_target, n_boot=n_boot, overrides=overrides)
 shared = ladder.same_targets(params)
 authors = notebook_parameters("lz_ladder", "paper")
 display(Markdown(

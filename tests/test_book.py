@@ -12,7 +12,9 @@ import yaml
 
 from leakage import book
 from leakage.book import (ALL_NOTEBOOKS, BookError, check_parameter, declared_parameters, notebook_source,
-                          parameter_examples, parse_overrides, prepare_notebook, resolve_parameters, run_book)
+                          other_chapter_parameters, parameter_examples, parse_overrides, prepare_notebook,
+                          resolve_parameters, run_book)
+from leakage.experiments.plan import plan_for
 from leakage.paths import project_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError, notebook_parameters
 from leakage.results import notebook_timings
@@ -245,3 +247,26 @@ def test_papermill_can_parse_every_parameter_line(name, tmp_path):
     nbformat.write(jupytext.read(notebook_source(name)), path)
     inferred = papermill.inspect_notebook(str(path))
     assert set(inferred) == set(declared_parameters(jupytext.read(notebook_source(name))))
+
+
+@pytest.mark.parametrize("chapter", ["lz_boundary", "lz_ladder"])
+def test_a_set_value_of_part_1_reaches_the_chapters_that_reuse_its_runs(chapter):
+    # `--set shadow_epochs=7` (an lz_transfer parameter): lz_boundary's and lz_ladder's part-1 attacks are that
+    # chapter's runs with it, not the profile's (which would train other shadow models beside them)
+    values = {"shadow_epochs": 7}
+    transfer = resolve_parameters("lz_transfer", "smoke", values)
+    reusing = resolve_parameters(chapter, "smoke", values)
+    assert reusing["overrides"] == values and "overrides" not in transfer
+
+    def shadows(plan) -> set:  # of part 1's shadow-model attacks (LiRA's and RMIA's models copy the target's)
+        return {t.job.config.shadow for t in plan.tasks if getattr(t.job, "attack", "") in ("transfer", "score_based")}
+
+    reused = shadows(plan_for({chapter: reusing}))
+    assert reused and reused <= shadows(plan_for({"lz_transfer": transfer}))
+    assert all(s.train.epochs == 7 for s in reused)
+    assert other_chapter_parameters("lz_transfer", reusing) == transfer
+
+
+def test_the_runner_fills_overrides_itself():
+    with pytest.raises(BookError, match="filled by the runner"):
+        resolve_parameters("lz_boundary", "smoke", {"overrides": {"epochs": 3}})

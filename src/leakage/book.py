@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from leakage.paths import project_root
-from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, notebook_parameters
+from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, declared_defaults, notebook_parameters
 from leakage.progress import estimate_left, format_duration
 from leakage.store import FORCE_ENV
 
@@ -273,22 +273,41 @@ def check_parameter(notebook: str, name: str, value: Any, examples: list[Any]) -
     return list(value) if isinstance(value, tuple) else value
 
 
-def resolve_parameters(name: str, profile: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """The profile's parameters for notebook ``name`` with ``overrides`` applied (each must be declared)."""
-    import jupytext
+#: The parameter through which the runner hands a chapter this build's ``--set`` values, when the chapter declares it:
+#: a chapter that reuses another's artefacts (lz_boundary and lz_ladder reuse lz_transfer's and lz_boundary's runs)
+#: resolves that chapter's parameters with them (:func:`other_chapter_parameters`), so both name the same runs.
+OVERRIDES = "overrides"
 
+
+def resolve_parameters(name: str, profile: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The profile's parameters for notebook ``name`` with ``overrides`` applied to those it declares (checked
+    against the declared default's type); a notebook that declares :data:`OVERRIDES` also gets all of them.
+    Raises ``BookError`` for a notebook without a source, an override of the wrong type, a profile value the
+    notebook does not declare, or an attempt to ``--set`` :data:`OVERRIDES` itself."""
     path = notebook_source(name)
     if not path.exists():
         raise BookError(f"notebook {name!r} has no source file {path}")
-    declared = declared_parameters(jupytext.read(path))
+    if OVERRIDES in overrides:
+        raise BookError(f"{OVERRIDES!r} is filled by the runner with the --set values; it cannot be set itself")
+    declared = declared_defaults(name)
     examples = parameter_examples(name, declared)
     given = {k: check_parameter(name, k, v, examples[k]) for k, v in overrides.items() if k in declared}
+    if OVERRIDES in declared:
+        given[OVERRIDES] = dict(overrides)
     parameters = {**notebook_parameters(name, profile), **given}
     unknown = sorted(set(parameters) - set(declared))
     if unknown:
         raise BookError(f"notebook {name} has no parameter {', '.join(unknown)}; "
                         f"its parameters are: {', '.join(sorted(declared))}")
     return parameters
+
+
+def other_chapter_parameters(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
+    """Chapter ``name``'s parameters as this build resolves them, for the chapter whose parameters are ``params``
+    and which reuses ``name``'s artefacts: ``params["profile"]`` with the build's ``--set`` values
+    (``params["overrides"]``, filled by the runner; none when absent). Raises ``BookError`` as
+    :func:`resolve_parameters`."""
+    return resolve_parameters(name, params["profile"], params.get(OVERRIDES, {}))
 
 
 def log_file(name: str) -> Path:

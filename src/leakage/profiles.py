@@ -128,7 +128,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
 # What each profile costs, measured with the command in the README (see its "Profiles" section).
 PROFILE_COST = {
     "smoke": "a few minutes on 2 CPU cores",
-    "default": "at most about 55 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
+    "default": "about 50 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }
 
@@ -153,6 +153,12 @@ def notebook_parameters(notebook: str, profile: str) -> dict[str, Any]:
     if notebook not in NOTEBOOK_PARAMETERS:
         raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(NOTEBOOK_PARAMETERS)}")
     return {**_cell_values(notebook), "profile": profile, **NOTEBOOK_PARAMETERS[notebook][profile]}
+
+
+def declared_defaults(notebook: str) -> dict[str, Any]:
+    """The values of ``notebook``'s ``parameters`` cell, i.e. the parameters it declares (a new dict each call).
+    Raises ``FileNotFoundError`` when the notebook has no source."""
+    return dict(_cell_values(notebook))
 
 
 @functools.lru_cache(maxsize=32)

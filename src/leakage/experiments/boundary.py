@@ -50,7 +50,7 @@ from leakage.inputs import module_digest
 from leakage.metrics import best_f1, f1_at_threshold, roc_auc
 from leakage.store import Store
 from leakage.train import predict_logits
-from leakage.profiles import notebook_parameters
+from leakage.book import other_chapter_parameters
 
 #: Perturbation measures of the boundary attack's extras -> their names in the book.
 NORM_NAMES: dict[str, str] = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}
@@ -103,9 +103,9 @@ def certify_config(params: Mapping[str, Any]) -> CertifyConfig:
 
 
 def part1_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``lz_transfer`` chapter's parameters under this build's profile (``params["profile"]``): part 1's
-    attacks of Fig. 10 and its shadow models of Table 5 are built from them, so they name the same artefacts."""
-    return notebook_parameters("lz_transfer", params["profile"])
+    """The ``lz_transfer`` chapter's parameters in this build (its profile and ``--set`` values): part 1's attacks
+    of Fig. 10 and its shadow models of Table 5 are built from them, so they name the same artefacts."""
+    return other_chapter_parameters("lz_transfer", params)
 
 
 def part1_runs(params: Mapping[str, Any]) -> dict[str, tuple[str, Any]]:

@@ -50,7 +50,7 @@ from leakage.experiments.label_only import CandidateConfig, attack_context, cand
 from leakage.experiments.targets import Target, TargetConfig, train_target
 from leakage.metrics import roc_auc, roc_curve, tpr_at_fpr
 from leakage.store import Store
-from leakage.profiles import notebook_parameters
+from leakage.book import other_chapter_parameters
 
 #: The ladder's attacks, in the book's order: label in the book -> its threat model (label-only ones first).
 ATTACKS: dict[str, str] = {"baseline": LABEL_ONLY, "transfer": LABEL_ONLY, "boundary": LABEL_ONLY,
@@ -70,15 +70,15 @@ ResultKey = tuple[str, int, str]
 
 
 def part1_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``lz_transfer`` chapter's parameters under this build's profile: the baseline, transfer and ML-Leaks
-    attacks are configured from them, so they name that chapter's shadow models."""
-    return notebook_parameters("lz_transfer", params["profile"])
+    """The ``lz_transfer`` chapter's parameters in this build (its profile and ``--set`` values): the baseline,
+    transfer and ML-Leaks attacks are configured from them, so they name that chapter's shadow models."""
+    return other_chapter_parameters("lz_transfer", params)
 
 
 def boundary_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The ``lz_boundary`` chapter's parameters under this build's profile: the boundary attack is configured
-    from them (its budget, iterations and checkpoints)."""
-    return notebook_parameters("lz_boundary", params["profile"])
+    """The ``lz_boundary`` chapter's parameters in this build (its profile and ``--set`` values): the boundary
+    attack is configured from them (its budget, iterations and checkpoints)."""
+    return other_chapter_parameters("lz_boundary", params)
 
 
 def same_targets(params: Mapping[str, Any]) -> bool:
