@@ -1,7 +1,7 @@
 """Profiles: the parameters each notebook gets. A profile sets parameters only; the code path is the same.
 
 - ``smoke``: CI; the whole book in minutes on 2 CPU cores; tiny, on data that ships with scikit-learn.
-- ``default``: a CPU laptop, about 50-55 minutes on 2 cores (see the README); real data available offline (Fashion-MNIST from
+- ``default``: a CPU laptop, about 47 minutes on 2 cores (see the README); real data available offline (Fashion-MNIST from
   Debian's ``dataset-fashion-mnist``), sizes that carry the papers' effects.
 - ``paper``: the papers' own data sets, sizes, epochs and query budgets; for a GPU, with downloaded data.
 """
@@ -128,7 +128,7 @@ NOTEBOOK_PARAMETERS: dict[str, dict[str, dict[str, Any]]] = {
 # What each profile costs, measured with the command in the README (see its "Profiles" section).
 PROFILE_COST = {
     "smoke": "a few minutes on 2 CPU cores",
-    "default": "about 50 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
+    "default": "about 47 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }
 
