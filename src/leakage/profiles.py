@@ -147,8 +147,9 @@ def check_profile(profile: str) -> str:
 def notebook_parameters(notebook: str, profile: str) -> dict[str, Any]:
     """Every parameter ``notebook`` gets under ``profile``: its ``parameters`` cell's values with the profile's
     changes, ``profile`` itself included (a new dict each call). Raises ``ValueError`` for an unknown notebook
-    or profile. Another chapter's experiment module reads a notebook's parameters through this function (e.g.
-    ``lz_boundary`` those of ``lz_transfer``, whose shadow models it reuses)."""
+    or profile. A chapter that reuses another's runs reads that chapter's parameters with the build's ``--set``
+    values through ``leakage.book.other_chapter_parameters`` instead (e.g. ``lz_boundary`` those of
+    ``lz_transfer``, whose shadow models it reuses)."""
     check_profile(profile)
     if notebook not in NOTEBOOK_PARAMETERS:
         raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(NOTEBOOK_PARAMETERS)}")
