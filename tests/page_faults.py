@@ -1,5 +1,6 @@
-"""A probe of the allocator setting for tests/test_device.py (run in a fresh child process): minor page faults of
-training steps of the book's Fashion-MNIST-sized CNN. No side effects on import."""
+"""Probes of the allocator setting for tests/test_device.py (each run in a fresh child process): minor page faults of
+training steps of the book's Fashion-MNIST-sized CNN, and of large blocks freed and allocated again in a thread (as
+a Dask task's). No side effects on import."""
 
 import resource
 
@@ -30,7 +31,6 @@ def training_page_faults(keep: bool, steps: int = 10) -> tuple[bool, int]:
         step()
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
     return applied, faults
-
 
 
 def thread_page_faults(keep: bool, rounds: int = 10) -> tuple[bool, int]:

@@ -37,6 +37,7 @@ from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_t
                                       random_reference, unflipped_by_class)
 from leakage.attacks.shadow import ShadowRun
 from leakage.attacks.transfer import TransferAttack
+from leakage.book import other_chapter_parameters
 from leakage.certify import CertifyConfig, CertifyRun, certified_radii
 from leakage.claims.lz_boundary import COMPARE_COLUMNS, CURVE_COLUMNS, RADII_COLUMNS, REFERENCE_COLUMNS, \
     SCORE_COLUMNS
@@ -50,7 +51,6 @@ from leakage.inputs import module_digest
 from leakage.metrics import best_f1, f1_at_threshold, roc_auc
 from leakage.store import Store
 from leakage.train import predict_logits
-from leakage.book import other_chapter_parameters
 
 #: Perturbation measures of the boundary attack's extras -> their names in the book.
 NORM_NAMES: dict[str, str] = {"l0": "L0", "l1": "L1", "l2": "L2", "linf": "L∞"}

@@ -41,6 +41,7 @@ from leakage.attacks.noise import NoiseAttack
 from leakage.attacks.reference_models import reference_in_mask, reference_pool, train_reference_model
 from leakage.attacks.rmia import RmiaAttack
 from leakage.attacks.shadow import ShadowConfig
+from leakage.book import other_chapter_parameters
 from leakage.claims.lz_ladder import LABEL_ONLY, SCORE_BASED, SCORE_COLUMNS
 from leakage.config import doc_field
 from leakage.data.splits import NUM_TARGETS, table7_sizes
@@ -50,7 +51,6 @@ from leakage.experiments.label_only import CandidateConfig, attack_context, cand
 from leakage.experiments.targets import Target, TargetConfig, train_target
 from leakage.metrics import roc_auc, roc_curve, tpr_at_fpr
 from leakage.store import Store
-from leakage.book import other_chapter_parameters
 
 #: The ladder's attacks, in the book's order: label in the book -> its threat model (label-only ones first).
 ATTACKS: dict[str, str] = {"baseline": LABEL_ONLY, "transfer": LABEL_ONLY, "boundary": LABEL_ONLY,
