@@ -135,10 +135,13 @@ def test_bad_inputs_are_clear_errors(toy):
     cases = [
         ({"m": (codes[:2] + [b"int f();"], labels[:3])}, r"members: every code must be a string; code 2 is a bytes"),
         ({"m": ("int f();", [0])}, "a single str"),
-        ({"m": (codes, labels.astype(float))}, "labels must be integer class indices, got dtype float64"),
-        ({"m": (codes, labels[:-1])}, "one label per code"),
-        ({"n": (codes[:1], [2])}, r"non_members: labels must be class indices in \[0, 2\).*got a label 2"),
-        ({"m": (codes[:1], [-1])}, "labels must be class indices >= 0"),
+        ({"m": (codes, labels.astype(float))}, "members labels must be integer class indices.*got floats"),
+        ({"m": (codes, np.array(["good", "bad"])[labels])}, "members labels must be integer class indices.*got strings"),
+        ({"m": (codes, labels[:-1])}, r"members labels must have shape \(60,\), one per example"),
+        ({"n": (["int unseen(void);"], [2])}, r"non_members: labels must be class indices in \[0, 2\).*got a label 2"),
+        ({"m": (codes[:1], [-1])}, r"members labels must be class indices >= 0, got values in \[-1, -1\]"),
+        ({"n": (codes[:3], labels[:3])}, r"3 of the 3 non_members codes also occur in members \(members\[0\] = "
+                                         r"non_members\[0\].*allow_overlap=True"),
         ({"n": ([], [])}, "non_members is empty"),
         ({"m": codes}, "members must be a pair"),
         ({"model": lambda c: np.zeros(len(c))}, r"target model must return logits \(N, K\).*shape \(60,\)"),

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from leakage.api.result import MembershipResult
-from leakage.checks import check_finite
+from leakage.caller_state import leaves_caller_state
+from leakage.checks import check_disjoint, check_finite, check_labels
 from leakage.inputs import bytes_digest
 from leakage.vp.attack import AttackConfig, attack_label, shadow_attack
 from leakage.vp.features import FEATURE_SETS, WITHOUT_EMBEDDING, RawOutputs, check_feature_sets
@@ -39,6 +40,7 @@ CodeModel = Callable[[list[str]], Any]
 LabelledCode = tuple[Sequence[str], Sequence[int]]
 
 
+@leaves_caller_state
 def attack_code_model(
     target: CodeModel,
     members: LabelledCode,
@@ -54,6 +56,7 @@ def attack_code_model(
     batch_size: int = 256,
     n_boot: int = 1000,
     seed: int = 0,
+    allow_overlap: bool = False,
 ) -> dict[str, MembershipResult]:
     """The shadow-model membership attack (Shokri et al. 2017) on a code model, under NMID (Liao et al.).
 
@@ -85,6 +88,13 @@ def attack_code_model(
         Strings per call of a model: each side (members, non-members, ...) is queried in batches of this size.
     n_boot, seed:
         Bootstrap resamples and seed of the metrics' 95% CIs (the same resamples for every feature set).
+    allow_overlap:
+        A code string in both ``members`` and ``non_members`` (or in both ``shadow_members`` and
+        ``shadow_non_members``) is an error unless True (then a :class:`leakage.checks.OverlapWarning`).
+
+    The models handed in (torch modules, or bound methods of modules) come back as they were (train/eval mode,
+    device, dtype, ``requires_grad``), and so do the global random generators
+    (:func:`leakage.caller_state.caller_state`).
 
     Returns
     -------
@@ -118,6 +128,8 @@ def attack_code_model(
     sides = {name: _labelled(name, value) for name, value in (
         ("members", members), ("non_members", non_members), ("shadow_members", shadow_members),
         ("shadow_non_members", shadow_non_members))}
+    for first, second in (("members", "non_members"), ("shadow_members", "shadow_non_members")):
+        check_disjoint(first, sides[first][0], second, sides[second][0], allow=allow_overlap, what="codes")
     if (shadow is None) == (train_shadow is None):
         raise ValueError("give exactly one of shadow (a trained shadow code model) and train_shadow "
                          "(codes, labels -> code model)")
@@ -165,18 +177,7 @@ def _labelled(name: str, value: Any) -> tuple[list[str], np.ndarray]:
         raise ValueError(f"{name}: every code must be a string; code {bad} is a {type(codes[bad]).__name__}")
     if not codes:
         raise ValueError(f"{name} is empty: the attack needs at least one function on each side")
-    if hasattr(labels, "detach"):  # a torch tensor
-        labels = labels.detach().cpu().numpy()
-    y = np.asarray(labels)
-    if y.dtype != bool and not np.issubdtype(y.dtype, np.integer):
-        if y.dtype == object or not np.issubdtype(y.dtype, np.number):
-            raise ValueError(f"{name}: labels must be integer class indices, got {y.dtype} values")
-        raise ValueError(f"{name}: labels must be integer class indices, got dtype {y.dtype} (cast them)")
-    if y.ndim != 1 or len(y) != len(codes):
-        raise ValueError(f"{name}: one label per code needed, got {len(codes)} codes and labels of shape {y.shape}")
-    if y.min() < 0:
-        raise ValueError(f"{name}: labels must be class indices >= 0, got {y.min()}")
-    return codes, y.astype(np.int64)
+    return codes, check_labels(f"{name} labels", labels, n=len(codes))
 
 
 def _as_array(value: Any) -> np.ndarray:
