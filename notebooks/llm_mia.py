@@ -156,7 +156,8 @@ note = ("Brown passages with document-level member / non-member / reference pool
 for item in ("llm-auc", "llm-roc", "llm-scores", "llm-epochs", "llm-mink"):
     record_provenance(profile, item, datasets=provenance, note=note)
 
-cols = ["target", "epoch", "attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "best_f1",
+cols = ["target", "epoch", "attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "tpr_at_0fp",
+        "best_f1",
         "n_members", "n_non_members"]
 fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(auc_table)))
 labels = [f"{t} | {a}" for t, a in zip(auc_table["target"], auc_table["attack"])]
@@ -180,9 +181,11 @@ publish("llm-auc", profile, table=auc_table[cols], figure=fig)
 # ```{glue:figure} llm-auc-table
 # :name: llm-auc-table
 #
-# LLM MIA: AUC (CI), TPR at 1% and 0.1% FPR, best F1, and the numbers of members and non-members
-# evaluated, per attack and target (last epoch). With fewer than 1,000 non-members, TPR at 0.1% FPR
-# is the TPR at zero false positives.
+# LLM MIA: AUC (CI), TPR at 1% and 0.1% FPR, TPR at zero false positives (`tpr_at_0fp`), best F1,
+# and the numbers of members and non-members evaluated, per attack and target (last epoch). A TPR at
+# an FPR below 1/n for n non-members is left blank (0.1% with fewer than 1,000 non-members, 1% with
+# fewer than 100): no threshold has an FPR between 0 and 1/n, so it would be the TPR at zero false
+# positives, which `tpr_at_0fp` gives under its own name.
 # ```
 
 # %% [markdown]

@@ -150,9 +150,11 @@ display(l2_means.style.hide(axis="index").format(precision=4))
 # Both searches start from uniform noise. A target that labels all noise as one class gives that
 # class's candidates no start: unflipped, they would score the largest distance searched and rank as
 # members for their class alone. Those candidates therefore also try blended noise and the attacker's
-# own images (other candidates, D_shadow) that the target labels differently, each trial a label
-# query paid from the candidate's budget. Per class, summed over the targets: where the starts came
-# from, and how many candidates stayed unflipped (a large share in one class is the warning sign).
+# own images (D_shadow) that the target labels differently, each trial a label query paid from the
+# candidate's budget and planned so that a small budget reaches them. A candidate no trial starts is
+# flagged `unstarted`, scores below every distance found (no membership information) and the attack
+# warns. Per class, summed over the targets: where the starts came from, and how many candidates
+# stayed unflipped (a large share in one class is the warning sign).
 
 # %% tags=["remove-input"]
 by_class = boundary.unflipped_table(runs)

@@ -174,7 +174,10 @@ publish("lz-frontier", profile, table=frontier, figure=fig)
 # :name: lz-frontier
 #
 # Beyond the paper: test accuracy vs the strongest attack's AUC (left) and TPR at 1% FPR (right)
-# for every defence setting; the dotted line joins the Pareto front (filled markers).
+# for every defence setting; the dotted line joins the Pareto front (filled markers). The TPR is
+# the best of the attacks with at least 100 non-members (below that no threshold has an FPR between
+# 0 and 1/n, and the number would be the TPR at zero false positives: the boundary attack, run on
+# fewer candidates, can have too few).
 # ```
 
 # %% [markdown]

@@ -65,6 +65,7 @@ from leakage.claims import record_evidence
 from leakage.claims.lz_ladder import chapter_claims
 from leakage.experiments import ladder
 from leakage.experiments.targets import cached_data
+from leakage.metrics import LOW_FPRS, shown_tpr
 from leakage.profiles import notebook_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
@@ -124,8 +125,10 @@ record_provenance(profile, "lz-ladder", datasets={d: cached_data(d).source for d
 # AUC, TPR at 1% FPR and TPR at 0.1% FPR of every attack on every target, each with its 95%
 # bootstrap interval (members and non-members resampled separately). Label-only attacks are drawn
 # in blue above the line, score-based ones in orange below it. With n non-members, TPR at an FPR
-# f is that of the best threshold with at most f n false positives: below 1/n (here 0.1% unless
-# the target has 1,000 non-members), it is the TPR at no false positive at all.
+# f is that of the best threshold with at most f n false positives: below 1/n (0.1% unless the
+# target has 1,000 non-members) no threshold has an FPR between 0 and 1/n, and the number would be
+# the TPR at zero false positives. Such a panel shows that statistic under its own name ("TPR at
+# 0 FP"), and the table leaves the TPR at that FPR out (n/a) beside its `tpr_at_0fp` column.
 
 # %% tags=["remove-input"]
 metrics = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR", "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR"}
@@ -139,6 +142,8 @@ for row, (dataset, model) in enumerate(keys):
     y = np.arange(len(order))
     for col, (metric, name) in enumerate(metrics.items()):
         ax = axes[row, col]
+        if metric in LOW_FPRS:  # below 1/n the sample gives the TPR at zero false positives: shown as such
+            metric, name = shown_tpr(metric, int(part.n_non_members.min()))
         values, lo, hi = part[metric], part[f"{metric}_lo"], part[f"{metric}_hi"]
         ax.barh(y, values, xerr=np.stack([values - lo, hi - values]), color=[threat_colour[t] for t in part.threat],
                 capsize=2)
@@ -150,10 +155,11 @@ for row, (dataset, model) in enumerate(keys):
                yticklabels=order)
 axes[0, 0].invert_yaxis()  # the y axes are shared: label-only attacks on top
 fig.tight_layout()
-columns = ["dataset", "model", "threat", "attack", *[f"{m}{s}" for m in metrics for s in ("", "_lo", "_hi")],
-           "n_candidates"]
+columns = ["dataset", "model", "threat", "attack",
+           *[f"{m}{s}" for m in [*metrics, "tpr_at_0fp"] for s in ("", "_lo", "_hi")], "n_candidates",
+           "n_non_members"]
 publish("lz-ladder", profile, table=table[columns], figure=fig)
-display(table[columns].style.hide(axis="index").format(precision=3))
+display(table[columns].style.hide(axis="index").format(precision=3, na_rep="n/a"))
 if not shared:
     display(Markdown("**Note:** this build's targets or candidates differ from the boundary chapter's, so the "
                      "part-1 and boundary attacks were run here anew."))
@@ -163,9 +169,12 @@ if not shared:
 # :name: lz-ladder
 #
 # The threat-model ladder: AUC, TPR at 1% FPR and TPR at 0.1% FPR (95% bootstrap intervals) of
-# every attack on every target of this build, all on the same candidates. Label-only attacks
-# (blue, above the line) see only the predicted label; score-based ones (orange, below) see the
-# confidence vector. The dashed line is chance AUC. The table gives the numbers.
+# every attack on every target of this build, all on the same candidates; where a target has too
+# few non-members to resolve the FPR (fewer than 1,000 for 0.1%, 100 for 1%), the panel shows the
+# TPR at zero false positives instead, and its title says so. Label-only attacks (blue, above the
+# line) see only the predicted label; score-based ones (orange, below) see the confidence vector.
+# The dashed line is chance AUC. The table gives the numbers (n/a: an FPR below 1/n for n
+# non-members; `tpr_at_0fp`: the TPR at zero false positives).
 # ```
 
 # %% [markdown]
@@ -177,15 +186,17 @@ if not shared:
 
 # %% tags=["remove-input"]
 queries = ladder.query_frame(results)
-long = queries.melt(id_vars=["dataset", "model", "attack", "queries"], value_vars=["auc", "tpr_at_1pct_fpr"],
+# one statistic for every target: TPR at 1% FPR if each has the 100 non-members it takes, else the TPR at 0 FP
+tpr_metric, tpr_name = shown_tpr("tpr_at_1pct_fpr", int(table.n_non_members.min()))
+long = queries.melt(id_vars=["dataset", "model", "attack", "queries"], value_vars=["auc", tpr_metric],
                     var_name="metric", value_name="value")
-long["metric"] = long.metric.map(metrics)
+long["metric"] = long.metric.map({"auc": "AUC", tpr_metric: tpr_name})
 long["target"] = long.model + " (" + long.dataset + ")"
 grid = sns.relplot(data=long[long.queries > 0], x="queries", y="value", hue="attack", style="target",
                    col="metric", kind="line", marker="o", height=3.3, aspect=1.35, facet_kws={"sharey": False})
 grid.set(xscale="log", xlabel="label queries per candidate (log)")
 grid.set_titles("{col_name}")
-for ax, name in zip(grid.axes.flat, ["AUC", "TPR at 1% FPR"]):
+for ax, name in zip(grid.axes.flat, ["AUC", tpr_name]):
     ax.set(ylabel=name, ylim=(0.3, 1.02) if name == "AUC" else (0, 1.02))
     if name == "AUC":
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
@@ -195,7 +206,8 @@ publish("lz-queries", profile, table=queries, figure=grid.figure)
 # ```{glue:figure} lz-queries
 # :name: lz-queries
 #
-# AUC and TPR at 1% FPR against the label queries spent per candidate (log scale) by the boundary
+# AUC and TPR at 1% FPR (the TPR at zero false positives where a target has fewer than 100
+# non-members; the panel's title says which) against the label queries spent per candidate (log scale) by the boundary
 # attack (HopSkipJump's best perturbation so far), the augmentation attack (flips, then
 # translations, in a fixed order) and the random-noise attack, one line style per target. Read
 # from the attacks' recorded checkpoints, not from extra runs.
@@ -210,8 +222,7 @@ publish("lz-queries", profile, table=queries, figure=grid.figure)
 # %% tags=["remove-input"]
 roc_dataset = datasets[0]
 curves = ladder.roc_frame(results, roc_dataset, lowfpr_target)
-n_non = int(table.loc[(table.dataset == roc_dataset) & (table.model == f"M-{lowfpr_target}"), "n_candidates"].iloc[0]
-            // 2)
+n_non = int(table.loc[(table.dataset == roc_dataset) & (table.model == f"M-{lowfpr_target}"), "n_non_members"].iloc[0])
 floor = 1 / (2 * n_non)
 fig, ax = plt.subplots(figsize=(6.0, 4.6))
 styles = {"label-only": "--", "score-based": "-"}

@@ -24,7 +24,8 @@
 #
 # Every call returns `MembershipResult` objects: per-candidate `scores` (**higher = member**, none
 # dropped), `is_member`, documented per-candidate `extras`, the measured `cost`, and `metrics`: AUC and
-# TPR at 1% and 0.1% FPR, each with a 95% bootstrap confidence interval. A model handed in is keyed by
+# TPR at 1% and 0.1% FPR and at zero false positives, each with a 95% bootstrap confidence interval (a
+# TPR at an FPR below 1/n for n non-members is NaN: see below). A model handed in is keyed by
 # a digest of its weights, or not cached at all: a result is never another model's. The book's own
 # chapters run through the same code (the tests check that the entry points give the chapters' scores
 # on the chapters' targets).
@@ -61,7 +62,7 @@ from leakage.results import record_provenance
 
 set_style()
 COLUMNS = ["attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_1pct_fpr_lo", "tpr_at_1pct_fpr_hi",
-           "tpr_at_0.1pct_fpr", "n_members", "n_non_members"]
+           "tpr_at_0.1pct_fpr", "tpr_at_0fp", "n_members", "n_non_members"]
 
 # %% [markdown]
 # ## An image classifier
@@ -254,7 +255,10 @@ record_provenance(profile, "own-code", datasets={"juliet": corpus_vp.source},
 #   between the two sets; if the non-members are another kind of data, it measures that difference, not
 #   membership ({cite:t}`duan2024membership`, on LM benchmarks built from texts published before and after a cut-off).
 # - **Small samples give wide intervals.** Read the CI beside every AUC and TPR; a TPR at 0.1% FPR needs
-#   well over 1,000 non-members to mean anything.
+#   well over 1,000 non-members to mean anything. Below 1/n for n non-members an FPR cannot be measured at
+#   all (no threshold has an FPR between 0 and 1/n): the results leave such a TPR out (NaN) and give
+#   `tpr_at_0fp`, the TPR at zero false positives, which is what it would have been.
 # - **Caching.** `attack_classifier(..., store=Store())` caches results keyed by the digest of your model's
-#   weights and your data's content; without a store nothing is cached. The LM and code entry points never
+#   weights, architecture and outputs on a fixed probe batch, and your data's content; without a store nothing
+#   is cached. The LM and code entry points never
 #   cache: each call scores the weights the model holds at that moment.

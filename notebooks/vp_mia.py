@@ -250,7 +250,9 @@ publish("vp-mia", profile, table=mia, figure=fig)
 # :name: vp-mia-table
 #
 # Every model x feature set x attack classifier: AUC with its 95% bootstrap CI, TPR at 1% FPR with
-# its CI, the best F1 over thresholds, and the numbers of members and non-members evaluated.
+# its CI (blank with fewer than 100 non-members: no threshold has an FPR between 0 and 1/n, so it
+# would be the TPR at zero false positives, given as `tpr_at_0fp`), the best F1 over thresholds, and
+# the numbers of members and non-members evaluated.
 # ```
 
 # %% [markdown]
@@ -317,7 +319,8 @@ publish("vp-nmid", profile, table=nmid_table, figure=grid.figure)
 # ```{glue:figure} vp-nmid-table
 # :name: vp-nmid-table
 #
-# Every model x masking level x sigma x attacker of this build: attack AUC (CI), TPR at 1% FPR,
+# Every model x masking level x sigma x attacker of this build: attack AUC (CI), TPR at 1% FPR (blank
+# with fewer than 100 non-members),
 # utility of the defended release (F1, accuracy), the F1 drop from the undefended model, and the
 # share of released labels equal to the model's own.
 # ```

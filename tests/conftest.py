@@ -1,5 +1,8 @@
 """Shared fixtures: a deliberately overfit toy target on synthetic Gaussian-class images."""
 
+import os
+import pickle
+
 import pytest
 import torch
 
@@ -54,3 +57,45 @@ def overfit_target(toy_store):
         yield targets.train_target(config, toy_store)
     finally:
         targets.cached_data = original
+
+
+def as_user(uid, gid, task, *args):
+    """Run ``task(*args)`` in a forked child as user ``uid`` / group ``gid``; its result, or the exception it
+    raised, comes back (pickled through a pipe)."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop root, run, report, exit without running the parent's cleanup
+        try:
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
+            try:
+                out = ("ok", task(*args))
+            except Exception as err:  # noqa: BLE001 (sent back to the test)
+                out = ("error", f"{type(err).__name__}: {err}")
+            with os.fdopen(write, "wb") as pipe:
+                pickle.dump(out, pipe)
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        data = pipe.read()
+    os.waitpid(pid, 0)
+    return pickle.loads(data)
+
+
+def tiny_bert(folder, texts):
+    """A tiny random BertForMaskedLM (eval mode) and its WordPiece tokenizer whose vocabulary is the words of
+    ``texts``, the vocabulary file written in ``folder``."""
+    import re
+
+    from transformers import BertConfig, BertForMaskedLM, BertTokenizer
+
+    words = sorted({w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t)})
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "##s", "##ed"] + words))
+    tokenizer = BertTokenizer(str(vocab))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    return BertForMaskedLM(config).eval(), tokenizer

@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-import torch
+from conftest import tiny_bert as make_tiny_bert
 
 from leakage.api import MembershipResult, attack_language_model
 from leakage.api.text import read_texts
@@ -51,16 +51,7 @@ def tiny_lm():
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     """A tiny random BertForMaskedLM and its WordPiece tokenizer (vocabulary: the test texts' words)."""
-    from transformers import BertConfig, BertForMaskedLM, BertTokenizer
-
-    words = sorted({w.lower() for t in MEMBERS + NON_MEMBERS for w in re.findall(r"[A-Za-z]+", t)})
-    vocab = tmp_path_factory.mktemp("bert") / "vocab.txt"
-    vocab.write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", ",", "##s", "##ed"] + words))
-    tokenizer = BertTokenizer(str(vocab))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
-    return BertForMaskedLM(config).eval(), tokenizer
+    return make_tiny_bert(tmp_path_factory.mktemp("bert"), MEMBERS + NON_MEMBERS)
 
 
 # --------------------------------------------------------------------------- the book's pipeline

@@ -220,17 +220,18 @@ def test_a_candidate_whose_copies_all_keep_the_label_gets_the_top_score():
 
 
 def test_the_noise_attack_is_reproducible_from_its_seeds_whatever_the_chunk_size():
-    config = NoiseAttack.Config(n_queries=40, sigma=0.3, seed=1, chunk_size=4096)
+    config = NoiseAttack.Config(n_queries=150, sigma=0.3, seed=1, chunk_size=4096)
     run = NoiseAttack(config).run(context(PLAIN))
-    again = NoiseAttack(NoiseAttack.Config(n_queries=40, sigma=0.3, seed=1, chunk_size=33)).run(context(PLAIN))
+    again = NoiseAttack(NoiseAttack.Config(n_queries=150, sigma=0.3, seed=1, chunk_size=33)).run(context(PLAIN))
     np.testing.assert_array_equal(run.scores, again.scores)
     np.testing.assert_array_equal(run.extras["checkpoint_score"], again.extras["checkpoint_score"])
-    other = NoiseAttack(NoiseAttack.Config(n_queries=40, sigma=0.3, seed=2)).run(context(PLAIN))
+    other = NoiseAttack(NoiseAttack.Config(n_queries=150, sigma=0.3, seed=2)).run(context(PLAIN))
     assert not np.array_equal(run.scores, other.scores)
-    shorter = NoiseAttack(NoiseAttack.Config(n_queries=10, sigma=0.3, seed=1)).run(context(PLAIN))
-    k = run.extras["checkpoints"].tolist().index(10)  # the first 10 copies are the same images
-    np.testing.assert_array_equal(shorter.scores, run.extras["checkpoint_score"][:, k])
-    assert 40 * len(X) > NOISE_BLOCK  # the runs span several noise blocks
+    for q in (10, 131):  # the first q copies are the same images, within a noise block and across three
+        shorter = NoiseAttack(NoiseAttack.Config(n_queries=q, sigma=0.3, seed=1)).run(context(PLAIN))
+        k = run.extras["checkpoints"].tolist().index(q)
+        np.testing.assert_array_equal(shorter.scores, run.extras["checkpoint_score"][:, k])
+    assert 131 > 2 * NOISE_BLOCK  # each candidate's copies span three noise blocks
 
 
 def test_checkpoint_scores_are_prefix_fractions():

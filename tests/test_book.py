@@ -1,6 +1,7 @@
 """The book runner: notebooks, profiles and the table of contents agree; bad input gives clear errors."""
 
 import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -270,3 +271,123 @@ def test_a_set_value_of_part_1_reaches_the_chapters_that_reuse_its_runs(chapter)
 def test_the_runner_fills_overrides_itself():
     with pytest.raises(BookError, match="filled by the runner"):
         resolve_parameters("lz_boundary", "smoke", {"overrides": {"epochs": 3}})
+
+
+# --------------------------------------------------------------------------- one path, whatever the working directory
+
+
+PATH_ENV = {"LEAKAGE_STORE": "relstore", "LEAKAGE_RESULTS": "../results", "LEAKAGE_DATA_DIR": "~/data",
+            "LEAKAGE_JULIET": "/srv/juliet.zip", "LEAKAGE_BROWN": "corpora/brown"}
+
+
+@pytest.fixture
+def caller(tmp_path, monkeypatch):
+    """The runner started in ``tmp_path/caller`` (not the project root) with relative paths in the environment."""
+    folder = tmp_path / "caller"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    for name, value in PATH_ENV.items():
+        monkeypatch.setenv(name, value)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return folder
+
+
+def test_relative_paths_in_the_environment_are_pinned_to_the_callers_folder(caller, tmp_path):
+    from leakage.paths import PATH_VARIABLES, pin_environment_paths, store_root
+
+    assert set(PATH_ENV) <= set(PATH_VARIABLES)
+    expected = {"LEAKAGE_STORE": caller / "relstore", "LEAKAGE_RESULTS": tmp_path / "results",
+                "LEAKAGE_DATA_DIR": tmp_path / "home" / "data", "LEAKAGE_JULIET": Path("/srv/juliet.zip"),
+                "LEAKAGE_BROWN": caller / "corpora" / "brown"}
+    assert pin_environment_paths() == {k: str(v) for k, v in expected.items()}
+    assert all(os.environ[k] == str(v) for k, v in expected.items())
+    assert pin_environment_paths() == {k: str(v) for k, v in expected.items()}  # once pinned, stays so
+    os.chdir(tmp_path)  # a worker or kernel starting elsewhere sees the same store
+    assert store_root() == caller / "relstore"
+
+
+def test_path_parameters_are_made_absolute_against_the_callers_folder(tmp_path):
+    from leakage.book import absolute_parameter_paths
+
+    (tmp_path / "ckpt").mkdir()
+    given = {"data_path": "data/devign.json", "codebert_path": "microsoft/codebert-base", "model": "smollm2-135m",
+             "pretrained_model": "ckpt", "epochs": 3, "overrides": {"data_path": "../x.json", "codebert_path": "./cb"}}
+    out = absolute_parameter_paths(given, tmp_path)
+    assert out == {"data_path": str(tmp_path / "data" / "devign.json"),
+                   "codebert_path": "microsoft/codebert-base",  # a Hub id: no path written, none there
+                   "model": "smollm2-135m", "pretrained_model": str(tmp_path / "ckpt"), "epochs": 3,
+                   "overrides": {"data_path": str(tmp_path.parent / "x.json"), "codebert_path": str(tmp_path / "cb")}}
+    assert absolute_parameter_paths({"data_path": None, "pretrained_model": ""}, tmp_path) == \
+        {"data_path": None, "pretrained_model": ""}
+
+
+def test_run_book_hands_workers_kernels_and_the_plan_check_the_same_absolute_paths(caller, tmp_path, monkeypatch):
+    import leakage.experiments.plan
+    import leakage.grid
+    from leakage.grid import PlanReport
+    from leakage.models.cnn import CNNConfig
+    from leakage.store import Store
+
+    seen: dict = {}
+
+    class Client:
+        cluster = None
+
+        def close(self):
+            pass
+
+    def make_client(**kwargs):  # workers and kernels inherit this environment
+        seen["workers"] = {name: os.environ.get(name) for name in PATH_ENV}
+        return Client()
+
+    class Plan:
+        def __len__(self):
+            return 1
+
+    def run_plan(plan, client, *, threads, store_root, echo):
+        seen["plan_store"] = store_root
+        return PlanReport(done={"task": 0.0})
+
+    def run_notebooks(names, params, client, threads, log):
+        seen["params"] = params
+        kernel = tmp_path / "project"  # where papermill starts the kernels
+        kernel.mkdir(exist_ok=True)
+        os.chdir(kernel)
+        try:  # a notebook that misses an artefact computes it into the store it sees
+            Store().cached("kernel_miss", CNNConfig(), lambda: {"value": 1}, seed=0)
+        finally:
+            os.chdir(caller)
+
+    monkeypatch.setattr(leakage.grid, "make_client", make_client)
+    monkeypatch.setattr(leakage.grid, "run_plan", run_plan)
+    monkeypatch.setattr(leakage.experiments.plan, "plan_for", lambda params: Plan())
+    monkeypatch.setattr(book, "run_notebooks", run_notebooks)
+    with pytest.raises(BookError, match="computed 1 artefact.*kernel_miss"):
+        run_book("smoke", only=["vp_mia"], overrides=["data_path=data/devign.json"], build=False, check_plan=True,
+                 log=lambda line: None)
+    store = str(caller / "relstore")
+    assert seen["workers"]["LEAKAGE_STORE"] == seen["plan_store"] == store
+    assert seen["workers"]["LEAKAGE_RESULTS"] == str(tmp_path / "results")
+    assert seen["workers"]["LEAKAGE_DATA_DIR"] == str(tmp_path / "home" / "data")
+    assert seen["params"]["vp_mia"]["data_path"] == str(caller / "data" / "devign.json")
+    assert (caller / "relstore" / "kernel_miss").is_dir() and not (tmp_path / "project" / "relstore").exists()
+
+
+def test_a_kernel_started_in_the_project_root_uses_the_runners_store(caller, tmp_path, sandbox, monkeypatch):
+    from leakage.paths import pin_environment_paths
+    from leakage.store import Store
+
+    kernel_cwd = tmp_path / "project"
+    kernel_cwd.mkdir()
+    monkeypatch.setattr(book, "project_root", lambda: kernel_cwd)
+    pin_environment_paths()
+    write_notebook(tmp_path / "kernel.py", "import os\nfrom leakage.models.cnn import CNNConfig\n"
+                   "from leakage.store import Store\n"
+                   "store = Store()\nstore.cached('kernel_miss', CNNConfig(), lambda: {'value': 1}, seed=0)\n"
+                   "print('cwd', os.getcwd(), 'store', store.root)\n")
+    result = book.execute_notebook("kernel", {"profile": "smoke", "x": 0}, threads=1)
+    executed = nbformat.read(result.output, as_version=4)
+    printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert f"cwd {kernel_cwd} store {caller / 'relstore'}" in printed
+    assert [e["kind"] for e in Store().computed()] == ["kernel_miss"]  # the plan check sees it

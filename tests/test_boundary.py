@@ -9,7 +9,8 @@ import torch
 from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, get_attack
 from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, random_reference,
                                       settings_of, unflipped_by_class)
-from leakage.attacks.hopskipjump import START_SOURCES, SearchSettings, boundary_search, perturbation_norms
+from leakage.attacks.hopskipjump import (START_SOURCES, UNSTARTED_SCORE, SearchSettings, boundary_search,
+                                         perturbation_norms)
 from leakage.attacks.qeba import dct_matrix, subspace_sampler
 from leakage.config import field_docs
 from leakage.experiments.label_only import CandidateConfig, run_attack
@@ -155,9 +156,13 @@ def test_returned_points_are_adversarial_in_bounds_and_the_budget_holds(overfit_
         assert attack.config.checkpoints == {1: (0, 1), 7: (0, 1, 5, 7), 37: (0, 1, 5, 37),
                                              400: (0, 1, 5, 100, 400)}[budget]
         assert record.shape == (40, len(attack.config.checkpoints))
-        assert np.isinf(record[:, 0]).all()  # nothing known before any query
-        assert (record[result.misclassified, 1:] == 0).all() and np.isinf(record[~result.misclassified, 1]).all()
-        assert (record[:, 1:] <= record[:, :-1]).all()  # more queries never make the best distance worse
+        assert (record[:, 0] == UNSTARTED_SCORE).all()  # nothing known before any query
+        assert (record[result.misclassified, 1:] == 0).all()
+        assert (record[~result.misclassified, 1] == UNSTARTED_SCORE).all()
+        known = record > UNSTARTED_SCORE
+        # more queries never make the best distance worse, once one is known
+        assert (known[:, :-1] <= known[:, 1:]).all()
+        assert ((record[:, 1:] <= record[:, :-1]) | ~known[:, :-1]).all()
         if budget == 400:
             assert result.flipped.all()
             final = result.norms[norm]
@@ -175,8 +180,11 @@ def test_unflippable_candidates_keep_the_largest_distance_searched_and_loops_end
     # label check + init_size random starts + blend_trials blended starts (no pool given), then stop
     assert result.queries.tolist() == [1 + 10 + 10] * 3 + [1] * 3
     assert result.start_source.tolist() == [-1] * 3 + [0] * 3
-    assert (result.norms["l2"][:3] > 0.5).all() and (result.norms["l2"][3:] == 0).all()
-    assert np.isinf(result.checkpoint_dist[:3, 0]).all()
+    # unstarted: tied at UNSTARTED_SCORE, the largest distance searched kept apart (reach)
+    assert result.unstarted.tolist() == [True] * 3 + [False] * 3
+    assert (result.norms["l2"][:3] == UNSTARTED_SCORE).all() and (result.norms["l2"][3:] == 0).all()
+    assert (result.reach["l2"][:3] > 0.5).all() and (result.reach["l2"][3:] == 0).all()
+    assert (result.checkpoint_dist[:3, 0] == UNSTARTED_SCORE).all()
     # erratic labels: every loop is bounded, the budget holds, nothing is dropped
     x = torch.rand(8, 1, 4, 4, generator=torch.Generator().manual_seed(1))
     model = Scrambled()
@@ -347,7 +355,7 @@ def test_pool_starts_alone_flip_the_noise_class_with_every_query_counted():
     assert np.array_equal(oracle.per_owner.numpy(), result.queries)
     # nearest image of another label first (a class-1 candidate), adversarial at once: after the label check and
     # 10 noise trials (11 queries) nothing is known, after the first pool trial (12) a start is
-    assert np.isinf(result.checkpoint_dist[:4, 0]).all() and np.isfinite(result.checkpoint_dist[:4, 1]).all()
+    assert (result.checkpoint_dist[:4, 0] == UNSTARTED_SCORE).all() and (result.checkpoint_dist[:4, 1] > 0.1).all()
     table = unflipped_by_class(result.labels, result.flipped, result.start_source)
     assert table["class"].tolist() == [0, 1, 2] and table.candidates.tolist() == [4, 4, 4]
     assert table.pool_start.tolist() == [4, 0, 0] and table.noise_start.tolist() == [0, 4, 4]
@@ -357,15 +365,17 @@ def test_pool_starts_alone_flip_the_noise_class_with_every_query_counted():
 
 
 def test_without_fallbacks_the_noise_class_stays_unflipped_and_the_table_says_so():
-    """The fault the fallbacks fix: noise-only starts leave exactly the noise class unflipped, scored as the
-    largest distance searched, i.e. ranked above every flipped candidate for its class alone."""
+    """The fault the fallbacks fix: noise-only starts leave exactly the noise class unflipped. Issue #27: they no
+    longer score the largest distance searched (ranked above every flipped candidate for their class alone) but
+    UNSTARTED_SCORE, tied below every flipped one."""
     model, x, y, _, _, _ = noise_class_setup()
     oracle = LabelOnlyOracle(model, num_owners=len(x), budget=300)
     settings = SearchSettings(budget=300, init_size=10, blend_trials=0, pool_trials=0)
     result = boundary_search(oracle, x, settings, torch.Generator().manual_seed(0), labels=y)
     table = unflipped_by_class(result.labels, result.flipped, result.start_source)
     assert table.unflipped.tolist() == [4, 0, 0] and table.unflipped_share.tolist() == [1.0, 0.0, 0.0]
-    assert result.norms["l2"][:4].min() > result.norms["l2"][4:].max()
+    assert (result.norms["l2"][:4] == UNSTARTED_SCORE).all() and result.unstarted.tolist() == [True] * 4 + [False] * 8
+    assert result.reach["l2"][:4].min() > result.norms["l2"][4:].max()  # what they used to score
     plain = unflipped_by_class(result.labels, result.flipped)  # without sources: only the flip counts
     assert plain.unflipped.tolist() == [4, 0, 0] and plain.noise_start.sum() == 0
     with pytest.raises(ValueError, match="one entry per candidate"):

@@ -207,3 +207,18 @@ def test_attack_results_carry_n_tokens_truncated_and_failed():
         assert 0 <= result.metrics["auc"] <= 1 and result.metrics["n_members"] == 2
     with pytest.raises(ValueError, match="is_member holds 3 entries for 4 texts"):
         attack_results(inputs, np.ones(3, bool), standard_specs(neighbours=False))
+
+
+def test_each_attack_scores_a_text_from_its_own_rows_only():
+    """Issue 27, item 12: no attack normalises across texts; a subset or permutation of the texts (and of their
+    neighbour rows) gives each text the same score, to the bit (the toy model has no batch rounding)."""
+    full = run_attacks(toy_inputs()[0], ALL_SIX)
+    for order in ([2, 0, 1], [1], [2, 0]):
+        target = Scorer(Bigram(TABLE), CharTokenizer(), name="target", max_tokens=12, batch_size=2)
+        reference = Scorer(Bigram(REF_TABLE), CharTokenizer(), name="ref", max_tokens=12, batch_size=2)
+        texts = [TEXTS[i] for i in order]
+        flat = [t for i in order for t in NEIGHBOURS[i]]
+        part = run_attacks(AttackInputs(target.stats(texts), {"ref": reference.stats(texts)}, target.stats(flat), 2),
+                           ALL_SIX)
+        for label, scores in part.items():
+            np.testing.assert_array_equal(scores, full[label][order], err_msg=label)

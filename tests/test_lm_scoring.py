@@ -206,3 +206,76 @@ def test_smollm2s_special_token_strings_are_ordinary_text_too():
     special = set(tokenizer.all_special_ids)
     assert len(ids) > 3 and not special & set(ids) and not special & set(chat)
     assert tokenizer.decode(ids) == "<|endoftext|>"
+
+
+# --------------------------------------------------------------------------- a text is cut before it is tokenised
+
+
+class SpyTokenizer:
+    """A tokenizer that records the longest text it was asked to tokenise."""
+
+    def __init__(self, tokenizer):
+        self.tokenizer, self.longest = tokenizer, 0
+
+    def __call__(self, texts, **kw):
+        self.longest = max([self.longest, *map(len, texts)])
+        return self.tokenizer(texts, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.tokenizer, name)
+
+
+def _tokenizers(bpe) -> dict:
+    from tokenizers import Tokenizer, models as tok_models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    unigram = Tokenizer(tok_models.Unigram())
+    unigram.pre_tokenizer = pre_tokenizers.Metaspace()
+    unigram.train_from_iterator(SENTENCES * 3, trainers.UnigramTrainer(vocab_size=120, show_progress=False,
+                                                                       unk_token="<unk>", special_tokens=["<unk>"]))
+    wordpiece = Tokenizer(tok_models.WordPiece(unk_token="[UNK]"))
+    wordpiece.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    wordpiece.train_from_iterator(SENTENCES * 3, trainers.WordPieceTrainer(vocab_size=150, show_progress=False,
+                                                                           special_tokens=["[UNK]"]))
+    return {"byte-level BPE": bpe, "characters": CharTokenizer(),
+            "unigram": PreTrainedTokenizerFast(tokenizer_object=unigram, unk_token="<unk>"),
+            "wordpiece": PreTrainedTokenizerFast(tokenizer_object=wordpiece, unk_token="[UNK]")}
+
+
+def _hard_texts(max_tokens: int) -> list[str]:
+    from leakage.lm.scoring import prefix_chars
+
+    edge = prefix_chars(max_tokens)
+    return [*SENTENCES, "", " ", " ".join(SENTENCES) * 200, "abcdefgh" * 5000, ("word" + " " * 300) * 50,
+            "漢字仮名交じり文。" * 500, "e\u0301" * 3000, "line\r\n" * 3000, "a b " * (edge // 4),
+            "x" * (edge - 1), "x" * edge, "x" * (edge + 1), "The jury " * (edge // 9) + "said it."]
+
+
+@pytest.mark.parametrize("max_tokens", [1, 7, 64])
+def test_texts_are_cut_before_they_are_tokenised_with_the_whole_texts_ids(tiny_gpt2, max_tokens):
+    _, bpe = tiny_gpt2
+    texts = _hard_texts(max_tokens)
+    for label, tokenizer in _tokenizers(bpe).items():
+        whole = [list(x) for x in tokenizer(texts, add_special_tokens=False)["input_ids"]]
+        ids, truncated = encode_texts(tokenizer, texts, max_tokens)
+        assert ids == [x[:max_tokens] for x in whole], label
+        assert truncated.tolist() == [len(x) > max_tokens for x in whole], label
+        for text, x in zip(texts, whole):
+            if len(text) > 10_000 and len(x) > 4 * max_tokens + 8:  # its prefixes soon hold max_tokens + 1 tokens
+                spy = SpyTokenizer(tokenizer)
+                assert encode_texts(spy, [text], max_tokens)[0] == [x[:max_tokens]]
+                assert spy.longest < 10_000, label  # never the whole text
+
+
+def test_a_long_line_is_scored_as_its_prefix_without_tokenising_it_whole(tiny_gpt2):
+    model, tokenizer = tiny_gpt2
+    line = " ".join(SENTENCES) * 20_000  # 4.7 MB, one line
+    spy = SpyTokenizer(tokenizer)
+    with pytest.warns(TruncationWarning):
+        batch = Scorer(model, spy, name="g", max_tokens=16).stats([line])
+    assert spy.longest <= 1024 and batch.n_tokens[0] == 16 and batch.truncated[0]
+    head = line[:200]
+    with pytest.warns(TruncationWarning):
+        expected = Scorer(model, tokenizer, name="g", max_tokens=16).stats([head])
+    np.testing.assert_array_equal(batch.logprobs, expected.logprobs)
+    assert batch.texts == expected.texts and line.startswith(batch.texts[0])

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from leakage.paths import project_root
+from leakage.paths import absolute_path, pin_environment_paths, project_root, store_root
 from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, declared_defaults, notebook_parameters
 from leakage.progress import estimate_left, format_duration
 from leakage.store import FORCE_ENV
@@ -196,6 +196,30 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         except (ValueError, SyntaxError):
             overrides[name] = text
     return overrides
+
+
+#: Notebook parameters that name a file or folder -> whether the value may instead be a name that is no path (a
+#: Hugging Face id such as ``microsoft/codebert-base``, or an alias such as ``smollm2-135m``).
+PATH_PARAMETERS: dict[str, bool] = {"data_path": False, "codebert_path": True, "model": True, "pretrained_model": True}
+
+
+def absolute_parameter_paths(values: Mapping[str, Any], cwd: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """``values`` (parameter -> value) with each path parameter (:data:`PATH_PARAMETERS`) given as a relative path
+    made absolute against ``cwd`` (default: the working directory), once, by the runner: the plan's workers and
+    the notebook kernels (which run in the project root) then read the same file. A parameter that may also be a
+    Hub id or an alias is taken as a path only when it is written as one (starts with ``/``, ``~``, ``./`` or
+    ``../``) or names something that exists under ``cwd``. Empty values and None stay as they are; so do the
+    values of the :data:`OVERRIDES` dict, which are treated the same way."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    out = dict(values)
+    for name, value in values.items():
+        if name == OVERRIDES and isinstance(value, Mapping):
+            out[name] = absolute_parameter_paths(value, base)
+        elif name in PATH_PARAMETERS and isinstance(value, str) and value:
+            written_as_path = value.startswith(("/", "~", "./", "../")) or value in (".", "..")
+            if not PATH_PARAMETERS[name] or written_as_path or (base / value).exists():
+                out[name] = str(absolute_path(value, base))
+    return out
 
 
 def _conforms(value: Any, example: Any) -> bool:
@@ -579,7 +603,7 @@ def compute_plan(params: dict[str, dict[str, Any]], client, threads: int, log=pr
     planned = plan_for(params)
     if not len(planned):
         return
-    report = run_on_dask(planned, client, threads=threads, echo=log)
+    report = run_on_dask(planned, client, threads=threads, store_root=str(store_root()), echo=log)
     log(f"plan: {len(report.done)} of {len(planned)} artefacts ready in {report.seconds:.0f} s")
     if not report.ok:
         details = "\n\n".join(f"{name}:\n{text}" for name, text in report.failed.items())
@@ -605,7 +629,13 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     ``plan``: first compute every planned artefact (:func:`leakage.experiments.plan.plan_for`); the notebooks
     then load them. After the notebooks the runner counts the artefacts they computed themselves (the plan's
     misses): logged, or with ``check_plan`` a ``BookError`` naming them.
+
+    Paths: every relative path in the environment (:data:`leakage.paths.PATH_VARIABLES`, e.g. ``$LEAKAGE_STORE``)
+    and in the parameters (:data:`PATH_PARAMETERS`, e.g. ``--set data_path=...``) is made absolute against the
+    caller's working directory before any worker or kernel starts, so the plan, the notebooks and the plan check
+    all use the same store and files.
     """
+    pin_environment_paths()
     check_profile(profile)
     unknown = sorted(set(only or []) - set(ALL_NOTEBOOKS))
     if unknown:
@@ -616,8 +646,8 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
         raise BookError(f"--threads must be at least 1, got {threads}")
     chapters = [n for n in CHAPTER_NOTEBOOKS if not only or n in only]
     summaries = [n for n in SUMMARY_NOTEBOOKS if not only or n in only or chapters]
-    values = parse_overrides(overrides or [])
-    params = {n: resolve_parameters(n, profile, values) for n in chapters + summaries}
+    values = absolute_parameter_paths(parse_overrides(overrides or []))
+    params = {n: absolute_parameter_paths(resolve_parameters(n, profile, values)) for n in chapters + summaries}
     unused = sorted(set(values) - {k for p in params.values() for k in p})
     if unused:
         raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}")

@@ -102,12 +102,17 @@ def run_plan(plan: Plan, client, *, threads: int = 1, retries: int = 0, store_ro
     """Compute every task of ``plan`` on ``client``'s workers, each after the tasks it needs.
 
     ``threads``: torch threads per task; ``retries``: times a failed task is retried (a lost worker's task is
-    rescheduled by Dask anyway); ``store_root``: the store the workers use (None: their default, i.e.
-    ``$LEAKAGE_STORE`` or the project's); ``echo`` receives a progress line every ``every`` seconds and the
+    rescheduled by Dask anyway); ``store_root``: the store the workers use, made absolute here against this
+    process's working directory (None: each worker's own default, ``$LEAKAGE_STORE`` or the project's, for
+    workers of an existing cluster started elsewhere; a cluster this process starts inherits its environment,
+    pinned by :func:`leakage.paths.pin_environment_paths`); ``echo`` receives a progress line every ``every`` seconds and the
     dashboard address. Never raises for a failing task: the report says which failed and why.
     """
     from distributed import as_completed
 
+    from leakage.paths import absolute_path
+
+    store_root = str(absolute_path(store_root)) if store_root else None
     start = time.perf_counter()
     report = PlanReport()
     futures, names = {}, {}

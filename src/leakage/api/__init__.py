@@ -1,7 +1,8 @@
 """Measure the membership leakage of your own model: the book's attacks as a library.
 
 Three entry points, one per kind of model, each returning :class:`MembershipResult` objects
-(per-candidate scores, higher = member, and AUC / TPR at 1% and 0.1% FPR with CIs):
+(per-candidate scores, higher = member, and AUC / TPR at 1% and 0.1% FPR / TPR at zero false positives with
+CIs; a TPR at an FPR below 1/(non-members) is NaN, see :func:`leakage.metrics.fpr_resolution`):
 
 - :func:`attack_classifier` (:mod:`leakage.api.vision`): any torch image classifier (N, C, H, W) in
   [0, 1] -> logits; every label-only and score-based attack of part 1;

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from leakage.checks import check_finite
-from leakage.metrics import bootstrap_tprs, summarize
+from leakage.metrics import summarize
 
 #: What each attack family leaves in ``MembershipResult.extras``: name -> meaning. Every entry is an array
 #: whose first axis is the candidate (n, ...), except those in :data:`PER_RUN`.
@@ -24,11 +24,16 @@ EXTRAS: dict[str, str] = {
     "l1": "boundary: L1 norm of that perturbation (pixel units in [0, 1])",
     "l2": "boundary: L2 norm of that perturbation",
     "linf": "boundary: L-infinity norm of that perturbation",
-    "flipped": "boundary: True when a label-changing point was found within the budget (bool); an unflipped "
-               "candidate keeps the largest distance searched",
+    "flipped": "boundary: True when a label-changing point was found within the budget (bool; misclassified "
+               "candidates included)",
+    "unstarted": "boundary: True when the search found no label-changing start within the budget, so it never "
+                 "began (bool): the candidate scores UNSTARTED_SCORE (leakage.attacks.hopskipjump), tied with the "
+                 "other unstarted ones, below every distance found and above the misclassified (no membership "
+                 "information); the attack warns how many (MethodNotAppliedWarning)",
     "misclassified": "boundary: the target already mislabels the candidate (bool; score 0)",
     "queries": "boundary, augmentation, noise: label queries spent on the candidate (int)",
-    "checkpoint_dist": "boundary: (n, C) best distance after each query count of 'checkpoints'",
+    "checkpoint_dist": "boundary: (n, C) best distance after each query count of 'checkpoints' (UNSTARTED_SCORE "
+                       "where none was known yet)",
     "checkpoints": "boundary, augmentation, noise: (C,) query counts of 'checkpoint_dist' / 'checkpoint_score' (per "
                    "run)",
     "correct": "augmentation, noise: how many of the candidate's queries the target labelled with the true label (int)",
@@ -69,8 +74,9 @@ class MembershipResult:
     - ``config``: what determined the scores (the attack's config, or the book's run identity);
     - ``seed``: seed of the bootstrap behind the confidence intervals.
 
-    ``metrics`` (computed once): AUC with a 95% bootstrap CI, TPR at 1% and 0.1% FPR with 95% bootstrap CIs,
-    best F1, counts. Raises ``ValueError`` when the arrays do not have one entry per candidate or a score is NaN.
+    ``metrics`` (computed once): AUC with a 95% bootstrap CI, TPR at 1% and 0.1% FPR (NaN where the non-members
+    cannot resolve the FPR) and TPR at zero false positives, with 95% bootstrap CIs, best F1, counts. Raises
+    ``ValueError`` when the arrays do not have one entry per candidate or a score is NaN.
     """
 
     attack: str
@@ -105,20 +111,22 @@ class MembershipResult:
 
     @property
     def metrics(self) -> dict[str, float]:
-        """AUC (+ ``auc_lo``/``auc_hi``), TPR at 1% / 0.1% FPR (+ ``_lo``/``_hi``: 95% bootstrap CIs, members
-        and non-members resampled apart), best F1 and its threshold, ``n_members``, ``n_non_members``."""
+        """:func:`leakage.metrics.summarize` with TPR intervals: AUC (+ ``auc_lo``/``auc_hi``), TPR at 1% / 0.1%
+        FPR and ``tpr_at_0fp`` (TPR at zero false positives), each + ``_lo``/``_hi`` (95% bootstrap CIs, members
+        and non-members resampled apart), best F1 and its threshold, ``n_members``, ``n_non_members``.
+
+        With n0 non-members, the TPR at an FPR below 1/n0 (0.1% with fewer than 1,000 non-members, 1% with
+        fewer than 100) and its CI are NaN: no threshold has an FPR between 0 and 1/n0, so the number would be
+        ``tpr_at_0fp`` under another name (:func:`leakage.metrics.fpr_resolution`). Raises ``ValueError`` when
+        the result has no member or no non-member."""
         if not hasattr(self, "_metrics"):
-            metrics = summarize(self.scores, self.is_member, n_boot=self.n_boot, seed=self.seed)
-            if self.is_member.any() and (~self.is_member).any():
-                names = ("tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
-                bounds = bootstrap_tprs(self.scores, self.is_member, (0.01, 0.001), n_boot=self.n_boot, seed=self.seed)
-                for name, (lo, hi) in zip(names, bounds):
-                    metrics[f"{name}_lo"], metrics[f"{name}_hi"] = lo, hi
-            self._metrics = metrics
+            self._metrics = summarize(self.scores, self.is_member, n_boot=self.n_boot, seed=self.seed,
+                                      tpr_intervals=True)
         return self._metrics
 
     def summary(self) -> dict[str, Any]:
-        """One table row: ``attack``, every metric and every scalar cost."""
+        """One table row: ``attack``, every metric of :attr:`metrics` (a TPR at an FPR the sample cannot resolve is
+        NaN; ``tpr_at_0fp`` holds what it would have measured) and every scalar cost."""
         return {"attack": self.attack, **self.metrics, **{k: v for k, v in self.cost.items() if np.isscalar(v)}}
 
     def to_frame(self) -> pd.DataFrame:

@@ -21,6 +21,11 @@ augmentation defence (:func:`leakage.defenses.augment.random_crop`) pads with re
 very images such a target was trained on; ``'zeros'`` is torchvision's ``RandomCrop`` default (fill 0) and
 ``'edge'`` replicates the border, as the authors' code does (``scipy.ndimage.shift(mode='nearest')``).
 
+A configuration that queries no augmented copy (``max_queries=1``, or ``shift=0`` with ``flip=False``) does not apply
+the method: its score is the baseline attack's (1 or 0: the candidate's own label right or wrong); :meth:`run` warns
+(:class:`~leakage.attacks.coverage.MethodNotAppliedWarning`). No randomness: a candidate's score depends on it, the
+target and the config only, not on the other candidates (up to the target's float arithmetic on batches).
+
 Also here, shared with :mod:`leakage.attacks.noise`: :func:`query_agreement` (every candidate x every copy,
 in chunks through the label-only oracle, each query charged to its candidate, the budget checked up front) and
 :func:`checkpoint_scores` (the score after the first q queries, for AUC against queries).
@@ -37,13 +42,14 @@ import numpy as np
 import torch
 
 from leakage.attacks import AttackContext, AttackOutput, LabelOnlyOracle, QueryBudgetExceeded, register
+from leakage.attacks.coverage import warn_not_applied
 from leakage.config import doc_field
 
 TRANSLATIONS: tuple[str, ...] = ("ring", "square")
 PADDINGS: tuple[str, ...] = ("reflect", "zeros", "edge")
 
 #: Builds the queries of one chunk: (flat query indices (B,), their candidates (B,), their copy numbers (B,))
-#: -> images (B, C, H, W). Query ``flat`` is copy ``flat // n`` of candidate ``flat % n`` (n candidates).
+#: -> images (B, C, H, W). Query ``flat`` is copy ``flat % q`` of candidate ``flat // q`` (q copies each).
 QueryMaker = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
@@ -165,10 +171,11 @@ def query_agreement(oracle: LabelOnlyOracle, labels: torch.Tensor, per_candidate
                     chunk_size: int, attack: str) -> np.ndarray:
     """Whether the target labels each copy of each candidate with its true label: bool (n, per_candidate).
 
-    ``labels`` (n,) int64: the candidates' true labels. All n * per_candidate queries run copy-major (query
-    ``j * n + i`` is copy j of candidate i, built by ``make``: copy 0 of every candidate, then copy 1, ...), so
-    the first q copies of every candidate are the first q * n queries whatever ``per_candidate`` is; in chunks of
-    ``chunk_size`` queries, one oracle call each, every query charged to its candidate (``owner``). Exactly
+    ``labels`` (n,) int64: the candidates' true labels. All n * per_candidate queries run candidate-major (query
+    ``i * per_candidate + j`` is copy j of candidate i, built by ``make``: every copy of candidate 0, then of
+    candidate 1, ...), in chunks of ``chunk_size`` queries, one oracle call each, every query charged to its
+    candidate (``owner``). Which candidates share a chunk changes no query (``make`` builds each from its
+    candidate and copy number), so a candidate's answers do not depend on the others. Exactly
     ``per_candidate`` queries per candidate; the budget is checked before the first (:func:`reserve_queries`:
     ``ValueError`` / ``QueryBudgetExceeded``). Raises ``ValueError`` for ``chunk_size`` < 1 or
     ``per_candidate`` < 1.
@@ -181,10 +188,10 @@ def query_agreement(oracle: LabelOnlyOracle, labels: torch.Tensor, per_candidate
     agree = np.zeros(total, dtype=bool)
     for start in range(0, total, chunk_size):
         flat = torch.arange(start, min(start + chunk_size, total), device=labels.device)
-        candidate, copy = flat % n, flat // n
+        candidate, copy = flat // per_candidate, flat % per_candidate
         answers = oracle.labels(make(flat, candidate, copy), owner=candidate)
         agree[start:start + len(flat)] = (answers.to(labels.device) == labels[candidate]).cpu().numpy()
-    return agree.reshape(per_candidate, n).T.copy()
+    return agree.reshape(n, per_candidate)
 
 
 def checkpoint_scores(agree: np.ndarray, checkpoints: Sequence[int]) -> np.ndarray:
@@ -276,7 +283,8 @@ class AugmentationAttack:
         ``checkpoint_score`` (n, A): the score after the first q queries, q = ``checkpoints`` = 1..A.
         Cost: ``total_queries``, ``queries_per_candidate`` (mean), ``max_queries_per_candidate``, ``seconds``.
         Raises ``ValueError`` for a shift not smaller than the images, ``QueryBudgetExceeded`` (before any query)
-        when the oracle's budget is below :attr:`Config.budget`.
+        when the oracle's budget is below :attr:`Config.budget`. Warns
+        (:class:`~leakage.attacks.coverage.MethodNotAppliedWarning`) when the config queries no augmented copy.
         """
         start = time.perf_counter()
         c = self.config
@@ -285,6 +293,12 @@ class AugmentationAttack:
         if c.shift and c.shift >= min(h, w):
             raise ValueError(f"shift must be smaller than the images ({h} x {w} pixels), got {c.shift}")
         table = torch.as_tensor(c.augmentations, device=x.device)
+        if len(table) == 1:
+            why = "max_queries=1 keeps only the candidate itself" if c.max_queries == 1 else "shift=0 and flip=False"
+            warn_not_applied("augmentation", len(x), len(x), f"were queried without any augmented copy ({why})",
+                             "Their score is the baseline attack's: 1 if the target labels the candidate itself "
+                             "correctly, else 0", "To apply the attack: allow max_queries >= 2 (or 0 = all) with "
+                             "shift >= 1 or flip=True")
 
         def make(flat: torch.Tensor, candidate: torch.Tensor, copy: torch.Tensor) -> torch.Tensor:
             rows = table[copy]

@@ -2,8 +2,8 @@
 
 The search talks to the target only through a :class:`~leakage.attacks.oracle.LabelOnlyOracle`
 and moves ALL candidates in lockstep: every step (a label check, an initial random trial, a
-binary-search halving, a chunk of gradient-estimation probes, a step-size trial) is one oracle
-call for the whole batch, and masks decide which candidates take part. The steps follow ART's
+binary-search halving, a batch of gradient-estimation probes, a step-size trial) is one oracle
+call for the candidates taking part, and masks decide which candidates take part. The steps follow ART's
 implementation (the one Li & Zhang used): a random uniform starting point that the target
 labels differently, then per iteration a binary search towards the original, a Monte-Carlo
 estimate of the boundary's normal from ``num_eval`` sign queries, and a geometric step-size
@@ -12,22 +12,40 @@ point it has seen, and the per-candidate query budget is planned ahead so it is 
 
 Starting points, and why there are fallbacks. ART (and the paper) start from uniform noise only. A
 target that labels ALL uniform noise as one class c (Fashion-MNIST targets do) gives a candidate of
-class c no adversarial start, so the search never begins and the candidate ranks as the most
-member-like for its class alone, not its membership. Candidates whose ``init_size`` noise trials
-all fail therefore try, in this order, (1) ``blend_trials`` blends (1 - e) x + e u of the
-candidate with fresh uniform noise u, e rising from 1/(T+1) to T/(T+1) (Foolbox's blended-noise
-start), and (2) up to ``pool_trials`` attacker-side images (other candidates, D_shadow: what a
-label-only attacker holds and may query), nearest first, images whose given label differs from the
-candidate's ahead of the rest. Every trial is one oracle query charged to the candidate it is made
-for, so fallbacks are paid from that candidate's budget. Candidates that noise flips never reach
-a fallback, and a batch in which none needs one draws the same random numbers as before.
-``SearchResult.start_source`` says which source each candidate's start came from.
+class c no adversarial start. Candidates whose noise trials all fail therefore try, in this order,
+(1) blends (1 - e) x + e u of the candidate with fresh uniform noise u, e rising from 1/(T+1) to T/(T+1)
+(Foolbox's blended-noise start), and (2) attacker-side images (``pool``: D_shadow, what a label-only attacker
+holds and may query), nearest first, images whose given label differs from the candidate's ahead of the rest.
+Every trial is one oracle query charged to the candidate it is made for. The trials are planned within the
+budget (:func:`start_plan`): ``init_size`` noise trials, ``blend_trials`` blends and ``pool_trials`` pool images
+when they fit after the label check; when they do not, noise trials are cut first (down to one), then blends,
+so that a small budget still reaches the fallbacks (without the plan, a budget of at most 1 + 100 + 10 = 111
+queries never reached the pool). Candidates that noise flips never reach a fallback, so the plan changes no
+number of theirs. ``SearchResult.start_source`` says which source each candidate's start came from.
+
+Candidates the search cannot start. A candidate none of whose planned trials changed the label (a budget too
+small, a target that labels noise, blends and every pool image like it, no pool given) has no distance: the
+search never began. It is flagged ``unstarted`` and scores :data:`UNSTARTED_SCORE` in every norm, tied with
+every other unstarted candidate, below every distance found and above the misclassified candidates' 0. That
+score carries no membership information by construction (one constant, whatever the candidate): the attack knows
+only what its label check told it (the target labels it correctly: the baseline attack's verdict, hence above
+the misclassified). Its effect on the ranking: a failure never ranks a candidate as a member (it cannot enter the
+low-FPR region); each pair of an unstarted candidate with a started one is decided against the unstarted one,
+so when members and non-members fail equally often those pairs add 0.5 on average to the AUC, a coin's share.
+Before this rule such candidates kept the largest distance searched and ranked as the most member-like, members
+or not. ``SearchResult.reach`` keeps that distance for diagnostics.
+
+Randomness per candidate. Each candidate draws its noise, blends and probe directions from its own generator,
+seeded from the search's seed and the candidate's content and label
+(:func:`leakage.attacks.randomness.candidate_generators`), and its gradient probes are drawn in pieces whose
+sizes depend on its own query count only. So a candidate's result depends on the candidate, the target, the
+settings and the seed, not on the other candidates searched with it or on their order (up to the target's
+float arithmetic on batches of other sizes, which the search cannot control).
 
 Conventions: inputs (n, C, H, W) float in [0, 1] (``ValueError`` naming the argument otherwise,
 NaN and infinity included); "adversarial" means the oracle's label differs from the candidate's
 label (its true label for membership inference). A candidate that is adversarial already has
-perturbation 0; one the search cannot flip keeps the largest distance it searched (the farthest
-non-adversarial start it tried, fallbacks included), flagged ``flipped = False``.
+perturbation 0.
 """
 
 from __future__ import annotations
@@ -40,20 +58,26 @@ import numpy as np
 import torch
 
 from leakage.attacks.oracle import LabelOnlyOracle
+from leakage.attacks.randomness import candidate_generators
 from leakage.checks import check_finite, check_images
 from leakage.progress import progress
 
 NORMS: tuple[str, ...] = ("l2", "linf")
 PERTURBATION_NORMS: tuple[str, ...] = ("l0", "l1", "l2", "linf")
 
-# Probes of one gradient-estimation oracle call, in input elements (rows = CHUNK_ELEMENTS // d). A
-# constant of the code, not of the device, so the random stream (and every number) is the same
-# wherever the batch runs.
+# Probes of one gradient-estimation oracle call, in input elements (rows = CHUNK_ELEMENTS // d); a candidate's
+# probes are drawn in pieces of at most that many rows. A constant of the code, not of the device, so the random
+# stream (and every number) is the same wherever the batch runs.
 CHUNK_ELEMENTS = 1 << 23
 INIT_BISECT_THRESHOLD = 0.001  # ART's threshold for the binary search towards the random start
 MAX_BISECT_ROUNDS = 64  # halvings of [0, 1] beyond this are below float precision
 STEP_RESERVE = 4  # queries kept back from gradient estimation for the step-size search
 MIN_EVAL = 2  # fewer sign queries than this give no gradient estimate: the candidate stops
+
+#: The score (in every norm) of a candidate the search could not start, and the checkpoint record of one that had
+#: no start yet: the smallest positive normal float64, below every distance a float32 search can measure
+#: (>= 1.4e-45) and above the misclassified candidates' 0 (see the module docstring).
+UNSTARTED_SCORE: float = float(np.finfo(np.float64).tiny)
 
 # Where a candidate's starting point came from (``SearchResult.start_source``).
 START_NONE, START_MISCLASSIFIED, START_NOISE, START_BLEND, START_POOL = -1, 0, 1, 2, 3
@@ -106,17 +130,23 @@ class SearchResult:
 
     - ``adversarial`` (n, C, H, W): the best (closest, in the search norm) point the oracle labelled
       differently; the input itself where already misclassified or never flipped;
-    - ``norms``: "l0", "l1", "l2", "linf" (n,) of ``adversarial - x``; for unflipped candidates the
-      largest of each norm over the non-adversarial starts tried, fallbacks included (0 if none was tried);
+    - ``norms``: "l0", "l1", "l2", "linf" (n,) float64 of ``adversarial - x``; 0 for misclassified candidates,
+      :data:`UNSTARTED_SCORE` for unstarted ones;
     - ``flipped`` (n,): an adversarial point is known (misclassified candidates included);
     - ``misclassified`` (n,): the first query already disagreed with the label;
+    - ``unstarted`` (n,): no start was found (neither misclassified nor flipped): the search never began;
+    - ``reach``: "l0", ..., "linf" (n,): for unstarted candidates the largest of each norm over the starts tried
+      (0 if none was tried; Algorithm 3 uses it for random inputs), 0 for the others;
     - ``queries`` (n,): oracle queries spent on each candidate (never above the budget);
     - ``checkpoint_dist`` (n, K): the best search-norm distance found within ``checkpoints[k]``
-      queries, +inf where nothing adversarial was known yet (ranked as the largest: at 1 query
-      this is the baseline attack);
+      queries, :data:`UNSTARTED_SCORE` where nothing adversarial was known yet (ranked below every distance
+      found, above the misclassified candidates' 0: at 1 query this is the baseline attack's ranking);
     - ``labels`` (n,): the labels the search moved away from; ``model_calls``: oracle calls made;
     - ``start_source`` (n,) int8: where the start came from, a key of ``START_SOURCES`` (-1 unflipped,
-      0 misclassified, 1 uniform noise, 2 blended noise, 3 pool image).
+      0 misclassified, 1 uniform noise, 2 blended noise, 3 pool image);
+    - ``start_trials``: the start trials planned per candidate, ``{"noise", "blend", "pool"}`` (:func:`start_plan`);
+      ``start_budget``: the queries the label check and every start trial wanted would take (the plan cut trials
+      when it exceeds the budget).
     """
 
     adversarial: torch.Tensor
@@ -128,6 +158,28 @@ class SearchResult:
     labels: np.ndarray
     model_calls: int
     start_source: np.ndarray
+    unstarted: np.ndarray
+    reach: dict[str, np.ndarray]
+    start_trials: dict[str, int]
+    start_budget: int
+
+
+def start_plan(settings: SearchSettings, pool_size: int) -> dict[str, int]:
+    """Start trials per candidate, in trial order: ``{"noise": ..., "blend": ..., "pool": ...}``.
+
+    Wanted: ``init_size`` uniform-noise trials, ``blend_trials`` blends and min(``pool_trials``, ``pool_size``) pool
+    images (``pool_size`` = attacker images given, 0 = none). When they do not fit in the budget after the label
+    check (``budget - 1`` queries), noise trials are cut first (down to one), then blends, then pool images, so
+    that every source is reached within the budget; a budget of 1 leaves none.
+    """
+    wanted = {"noise": settings.init_size, "blend": settings.blend_trials,
+              "pool": min(settings.pool_trials, max(0, pool_size))}
+    over = sum(wanted.values()) - (settings.budget - 1)
+    for name, floor in (("noise", 1), ("blend", 0), ("pool", 0), ("noise", 0)):
+        cut = min(max(over, 0), wanted[name] - floor)
+        wanted[name] -= cut
+        over -= cut
+    return wanted
 
 
 def full_space_sampler(dim: int, norm: str, device: torch.device) -> DirectionSampler:
@@ -162,8 +214,8 @@ class _Search:
     """State of one batched search; see :func:`boundary_search`."""
 
     def __init__(self, oracle: LabelOnlyOracle, x: torch.Tensor, owners: torch.Tensor, settings: SearchSettings,
-                 generator: torch.Generator):
-        self.oracle, self.s, self.gen = oracle, settings, generator
+                 generators: list[torch.Generator]):
+        self.oracle, self.s, self.gens = oracle, settings, generators
         self.shape = tuple(x.shape[1:])
         self.n, self.d = len(x), math.prod(self.shape)
         self.device = x.device
@@ -223,29 +275,31 @@ class _Search:
         self.snapshot()
         return wrong
 
-    def initialise(self, searching: torch.Tensor, pool: torch.Tensor | None = None,
+    def initialise(self, searching: torch.Tensor, plan: dict[str, int], pool: torch.Tensor | None = None,
                    pool_labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Find an adversarial start for every candidate in ``searching`` (n,): uniform noise (<= init_size
-        rounds), then blended noise (<= blend_trials), then ``pool`` images (m, d) (<= pool_trials).
+        """Find an adversarial start for every candidate in ``searching`` (n,): uniform noise (``plan["noise"]``
+        rounds), then blended noise (``plan["blend"]``), then ``pool`` images (m, d) (``plan["pool"]``).
 
-        One oracle call per round for all candidates still searching, each query charged to its candidate.
-        Returns (start (n, d): the first adversarial trial, x where none; found (n,) bool).
+        One oracle call per round for all candidates still searching, each query charged to its candidate, each
+        random draw from the candidate's own generator. Returns (start (n, d): the first adversarial trial, x
+        where none; found (n,) bool).
         """
         start = self.x.clone()
         found = torch.zeros(self.n, dtype=torch.bool, device=self.device)
         searching = searching.clone()
 
         def noise(rows: torch.Tensor, _: int) -> torch.Tensor:
-            return torch.rand(len(rows), self.d, generator=self.gen, device=self.device)
+            return torch.cat([torch.rand(1, self.d, generator=self.gens[i], device=self.device)
+                              for i in rows.tolist()])
 
         def blend(rows: torch.Tensor, k: int) -> torch.Tensor:
             e = (k + 1) / (self.s.blend_trials + 1)
             return (1 - e) * self.x[rows] + e * noise(rows, k)
 
-        self._trials(searching, start, found, noise, self.s.init_size, START_NOISE)
-        self._trials(searching, start, found, blend, self.s.blend_trials, START_BLEND)
-        if pool is not None and len(pool) and self.s.pool_trials:
-            order, valid = self._pool_order(searching & (self.remaining() >= 1), pool, pool_labels)
+        self._trials(searching, start, found, noise, plan["noise"], START_NOISE)
+        self._trials(searching, start, found, blend, plan["blend"], START_BLEND)
+        if pool is not None and len(pool) and plan["pool"]:
+            order, valid = self._pool_order(searching & (self.remaining() >= 1), pool, pool_labels, plan["pool"])
             self._trials(searching, start, found, lambda rows, k: pool[order[rows, k]], order.shape[1],
                          START_POOL, valid)
         return start, found
@@ -276,13 +330,13 @@ class _Search:
             self.snapshot()
 
     def _pool_order(self, rows_mask: torch.Tensor, pool: torch.Tensor, pool_labels: torch.Tensor | None,
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """For each candidate in ``rows_mask``: the indices (n, T) of the T = min(pool_trials, m) pool images to
+                    trials: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """For each candidate in ``rows_mask``: the indices (n, T) of the T = min(trials, m) pool images to
         try, nearest first (search norm), those whose given label differs from the candidate's label ahead of
         the rest; images identical to the candidate are skipped (the oracle would label them alike).
         Returns (order (n, T) int64, valid (n, T) bool); rows outside ``rows_mask`` are all invalid."""
         m = len(pool)
-        trials = min(self.s.pool_trials, m)
+        trials = min(trials, m)
         order = torch.zeros(self.n, trials, dtype=torch.long, device=self.device)
         valid = torch.zeros(self.n, trials, dtype=torch.bool, device=self.device)
         rows = torch.nonzero(rows_mask).flatten()
@@ -333,23 +387,38 @@ class _Search:
     def estimate_gradient(self, current: torch.Tensor, delta: torch.Tensor, num_eval: torch.Tensor,
                           sampler: DirectionSampler) -> torch.Tensor:
         """HopSkipJump's Monte-Carlo estimate of the boundary normal at ``current`` (n, d) from ``num_eval`` (n,)
-        sign queries each (0 = none); returns the unnormalised estimate (n, d), zero where none was made."""
-        rows_all = torch.repeat_interleave(torch.arange(self.n, device=self.device), num_eval)
+        sign queries each (0 = none); returns the unnormalised estimate (n, d), zero where none was made.
+
+        Each candidate's probes are drawn from its own generator in pieces of at most CHUNK_ELEMENTS // d rows
+        (sizes fixed by its own ``num_eval``) and summed piece by piece, so its estimate does not depend on the
+        other candidates; pieces are packed, whole, into oracle calls of at most that many rows."""
         sum_phi_u = torch.zeros(self.n, self.d, device=self.device)
         sum_u = torch.zeros(self.n, self.d, device=self.device)
         sum_phi = torch.zeros(self.n, device=self.device)
         chunk = max(1, CHUNK_ELEMENTS // self.d)
-        for begin in range(0, len(rows_all), chunk):
-            rows = rows_all[begin:begin + chunk]
-            u = sampler(len(rows), self.gen)
-            u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
-            step = delta[rows, None]
-            probes = (current[rows] + step * u).clamp(0.0, 1.0)
-            u = (probes - current[rows]) / step
-            phi = self.ask(probes, rows).float() * 2 - 1
-            sum_phi_u.index_add_(0, rows, phi[:, None] * u)
-            sum_u.index_add_(0, rows, u)
-            sum_phi.index_add_(0, rows, phi)
+        pieces = [(i, min(chunk, count - begin)) for i, count in enumerate(num_eval.tolist())
+                  for begin in range(0, count, chunk)]
+        batch: list[tuple[int, int]] = []
+        size = 0  # rows in batch
+        for piece in [*pieces, None]:
+            if batch and (piece is None or size + piece[1] > chunk):
+                units, probes = [], []
+                for i, rows in batch:
+                    u = sampler(rows, self.gens[i])
+                    u = u / u.norm(dim=1, keepdim=True).clamp_min(1e-12)
+                    probe = (current[i] + delta[i] * u).clamp(0.0, 1.0)
+                    units.append((probe - current[i]) / delta[i])
+                    probes.append(probe)
+                owners = torch.cat([torch.full((rows,), i, dtype=torch.long, device=self.device) for i, rows in batch])
+                phi = self.ask(torch.cat(probes), owners).float() * 2 - 1
+                for (i, rows), u, sign in zip(batch, units, phi.split([rows for _, rows in batch])):
+                    sum_phi_u[i] += sign @ u
+                    sum_u[i] += u.sum(0)
+                    sum_phi[i] += sign.sum()
+                batch, size = [], 0
+            if piece is not None:
+                batch.append(piece)
+                size += piece[1]
         count = num_eval.clamp_min(1).float()
         mean_phi = sum_phi / count
         centred = (sum_phi_u - mean_phi[:, None] * sum_u) / count[:, None]
@@ -376,17 +445,22 @@ class _Search:
         return current
 
 
-def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSettings, generator: torch.Generator,
-                    *, labels: torch.Tensor | None = None, owners: torch.Tensor | None = None,
-                    sampler: DirectionSampler | None = None, pool: torch.Tensor | None = None,
-                    pool_labels: torch.Tensor | None = None, desc: str = "boundary search") -> SearchResult:
+def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSettings,
+                    seed: int | torch.Generator, *, labels: torch.Tensor | None = None,
+                    owners: torch.Tensor | None = None, sampler: DirectionSampler | None = None,
+                    pool: torch.Tensor | None = None, pool_labels: torch.Tensor | None = None,
+                    desc: str = "boundary search") -> SearchResult:
     """Run HopSkipJump (or, with a subspace ``sampler``, QEBA) on all candidates x (n, C, H, W) at once.
 
+    ``seed``: the search's seed; each candidate's random numbers come from its own generator, seeded from it and
+    the candidate's content and label (a torch generator handed in instead gives the seed by one draw).
     ``labels`` (n,): the labels to move away from (true labels); None = the oracle's own first answer
     (for inputs without a label, e.g. Algorithm 3's random samples). ``owners`` (n,): the oracle
     owner id of each candidate (default 0..n-1). ``sampler``: probe directions (default: full space).
     ``pool`` (m, C, H, W) in [0, 1]: attacker-side images tried as starts when noise and blends fail
-    (see the module docstring); ``pool_labels`` (m,): their given labels, used only to order them.
+    (see the module docstring); ``pool_labels`` (m,): their given labels, used only to order them. A candidate's
+    result depends only on it, the oracle's model, the settings, the seed and the pool: keep the other
+    candidates out of ``pool`` for that.
 
     Raises ``ValueError`` (naming the argument) for an empty batch, x or pool not float (n, C, H, W)
     finite in [0, 1], or labels / pool_labels of the wrong shape.
@@ -404,14 +478,19 @@ def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSe
         if pool_labels is not None and pool_labels.shape != (len(pool),):
             raise ValueError(f"pool_labels must have shape ({len(pool)},), got {tuple(pool_labels.shape)}")
     owners = torch.arange(len(x)) if owners is None else owners
-    search = _Search(oracle, x, owners, settings, generator)
+    if isinstance(seed, torch.Generator):
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=seed, device=seed.device))
+    search = _Search(oracle, x, owners, settings, candidate_generators(seed, x, labels, "boundary-search",
+                                                                       device=x.device))
     sampler = sampler or full_space_sampler(search.d, settings.norm, search.device)
     s = settings
 
     wrong = search.check_labels(labels)
     pool_flat = None if pool is None else pool.reshape(len(pool), search.d).to(search.device, torch.float32)
     pool_y = None if pool is None or pool_labels is None else pool_labels.to(search.device)
-    start, found = search.initialise(~wrong, pool_flat, pool_y)
+    pool_size = 0 if pool_flat is None else len(pool_flat)
+    plan = start_plan(s, pool_size)
+    start, found = search.initialise(~wrong, plan, pool_flat, pool_y)
     current = search.bisect(start, found, "l2", INIT_BISECT_THRESHOLD)
     flipped = wrong | found
     # queries one iteration's binary search can take, kept back from gradient estimation
@@ -445,14 +524,19 @@ def boundary_search(oracle: LabelOnlyOracle, x: torch.Tensor, settings: SearchSe
         current = search.step(current, update, usable & torch.isfinite(update).all(1), iteration)
     search.snapshot()
 
-    not_flipped = ~flipped
-    norms = perturbation_norms(search.best - search.x, s.l0_tolerance)
-    norms[not_flipped] = search.reach[not_flipped]
+    unstarted = ~flipped
+    norms = perturbation_norms(search.best - search.x, s.l0_tolerance).double()
     norms[wrong] = 0.0
-    adversarial = torch.where(not_flipped[:, None], search.x, search.best).reshape(x.shape)
+    norms[unstarted] = UNSTARTED_SCORE
+    reach = torch.where(unstarted[:, None], search.reach, torch.zeros_like(search.reach)).double().cpu().numpy()
+    record = search.record.double().cpu().numpy()
+    record[np.isinf(record)] = UNSTARTED_SCORE  # nothing adversarial known yet
+    adversarial = torch.where(unstarted[:, None], search.x, search.best).reshape(x.shape)
     return SearchResult(
         adversarial=adversarial,
-        norms={name: norms[:, k].double().cpu().numpy() for k, name in enumerate(PERTURBATION_NORMS)},
+        norms={name: norms[:, k].cpu().numpy() for k, name in enumerate(PERTURBATION_NORMS)},
         flipped=flipped.cpu().numpy(), misclassified=wrong.cpu().numpy(),
-        queries=search.used.cpu().numpy(), checkpoint_dist=search.record.double().cpu().numpy(),
-        labels=search.y.cpu().numpy(), model_calls=search.calls, start_source=search.source.cpu().numpy())
+        queries=search.used.cpu().numpy(), checkpoint_dist=record,
+        labels=search.y.cpu().numpy(), model_calls=search.calls, start_source=search.source.cpu().numpy(),
+        unstarted=unstarted.cpu().numpy(), reach={name: reach[:, k] for k, name in enumerate(PERTURBATION_NORMS)},
+        start_trials=plan, start_budget=1 + s.init_size + s.blend_trials + min(s.pool_trials, pool_size))

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from leakage.attacks import AttackContext
 from leakage.attacks.shadow import ShadowConfig, ShadowRun, train_shadow
-from leakage.checks import check_finite
+from leakage.checks import check_finite, check_labels
 from leakage.config import doc_field
 from leakage.inputs import array_digest
 from leakage.seed import derive_seed, numpy_rng
@@ -53,11 +53,10 @@ def _check_outputs(name: str, values: torch.Tensor, labels: torch.Tensor) -> Non
     if not isinstance(values, torch.Tensor) or values.ndim != 2:
         raise ValueError(f"{name} must be a tensor (n, K), got {type(values).__name__} of shape "
                          f"{tuple(getattr(values, 'shape', ()))}")
-    if not isinstance(labels, torch.Tensor) or labels.shape != (len(values),) or labels.dtype != torch.long:
+    if not isinstance(labels, torch.Tensor) or labels.dtype != torch.long:
         raise ValueError(f"labels must be an int64 tensor ({len(values)},), got {getattr(labels, 'dtype', None)} of "
                          f"shape {tuple(getattr(labels, 'shape', ()))}")
-    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= values.shape[1]):
-        raise ValueError(f"labels must lie in [0, {values.shape[1]}), got [{int(labels.min())}, {int(labels.max())}]")
+    check_labels("labels", labels, n=len(values), num_classes=values.shape[1])
     check_finite(name, values)
 
 
@@ -106,8 +105,13 @@ def true_class_probability(logits: torch.Tensor, labels: torch.Tensor) -> np.nda
 
 
 def query_views(x: torch.Tensor, augment: bool) -> list[torch.Tensor]:
-    """The inputs queried for images x (n, C, H, W): [x], or [x, x flipped horizontally] with ``augment``
-    (test-time augmentation, Carlini et al., Sec. VI: one phi per view)."""
+    """The inputs queried for x (n, ...): [x], or, for images x (n, C, H, W) with ``augment``, [x, x flipped
+    horizontally] (test-time augmentation, Carlini et al., Sec. VI: one phi per view).
+    Raises ``ValueError`` for ``augment`` on inputs that are not 4-D images (a flip of a feature vector means
+    nothing)."""
+    if augment and x.ndim != 4:
+        raise ValueError(f"augment=True queries horizontal flips of images (n, C, H, W), but the candidates have shape "
+                         f"{tuple(x.shape)}: set augment=False for inputs that are not images")
     return [x, torch.flip(x, dims=[-1])] if augment else [x]
 
 
@@ -187,7 +191,7 @@ def model_shadow(shadow: ShadowConfig, index: int) -> ShadowConfig:
 
 def reference_training_set(ctx: AttackContext, shadow: ShadowConfig, index: int, in_row: np.ndarray,
                            pool: np.ndarray | None = None) -> tuple[ReferenceRun, torch.Tensor, torch.Tensor]:
-    """(key, images (s + k, C, H, W), true labels (s + k,)) of reference model ``index``: s samples of D_shadow drawn
+    """(key, inputs (s + k, ...), true labels (s + k,)) of reference model ``index``: s samples of D_shadow drawn
     from ``pool`` (indices into D_shadow, None = all of it; s = ``shadow.size``, 0 = half the pool) and the k
     candidates where ``in_row`` (n,) bool is True.
 
@@ -219,9 +223,10 @@ def reference_training_set(ctx: AttackContext, shadow: ShadowConfig, index: int,
 def train_reference_model(ctx: AttackContext, shadow: ShadowConfig, index: int, in_row: np.ndarray,
                           pool: np.ndarray | None = None) -> tuple[torch.nn.Module, dict]:
     """Train (or load from ``ctx.store``) reference model ``index`` (see :func:`reference_training_set`); returns
-    it in eval mode and its stored values (``epochs``, ``size``, ``train_accuracy``). One artefact per model."""
+    it in eval mode and its stored values (``epochs``, ``size``, ``train_accuracy``). One artefact per model, built
+    by ``ctx.shadow_model`` (None = the book's CNN for images, an MLP for feature vectors)."""
     run, x, y = reference_training_set(ctx, shadow, index, in_row, pool)
-    return train_shadow(run, x, lambda: y, ctx.num_classes, ctx.store)
+    return train_shadow(run, x, lambda: y, ctx.num_classes, ctx.store, factory=ctx.shadow_model)
 
 
 @dataclass
@@ -236,10 +241,10 @@ class ReferenceOutputs:
 
 def reference_outputs(ctx: AttackContext, n_models: int, shadow: ShadowConfig, *, online: bool,
                       queries: Sequence[torch.Tensor], pool: np.ndarray | None = None) -> ReferenceOutputs:
-    """Train (or load) ``n_models`` reference models and query each on every batch of ``queries`` (images
-    (q, C, H, W)). Online: candidates in by :func:`reference_in_mask` (seeded by ``shadow.seed``); offline: none.
-    One model is held in memory at a time. Raises ``ValueError`` as :func:`reference_in_mask` and
-    :func:`reference_training_set` do."""
+    """Train (or load) ``n_models`` reference models and query each on every batch of ``queries`` (inputs
+    (q, ...) of the candidates' shape). Online: candidates in by :func:`reference_in_mask` (seeded by
+    ``shadow.seed``); offline: none. One model is held in memory at a time. Raises ``ValueError`` as
+    :func:`reference_in_mask` and :func:`reference_training_set` do."""
     in_mask = reference_in_mask(n_models, len(ctx.candidates), shadow.seed, online=online)
     logits: list[list[torch.Tensor]] = [[] for _ in queries]
     epochs = np.zeros(n_models, dtype=np.int64)

@@ -28,7 +28,10 @@ def top_k_features(posteriors: torch.Tensor, k: int) -> np.ndarray:
 
 @register("score_based")
 class ScoreBasedAttack:
-    """Score = the attack classifier's probability that the target's confidence vector is a member's."""
+    """Score = the attack classifier's probability that the target's confidence vector is a member's.
+
+    The shadow's architecture comes from ``ctx.shadow_model`` (None = the book's CNN for images, an MLP for
+    feature vectors); inputs of any shape (n, ...)."""
 
     needs_posteriors = True
     needs_attacker_data = True  # the shadow is trained on half of D_shadow with its true labels
@@ -55,7 +58,7 @@ class ScoreBasedAttack:
         inside, outside = torch.as_tensor(subset[:half]), torch.as_tensor(subset[half:2 * half])
         x_in, y_in = ctx.shadow_x[inside], ctx.shadow_y[inside]
         run = ShadowRun(data=ctx.data_key, shadow=self.config.shadow, purpose="score")
-        model, values = train_shadow(run, x_in, lambda: y_in, ctx.num_classes, ctx.store)
+        model, values = train_shadow(run, x_in, lambda: y_in, ctx.num_classes, ctx.store, factory=ctx.shadow_model)
         features = np.concatenate([
             top_k_features(predict_logits(model, x_in).softmax(1), self.config.top_k),
             top_k_features(predict_logits(model, ctx.shadow_x[outside]).softmax(1), self.config.top_k)])

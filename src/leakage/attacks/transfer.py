@@ -42,13 +42,14 @@ class TransferAttack:
     def shadow(self, ctx: AttackContext) -> tuple[torch.nn.Module, dict]:
         """The shadow trained on D_shadow relabelled by the target, and its stored values; cached by D_shadow
         (``ctx.data_key``), the labelling model's weights (``ctx.label_key``, else ``ctx.target_key``) and the
-        shadow config, so a MemGuard target and its undefended model share it."""
+        shadow config, so a MemGuard target and its undefended model share it. Its architecture comes from
+        ``ctx.shadow_model`` (None = the book's CNN for images, an MLP for feature vectors)."""
         subset = torch.as_tensor(shadow_subset(len(ctx.shadow_x), self.config.shadow))
         x = ctx.shadow_x[subset]
         labels = ctx.label_key if ctx.label_key is not None else ctx.target_key
         run = ShadowRun(data=ctx.data_key, shadow=self.config.shadow, purpose="transfer", labels=labels)
         return train_shadow(run, x, lambda: ctx.oracle.labels(x), ctx.num_classes, ctx.store, oracle=ctx.oracle,
-                            true_labels=ctx.shadow_y[subset])
+                            true_labels=ctx.shadow_y[subset], factory=ctx.shadow_model)
 
     def run(self, ctx: AttackContext) -> AttackOutput:
         model, values = self.shadow(ctx)
@@ -58,7 +59,8 @@ class TransferAttack:
         if self.config.misclassified == "lowest":
             owners = torch.arange(len(ctx.candidates))
             wrong = (ctx.oracle.labels(ctx.candidates, owner=owners).cpu() != ctx.candidate_labels.cpu()).numpy()
-            scores = np.where(wrong, scores.min() - 1.0, scores)
+            # the lowest float, not min(scores) - 1: a candidate's score never depends on the others (issue #27)
+            scores = np.where(wrong, np.finfo(np.float64).min, scores)
         return AttackOutput(scores=scores, cost={"shadow_queries": float(values["label_queries"]),
                                                  "shadow_epochs": float(values["epochs"])},
                             extras={f"shadow_{k}": v for k, v in stats.items()})

@@ -49,24 +49,8 @@ import numpy as np
 from scipy import special
 
 from leakage.checks import check_finite
+from leakage.metrics import clopper_pearson  # noqa: F401 (re-exported: the audits' bounds use it)
 from leakage.seed import numpy_rng
-
-
-def clopper_pearson(successes: np.ndarray | int, trials: np.ndarray | int,
-                    confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """(lower, upper) ends of the two-sided Clopper-Pearson interval for ``successes`` of ``trials`` (arrays ok)."""
-    k, n = np.asarray(successes, dtype=np.float64), np.asarray(trials, dtype=np.float64)
-    check_finite("successes", k)
-    check_finite("trials", n)
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
-    if np.any(n < 1) or np.any(k < 0) or np.any(k > n):
-        raise ValueError("Clopper-Pearson needs 0 <= successes <= trials and trials >= 1")
-    tail = (1 - confidence) / 2
-    with np.errstate(invalid="ignore", divide="ignore"):  # the other branch of each where is not used
-        lower = np.where(k == 0, 0.0, special.betaincinv(k, n - k + 1, tail))
-        upper = np.where(k == n, 1.0, special.betaincinv(k + 1, n - k, 1 - tail))
-    return lower, upper
 
 
 def family_confidence(confidence: float, tests: int) -> float:

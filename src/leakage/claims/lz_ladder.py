@@ -22,8 +22,9 @@ bootstrap resample (the best attack of each threat model on that resample), so t
 Resampling unit: **candidates**, members and non-members resampled separately within a target; one resample
 serves every attack of the target (paired). A target trained once: training noise is not in these CIs.
 TPR at an FPR f on n non-members is the TPR of the best threshold with at most floor(f n) false positives
-(:func:`allowed_false_positives`); with fewer than 1,000 non-members, TPR at 0.1% FPR is the TPR at no false
-positive at all (the note says so).
+(:func:`leakage.metrics.allowed_false_positives`). Below f = 1/n it would be the TPR at no false positive at all,
+another statistic (:func:`leakage.metrics.fpr_resolution`): a claim at such an FPR is "not comparable" (not
+testable at this sample size: with fewer than 1,000 non-members per target for 0.1% FPR, fewer than 100 for 1%).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ import pandas as pd
 from leakage.claims.core import PAPER_TOLERANCE, Evidence, hypothesis, not_comparable
 from leakage.claims.lz_transfer import deciding
 from leakage.claims.stats import percentile_ci, resampled_aucs, stratified_resamples
+from leakage.metrics import allowed_false_positives, fpr_resolution
+from leakage.metrics import resampled_tprs as _batched_tprs
 from leakage.metrics import roc_auc, tpr_at_fpr
 
 CHAPTER = "lz_ladder"
@@ -50,26 +53,12 @@ NAMES = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR", "tpr_at_0.1pct_fpr": 
 # --------------------------------------------------------------------------- helpers
 
 
-def allowed_false_positives(n_non_members: int, max_fpr: float) -> int:
-    """The most false positives k with k / n_non_members <= max_fpr (the same arithmetic as
-    :func:`leakage.metrics.tpr_at_fpr`'s ``fpr <= max_fpr``). Raises ``ValueError`` for no non-member."""
-    if n_non_members < 1:
-        raise ValueError("a false-positive rate needs at least one non-member")
-    return int(np.flatnonzero(np.arange(n_non_members + 1) / n_non_members <= max_fpr).max())
-
-
 def resampled_tprs(scores: np.ndarray, sample: np.ndarray, labels: np.ndarray, max_fpr: float) -> np.ndarray:
     """TPR at ``max_fpr`` (B,) of ``scores`` on each resample (``sample`` (B, N) indices, ``labels`` (N,) their
-    membership, from :func:`leakage.claims.stats.stratified_resamples`), batched: the share of members scoring
-    above the (k+1)-th largest non-member score, k = :func:`allowed_false_positives` (what
-    :func:`leakage.metrics.tpr_at_fpr` gives on each resample, ties and +/-inf included)."""
-    values = scores[sample]
-    negatives = values[:, ~labels]
-    k = allowed_false_positives(negatives.shape[1], max_fpr)
-    if k >= negatives.shape[1]:
-        return np.ones(len(values))
-    cut = -np.sort(-negatives, axis=1)[:, k]
-    return (values[:, labels] > cut[:, None]).mean(1)
+    membership, from :func:`leakage.claims.stats.stratified_resamples`), batched
+    (:func:`leakage.metrics.resampled_tprs`: what :func:`leakage.metrics.tpr_at_fpr` gives on each resample, ties
+    and +/-inf included)."""
+    return _batched_tprs(scores[sample], labels, max_fpr)
 
 
 def statistic_of(name: str, scores: np.ndarray, is_member: np.ndarray) -> float:
@@ -142,9 +131,29 @@ def resolution_note(is_member: np.ndarray, name: str) -> str:
         return ""
     non = int((~is_member).sum())
     k = allowed_false_positives(non, fpr)
-    return (f"{NAMES[name]} on {non} non-members allows {k} false positive{'s' if k != 1 else ''}"
-            + (f" (the TPR at no false positive: {round(1 / fpr):,} non-members would resolve {fpr:.1%})" if k == 0
-               else ""))
+    return f"{NAMES[name]} on {non} non-members allows {k} false positive{'s' if k != 1 else ''}"
+
+
+def unresolved(claim_id: str, claim: str, statistic: str, name: str, targets: dict[str, np.ndarray]
+               ) -> Evidence | None:
+    """A "not comparable" verdict (not testable at this sample size) when some target's non-members in
+    ``targets`` (model -> is_member (N,)) cannot resolve ``name``'s FPR (:func:`leakage.metrics.fpr_resolution`):
+    the TPR there would be the TPR at zero false positives, not the claim's statistic. None when all can."""
+    fpr = STATISTICS[name]
+    if fpr is None:
+        return None
+    short = {model: fpr_resolution(int((~members).sum()), fpr) for model, members in targets.items()
+             if (~members).any()}
+    short = {model: r for model, r in short.items() if not r.resolvable}
+    if not short:
+        return None
+    model, first = next(iter(short.items()))
+    reason = (f"not testable at this sample size: {NAMES[name]} needs at least {first.needed:,} non-members per "
+              f"target, and {', '.join(f'{m} has {r.n_non_members:,}' for m, r in short.items())}; below that no "
+              f"threshold has an FPR between 0 and 1/n, so the TPR would be the TPR at zero false positives")
+    sizes = "; ".join(f"{m}: {_sizes(targets[m])['n']}" for m in short)
+    return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=reason, statistic=statistic, n=sizes,
+                          unit=UNIT, ours=f"not testable with {first.n_non_members:,} non-members ({model})")
 
 
 # --------------------------------------------------------------------------- the claims
@@ -166,10 +175,14 @@ def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, n
     if set(part.attack) != {"RMIA", "LiRA"}:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"RMIA and LiRA were not both run on {dataset}")
+    matrices = {model: target_matrix(part, dataset, model) for model in _models(part, dataset)}
+    untestable = unresolved(claim_id, claim, statistic, name, {m: t[3] for m, t in matrices.items()})
+    if untestable is not None:
+        return untestable
     parts = []
     rng = np.random.default_rng(seed)
     for model in _models(part, dataset):
-        attacks, _, values, is_member = target_matrix(part, dataset, model)
+        attacks, _, values, is_member = matrices[model]
         if not _enough(is_member):
             return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}", null=-PAPER_TOLERANCE,
                             direction=1)
@@ -204,7 +217,7 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
     - ``name`` "auc": ``ladder-label-only-auc``, the label-only attacks approach the score-based ones: the
       difference is above -PAPER_TOLERANCE;
     - ``name`` "tpr_at_0.1pct_fpr": ``ladder-label-only-lowfpr``, but not at 0.1% FPR: the difference is below
-      -PAPER_TOLERANCE.
+      -PAPER_TOLERANCE; "not comparable" (not testable at this sample size) with fewer than 1,000 non-members.
     """
     _require(scores)
     auc = name == "auc"
@@ -222,6 +235,9 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
     if not label_only or not score_based:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"{model} was not attacked under both threat models")
+    untestable = unresolved(claim_id, claim, statistic, name, {model: is_member})
+    if untestable is not None:
+        return untestable
     if not _enough(is_member):
         return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"], null=-PAPER_TOLERANCE,
                         direction=direction)

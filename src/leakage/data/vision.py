@@ -67,6 +67,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from leakage.permissions import honour_umask
+
 __all__ = ["VISION_DATASETS", "DataUnavailableError", "VisionData", "load_vision"]
 
 VISION_DATASETS: tuple[str, ...] = ("digits", "mnist", "fashion-mnist", "cifar10", "cifar100", "gtsrb", "lfw")
@@ -144,6 +146,7 @@ def _download(url: str, dest: Path) -> None:
     try:
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
             shutil.copyfileobj(response, out)
+        honour_umask(tmp)  # mkstemp's 0600 would make a shared data folder private
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -376,6 +379,7 @@ def _save_cache(path: Path, arrays: _Arrays, source: str, source_dir: Path) -> N
         with os.fdopen(fd, "wb") as f:
             np.savez(f, x=x, y=y, classes=np.array(classes, dtype=str), source=np.array(source),
                      source_dir=np.array(str(source_dir)), fingerprint=np.array(fingerprint))
+        honour_umask(tmp)  # mkstemp's 0600 would make a shared data folder private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

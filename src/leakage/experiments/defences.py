@@ -253,7 +253,8 @@ def attack_all(target: Target, runs: Mapping[str, tuple[str, Any, CandidateConfi
 
 def metric_columns(result: MembershipResult) -> dict[str, float]:
     """Fig. 13's metric columns of one result: ``auc`` with its 95% CI (``auc_lo``, ``auc_hi``), ``tpr_at_1pct_fpr``
-    (from :attr:`MembershipResult.metrics`)."""
+    (from :attr:`MembershipResult.metrics`: NaN with fewer than 100 non-members, where no threshold has an FPR
+    between 0 and 1%)."""
     m = result.metrics
     return {"auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"], "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"]}
 
@@ -325,7 +326,8 @@ def setting_labels(table: pd.DataFrame) -> pd.Series:
 def frontier(table: pd.DataFrame) -> pd.DataFrame:
     """The privacy/utility frontier of a Fig. 13 table: one row per setting (``setting``, ``defence``,
     ``strength``, ``test_accuracy``), its strongest attack's AUC and name (``best_attack_auc``, ``best_attack``),
-    the highest TPR at 1% FPR of any attack (``best_tpr_at_1pct_fpr``) and ``pareto``: True when no other setting
+    the highest TPR at 1% FPR of any attack whose non-members resolve it (``best_tpr_at_1pct_fpr``; NaN if none
+    does) and ``pareto``: True when no other setting
     is both more accurate and less attackable (by the best AUC)."""
     table = table.assign(setting=setting_labels(table))
     best = table.loc[table.groupby("setting", sort=False)["auc"].idxmax()]

@@ -49,7 +49,7 @@ from leakage.experiments import boundary, part1
 from leakage.experiments.jobs import Task, stage, task
 from leakage.experiments.label_only import CandidateConfig, attack_context, candidates_of, run_attack
 from leakage.experiments.targets import Target, TargetConfig, train_target
-from leakage.metrics import roc_auc, roc_curve, tpr_at_fpr
+from leakage.metrics import resolved_tpr_at_fpr, roc_auc, roc_curve, tpr_at_zero_fp
 from leakage.store import Store
 
 #: The ladder's attacks, in the book's order: label in the book -> its threat model (label-only ones first).
@@ -284,19 +284,21 @@ def results(params: Mapping[str, Any], store: Store | None = None,
 
 def ladder_table(runs: Mapping[ResultKey, MembershipResult]) -> pd.DataFrame:
     """``lz-ladder``: one row per target and attack: ``dataset``, ``model``, ``threat``, ``attack``, ``auc`` and
-    TPR at 1% and 0.1% FPR, each with its 95% bootstrap CI (``_lo``, ``_hi``; :attr:`MembershipResult.metrics`),
-    ``n_candidates``, the cost: ``queries_per_candidate`` (label or posterior queries to the target charged to a
-    candidate, measured), ``other_queries`` (queries for the attacker's own data: the transfer attack's
+    TPR at 1% and 0.1% FPR and at zero false positives (``tpr_at_0fp``), each with its 95% bootstrap CI (``_lo``,
+    ``_hi``; :attr:`MembershipResult.metrics`: a TPR at an FPR below 1/n0 for n0 non-members is NaN),
+    ``n_candidates``, ``n_non_members``, the cost: ``queries_per_candidate`` (label or posterior queries to the
+    target charged to a candidate, measured), ``other_queries`` (queries for the attacker's own data: the transfer attack's
     relabelling of D_shadow, RMIA's population), ``models_trained`` (shadow or reference models the attacker
     trains) and ``seconds`` (when measured)."""
     rows = []
-    metrics = ("auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr")
+    metrics = ("auc", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "tpr_at_0fp")
     for (dataset, i, label), result in runs.items():
         m, cost = result.metrics, result.cost
         trained = cost.get("reference_models", 1.0 if cost.get("shadow_epochs") else 0.0)
         rows.append({"dataset": dataset, "model": f"M-{i}", "threat": ATTACKS[label], "attack": label,
                      **{f"{k}{s}": m[f"{k}{s}"] for k in metrics for s in ("", "_lo", "_hi")},
-                     "n_candidates": len(result.scores), "queries_per_candidate": cost["queries_per_candidate"],
+                     "n_candidates": len(result.scores), "n_non_members": int(m["n_non_members"]),
+                     "queries_per_candidate": cost["queries_per_candidate"],
                      "other_queries": cost.get("shadow_queries", 0.0) + cost.get("population_queries", 0.0),
                      "models_trained": int(trained), "seconds": cost.get("seconds", np.nan)})
     return pd.DataFrame(rows)
@@ -315,7 +317,8 @@ def ladder_scores(runs: Mapping[ResultKey, MembershipResult]) -> pd.DataFrame:
 def query_frame(runs: Mapping[ResultKey, MembershipResult]) -> pd.DataFrame:
     """``lz-queries``: for the attacks of :data:`QUERY_ATTACKS`, the AUC and TPR at 1% FPR of the score after the
     first q label queries per candidate, for every recorded q (their ``checkpoints`` extras; no extra runs):
-    ``dataset``, ``model``, ``attack``, ``queries``, ``auc``, ``tpr_at_1pct_fpr``."""
+    ``dataset``, ``model``, ``attack``, ``queries``, ``auc``, ``tpr_at_1pct_fpr`` (NaN with fewer than 100
+    non-members, :func:`leakage.metrics.resolved_tpr_at_fpr`), ``tpr_at_0fp`` (the TPR at zero false positives)."""
     rows = []
     for (dataset, i, label), result in runs.items():
         if label not in QUERY_ATTACKS:
@@ -324,7 +327,8 @@ def query_frame(runs: Mapping[ResultKey, MembershipResult]) -> pd.DataFrame:
         for k, q in enumerate(checkpoints):
             rows.append({"dataset": dataset, "model": f"M-{i}", "attack": label, "queries": int(q),
                          "auc": roc_auc(record[:, k], result.is_member),
-                         "tpr_at_1pct_fpr": tpr_at_fpr(record[:, k], result.is_member, 0.01)})
+                         "tpr_at_1pct_fpr": resolved_tpr_at_fpr(record[:, k], result.is_member, 0.01),
+                         "tpr_at_0fp": tpr_at_zero_fp(record[:, k], result.is_member)})
     return pd.DataFrame(rows)
 
 

@@ -422,7 +422,8 @@ def run_llm(config: LLMRunConfig, store: Store | None = None) -> LLMRun:
 
 def summary_table(run: LLMRun, target_name: str, n_boot: int = 1000) -> pd.DataFrame:
     """One row per attack (:meth:`LLMRun.results`, :meth:`MembershipResult.summary`): ``target``, ``epoch``,
-    ``attack``, AUC with its 95% bootstrap CI, TPR at 1% and 0.1% FPR with their CIs, best F1, counts."""
+    ``attack``, AUC with its 95% bootstrap CI, TPR at 1% and 0.1% FPR (NaN below 1/n for n non-members) and at
+    zero false positives with their CIs, best F1, counts."""
     return pd.DataFrame([{"target": target_name, "epoch": run.config.epoch, **result.summary()}
                          for result in run.results(n_boot).values()])
 
@@ -650,7 +651,7 @@ def targets_table(targets: Mapping[str, LMTargetConfig], store: Store | None = N
 
 def attack_table(runs: Mapping[tuple[str, int], LLMRun], n_boot: int = 1000) -> pd.DataFrame:
     """One row per (target, epoch, attack): :func:`summary_table`'s metrics (AUC with its bootstrap CI, TPR at
-    1% and 0.1% FPR, best F1, counts) and ``loss_gap``, the mean loss (nats per token) of non-members minus that
+    1% and 0.1% FPR and at zero false positives, best F1, counts) and ``loss_gap``, the mean loss (nats per token) of non-members minus that
     of members under the target at that epoch (> 0: members fit better)."""
     rows = []
     for (name, _), run in runs.items():

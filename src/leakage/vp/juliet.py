@@ -65,6 +65,7 @@ import numpy as np
 from leakage.config import doc_field
 from leakage.data.vision import DataUnavailableError
 from leakage.paths import project_root
+from leakage.permissions import honour_umask
 from leakage.vp.clex import CORPUS_LANGUAGE, Lexeme, extract_functions, language_of, substitute
 
 ENV_VAR = "LEAKAGE_JULIET"
@@ -373,6 +374,7 @@ def write_records(path: str | os.PathLike, records: list[dict], meta: dict) -> N
             out.write(json.dumps({"meta": meta}, sort_keys=True) + "\n")
             for r in records:
                 out.write(json.dumps(r, sort_keys=True) + "\n")
+        honour_umask(tmp)  # mkstemp's 0600 would make the shared file private
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -449,6 +451,7 @@ def download_suite(cache_dir: str | os.PathLike | None = None) -> Path:
         try:
             with os.fdopen(fd, "wb") as out, urllib.request.urlopen(NIST_URL, timeout=120) as response:
                 shutil.copyfileobj(response, out)
+            honour_umask(tmp)  # mkstemp's 0600 would make the shared cache private
             os.replace(tmp, target)
         except OSError as err:
             raise DataUnavailableError(f"could not download Juliet from {NIST_URL}: {err}") from err
