@@ -99,3 +99,24 @@ def tiny_bert(folder, texts):
     config = BertConfig(vocab_size=len(tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=64)
     return BertForMaskedLM(config).eval(), tokenizer
+
+
+class Brightness(torch.nn.Module):
+    """Three classes by the mean pixel value m of a 1x8x8 image: 0 below 0.35, 1 up to 0.65, 2 above.
+
+    Every pixel moves m alike, so the L2 distance from x to the nearest other class is 8 * |m - 0.35 or 0.65|.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.centres = torch.nn.Parameter(torch.tensor([0.2, 0.5, 0.8]), requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return -(x.flatten(1).mean(1, keepdim=True) - self.centres).abs()
+
+
+def brightness_images(levels: torch.Tensor, seed: int) -> torch.Tensor:
+    """Smooth 1x8x8 images of mean exactly ``levels`` (n,) (a faint zero-mean pattern, std 0.03)."""
+    pattern = torch.randn(len(levels), 64, generator=torch.Generator().manual_seed(seed))
+    pattern = (pattern - pattern.mean(1, keepdim=True)) / pattern.std(1, keepdim=True)
+    return (levels[:, None] + 0.03 * pattern).view(-1, 1, 8, 8)

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import Brightness, brightness_images
 
 from leakage.api import EXTRAS, attack_classifier
 from leakage.attacks import AttackContext, LabelOnlyOracle
@@ -27,17 +28,6 @@ from leakage.store import Store
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class Brightness(torch.nn.Module):
-    """Three classes by the mean pixel value of a 1x8x8 image: 0 below 0.35, 1 up to 0.65, 2 above."""
-
-    def __init__(self):
-        super().__init__()
-        self.centres = torch.nn.Parameter(torch.tensor([0.2, 0.5, 0.8]), requires_grad=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return -(x.flatten(1).mean(1, keepdim=True) - self.centres).abs()
-
-
 class RoughIsClassZero(torch.nn.Module):
     """``Brightness``, except that every rough input (pixel std above 0.05) is class 0: all uniform noise (std 0.29)
     and every blend of a smooth candidate with more than a tenth of noise, like a Fashion-MNIST target that labels
@@ -52,17 +42,12 @@ class RoughIsClassZero(torch.nn.Module):
         return torch.where(rough[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
 
 
-def smooth_images(levels: torch.Tensor, seed: int) -> torch.Tensor:
-    """Smooth 1x8x8 images of mean exactly ``levels`` (n,) (a faint zero-mean pattern, std 0.03)."""
-    pattern = torch.randn(len(levels), 64, generator=torch.Generator().manual_seed(seed))
-    pattern = (pattern - pattern.mean(1, keepdim=True)) / pattern.std(1, keepdim=True)
-    return (levels[:, None] + 0.03 * pattern).view(-1, 1, 8, 8)
 
 
 MARGINS = torch.tensor([0.04, 0.06, 0.08, 0.10])
-X = smooth_images(torch.cat([0.35 - MARGINS, 0.65 - MARGINS, 0.65 + MARGINS]), 0)  # 4 candidates per class
+X = brightness_images(torch.cat([0.35 - MARGINS, 0.65 - MARGINS, 0.65 + MARGINS]), 0)  # 4 candidates per class
 Y = torch.repeat_interleave(torch.arange(3), 4)
-POOL = smooth_images(torch.tensor([0.1, 0.25, 0.45, 0.55, 0.75, 0.9]), 1)  # the attacker's own images
+POOL = brightness_images(torch.tensor([0.1, 0.25, 0.45, 0.55, 0.75, 0.9]), 1)  # the attacker's own images
 POOL_Y = torch.tensor([0, 0, 1, 1, 2, 2])
 MODEL = RoughIsClassZero()
 

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from conftest import Brightness, brightness_images
 
 from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, get_attack
 from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, random_reference,
@@ -240,20 +241,6 @@ def test_random_reference_and_percentile_threshold(overfit_target, toy_store):
 # ---------------------------------------------------------------- non-finite input (issue #13)
 
 
-class Brightness(torch.nn.Module):
-    """Three classes by the mean pixel value m of a 1x8x8 image: 0 below 0.35, 1 up to 0.65, 2 above.
-
-    Every pixel moves m alike, so the L2 distance from x to the nearest other class is 8 * |m - 0.35 or 0.65|.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self.centres = torch.nn.Parameter(torch.tensor([0.2, 0.5, 0.8]), requires_grad=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return -(x.flatten(1).mean(1, keepdim=True) - self.centres).abs()
-
-
 class NoiseIsClassZero(torch.nn.Module):
     """``Brightness``, except that every noisy input (pixel std above 0.2; uniform noise has 0.29) is class 0,
     like a Fashion-MNIST target that labels all uniform noise as one class."""
@@ -267,11 +254,6 @@ class NoiseIsClassZero(torch.nn.Module):
         return torch.where(noisy[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
 
 
-def brightness_images(levels: torch.Tensor, seed: int) -> torch.Tensor:
-    """Smooth 1x8x8 images of mean exactly ``levels`` (n,) (a faint zero-mean pattern, std 0.03)."""
-    pattern = torch.randn(len(levels), 64, generator=torch.Generator().manual_seed(seed))
-    pattern = (pattern - pattern.mean(1, keepdim=True)) / pattern.std(1, keepdim=True)
-    return (levels[:, None] + 0.03 * pattern).view(-1, 1, 8, 8)
 
 
 def noise_class_setup():

@@ -5,6 +5,12 @@ confidence phi with (in) and without (out) the candidate; the target's phi is sc
 
 The scoring functions are pure, on arrays; :class:`LiraAttack` ("lira") trains the reference models
 (:mod:`leakage.attacks.reference_models`) and queries the target's confidences (``needs_posteriors``).
+
+A candidate's score depends on the other candidates of the call in two of the paper's variants, the defaults:
+online LiRA trains its reference models on random halves of the candidates (Sec. IV-C), and the pooled variance
+(``global_variance=True``, Sec. VI-A) is one variance over all candidates. Offline LiRA with per-candidate
+variances (``online=False, global_variance=False``) scores each candidate from its own reference values alone
+(``tests/test_attacks_candidate_independence.py``).
 """
 
 from __future__ import annotations
