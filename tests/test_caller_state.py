@@ -250,3 +250,34 @@ def test_labels_in_every_accepted_form_give_the_same_int64_array():
         got = check_labels("labels", labels, n=3, num_classes=3)
         assert got.dtype == np.int64 and np.array_equal(got, expected)
     assert np.array_equal(check_labels("labels", np.array([True, False])), [1, 0])
+
+
+@pytest.mark.parametrize("is_member,message", [
+    (np.array(["True", "False", "False"]), "got strings"),
+    (np.array([0.3, 0.0, 1.0]), r"got values \[0.0, 0.3, 1.0\]"),
+    ([object(), 0, 1], "got Python objects"),
+])
+def test_membership_of_another_type_is_an_error_not_a_member(is_member, message):
+    """``"False"`` and 0.3 would both count as members under ``astype(bool)``: every place that reads membership
+    labels goes through the one checker."""
+    from leakage.api import MembershipResult
+    from leakage.audit.bounds import epsilon_lower_bound
+    from leakage.metrics import roc_auc, tpr_at_zero_fp
+
+    scores = np.array([0.9, 0.1, 0.5])
+    with pytest.raises(ValueError, match="is_member of loss must be booleans.*" + message):
+        MembershipResult("loss", scores, is_member)
+    for metric in (roc_auc, tpr_at_zero_fp):
+        with pytest.raises(ValueError, match="is_member must be booleans.*" + message):
+            metric(scores, is_member)
+    with pytest.raises(ValueError, match="included must be booleans.*" + message):
+        epsilon_lower_bound(scores, is_member)
+
+
+def test_membership_as_bools_or_zero_one_numbers_gives_the_same_metrics():
+    from leakage.api import MembershipResult
+
+    scores = np.array([0.9, 0.1, 0.5, 0.7])
+    expected = MembershipResult("loss", scores, [True, False, False, True], n_boot=5).metrics["auc"]
+    for is_member in ([1, 0, 0, 1], np.array([1.0, 0.0, 0.0, 1.0]), torch.tensor([True, False, False, True])):
+        assert MembershipResult("loss", scores, is_member, n_boot=5).metrics["auc"] == expected == 1.0

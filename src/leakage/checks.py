@@ -145,3 +145,28 @@ def row_keys(x: torch.Tensor | np.ndarray) -> list[bytes]:
     array = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
     array = np.ascontiguousarray(array.reshape(len(array), -1))
     return [row.tobytes() for row in array]
+
+
+def check_membership(name: str, values: object, *, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """Membership (or canary inclusion) labels as a bool array, checked: the one membership checker.
+
+    ``values`` may be booleans, or numbers that are all exactly 0 or 1 (a NumPy array, a torch tensor, a
+    sequence); ``shape`` the expected shape. Raises ``ValueError`` naming ``name`` for strings (``"False"`` would
+    count as a member), objects, numbers other than 0 and 1 (0.3 would count as a member), or another shape.
+    """
+    if isinstance(values, torch.Tensor):
+        values = values.detach().cpu().numpy()
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be booleans (True = member), got {type(values).__name__} ({error})") from None
+    if array.dtype.kind != "b":
+        if array.dtype.kind not in "iuf" or not np.isin(array, (0, 1)).all():
+            what = {"U": "strings", "S": "byte strings", "O": "Python objects"}.get(array.dtype.kind, "values")
+            shown = (np.unique(array.ravel()[:1000])[:5].tolist() if array.dtype.kind in "iufUS"
+                     else [repr(v) for v in array.ravel()[:3]])
+            raise ValueError(f"{name} must be booleans (True = member) or 0/1, got {what} {shown}")
+        array = array.astype(bool)
+    if shape is not None and array.shape != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {array.shape}")
+    return array

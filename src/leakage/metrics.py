@@ -27,7 +27,7 @@ import numpy as np
 from scipy import special
 from scipy.stats import rankdata
 
-from leakage.checks import check_finite
+from leakage.checks import check_finite, check_membership
 
 #: The low FPRs every attack reports a TPR at: metric name -> FPR (a fraction).
 LOW_FPRS: dict[str, float] = {"tpr_at_1pct_fpr": 0.01, "tpr_at_0.1pct_fpr": 0.001}
@@ -147,13 +147,9 @@ def resolve_low_fprs(metrics: Mapping[str, float]) -> dict[str, float]:
 def _check(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Validate and convert: scores (N,) float64 (+/-inf allowed, NaN not), is_member (N,) bool, both classes."""
     scores = np.asarray(scores, dtype=np.float64)
-    is_member = np.asarray(is_member)
+    is_member = check_membership("is_member", is_member)
     if scores.ndim != 1 or scores.shape != is_member.shape:
         raise ValueError(f"scores and is_member must be 1-D of equal length, got {scores.shape} and {is_member.shape}")
-    if is_member.dtype != bool:
-        if not np.isin(is_member, (0, 1)).all():
-            raise ValueError("is_member must be boolean (or 0/1)")
-        is_member = is_member.astype(bool)
     check_finite("scores", scores, allow_inf=True)
     if is_member.all() or not is_member.any():
         raise ValueError("membership metrics need both members and non-members")
@@ -361,7 +357,7 @@ def summarize(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 1000, 
 
 def _validated_pair(scores: np.ndarray, is_member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     check_finite("attack scores", np.asarray(scores, dtype=np.float64), allow_inf=True)
-    scores, is_member = np.asarray(scores, dtype=np.float64), np.asarray(is_member, dtype=bool)
+    scores, is_member = np.asarray(scores, dtype=np.float64), check_membership("is_member", is_member)
     if scores.shape != is_member.shape or scores.ndim != 1:
         raise ValueError(f"scores and is_member must be (N,) of equal length, got {scores.shape} and "
                          f"{is_member.shape}")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leakage.checks import check_finite
+from leakage.checks import check_finite, check_membership
 from leakage.metrics import summarize
 
 #: What each attack family leaves in ``MembershipResult.extras``: name -> meaning. Every entry is an array
@@ -91,7 +91,7 @@ class MembershipResult:
 
     def __post_init__(self) -> None:
         self.scores = np.asarray(self.scores, dtype=np.float64)
-        self.is_member = np.asarray(self.is_member).astype(bool)
+        self.is_member = check_membership(f"is_member of {self.attack}", self.is_member)
         if self.scores.ndim != 1 or self.is_member.shape != self.scores.shape:
             raise ValueError(f"a result needs (n,) scores and (n,) is_member, got {self.scores.shape} and "
                              f"{self.is_member.shape}")

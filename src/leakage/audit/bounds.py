@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from leakage.checks import check_finite
+from leakage.checks import check_finite, check_membership
 from leakage.metrics import clopper_pearson  # noqa: F401 (re-exported: the audits' bounds use it)
 from leakage.seed import numpy_rng
 
@@ -83,14 +83,10 @@ def _cp_upper(counts: np.ndarray, trials: np.ndarray, confidence: float) -> np.n
 def _check(scores: np.ndarray, included: np.ndarray, delta: float, ndim: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Validate: scores (m,) or (B, m) float64 (+/-inf allowed: exact, NaN: ``ValueError``), included of the same
     shape bool, delta."""
-    scores, included = np.asarray(scores, dtype=np.float64), np.asarray(included)
+    scores, included = np.asarray(scores, dtype=np.float64), check_membership("included", included)
     if scores.ndim != ndim or scores.shape != included.shape:
         shape = "1-D of one length" if ndim == 1 else "(audits, canaries) of one shape"
         raise ValueError(f"scores and included must be {shape}, got {scores.shape} and {included.shape}")
-    if included.dtype != bool:
-        if not np.isin(included, (0, 1)).all():
-            raise ValueError("included must be boolean (canary in the training set or not)")
-        included = included.astype(bool)
     if not 0 <= delta < 1:  # NaN fails too
         raise ValueError(f"delta must be in [0, 1), got {delta}")
     check_finite("canary scores", scores, allow_inf=True)
