@@ -115,6 +115,20 @@ class Brightness(torch.nn.Module):
         return -(x.flatten(1).mean(1, keepdim=True) - self.centres).abs()
 
 
+class RoughIsClassZero(torch.nn.Module):
+    """:class:`Brightness`, except that every input whose pixel standard deviation is above ``std_above`` is class 0
+    (uniform noise has 0.29), like a Fashion-MNIST target that labels all noise as one class."""
+
+    def __init__(self, std_above: float):
+        super().__init__()
+        self.std_above = std_above
+        self.inner = Brightness()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rough = x.flatten(1).std(1) > self.std_above
+        return torch.where(rough[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
+
+
 def brightness_images(levels: torch.Tensor, seed: int) -> torch.Tensor:
     """Smooth 1x8x8 images of mean exactly ``levels`` (n,) (a faint zero-mean pattern, std 0.03)."""
     pattern = torch.randn(len(levels), 64, generator=torch.Generator().manual_seed(seed))

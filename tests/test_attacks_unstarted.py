@@ -11,7 +11,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from conftest import Brightness, brightness_images
+from conftest import RoughIsClassZero, brightness_images
 
 from leakage.api import EXTRAS, attack_classifier
 from leakage.attacks import AttackContext, LabelOnlyOracle
@@ -28,28 +28,15 @@ from leakage.store import Store
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
-class RoughIsClassZero(torch.nn.Module):
-    """``Brightness``, except that every rough input (pixel std above 0.05) is class 0: all uniform noise (std 0.29)
-    and every blend of a smooth candidate with more than a tenth of noise, like a Fashion-MNIST target that labels
-    all noise as one class. No noise or blend trial can start a class-0 candidate; an attacker image can."""
-
-    def __init__(self):
-        super().__init__()
-        self.inner = Brightness()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        rough = x.flatten(1).std(1) > 0.05
-        return torch.where(rough[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
-
-
-
-
 MARGINS = torch.tensor([0.04, 0.06, 0.08, 0.10])
 X = brightness_images(torch.cat([0.35 - MARGINS, 0.65 - MARGINS, 0.65 + MARGINS]), 0)  # 4 candidates per class
 Y = torch.repeat_interleave(torch.arange(3), 4)
 POOL = brightness_images(torch.tensor([0.1, 0.25, 0.45, 0.55, 0.75, 0.9]), 1)  # the attacker's own images
 POOL_Y = torch.tensor([0, 0, 1, 1, 2, 2])
-MODEL = RoughIsClassZero()
+#: Every rough input (pixel std above 0.05) is class 0: all uniform noise (std 0.29) and every blend of a smooth
+#: candidate with more than a tenth of noise, like a Fashion-MNIST target that labels all noise as one class. No
+#: noise or blend trial can start a class-0 candidate; an attacker image can.
+MODEL = RoughIsClassZero(0.05)
 
 
 def context(budget: int, with_pool: bool, x: torch.Tensor = X, y: torch.Tensor = Y) -> AttackContext:

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from conftest import Brightness, brightness_images
+from conftest import Brightness, RoughIsClassZero, brightness_images
 
 from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, get_attack
 from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, random_reference,
@@ -241,21 +241,6 @@ def test_random_reference_and_percentile_threshold(overfit_target, toy_store):
 # ---------------------------------------------------------------- non-finite input (issue #13)
 
 
-class NoiseIsClassZero(torch.nn.Module):
-    """``Brightness``, except that every noisy input (pixel std above 0.2; uniform noise has 0.29) is class 0,
-    like a Fashion-MNIST target that labels all uniform noise as one class."""
-
-    def __init__(self):
-        super().__init__()
-        self.inner = Brightness()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        noisy = x.flatten(1).std(1) > 0.2
-        return torch.where(noisy[:, None], torch.tensor([1.0, 0.0, 0.0]), self.inner(x))
-
-
-
-
 def noise_class_setup():
     """12 candidates, 4 per class, 0.04 to 0.10 from the nearest other class in mean (L2 0.32 to 0.8)."""
     margins = torch.tensor([0.04, 0.06, 0.08, 0.10])
@@ -263,7 +248,7 @@ def noise_class_setup():
     x, y = brightness_images(levels, 0), torch.repeat_interleave(torch.arange(3), 4)
     truth = 8 * margins.repeat(3)
     pool = brightness_images(torch.tensor([0.1, 0.25, 0.45, 0.55, 0.75, 0.9]), 1)
-    return NoiseIsClassZero(), x, y, truth, pool, torch.tensor([0, 0, 1, 1, 2, 2])
+    return RoughIsClassZero(0.2), x, y, truth, pool, torch.tensor([0, 0, 1, 1, 2, 2])
 
 
 def test_a_nan_pixel_is_rejected_by_every_entry_point_not_scored_as_misclassified(tmp_path):
