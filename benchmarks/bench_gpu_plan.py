@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from leakage.book import resolve_parameters
+from leakage.parameters import resolve_parameters
 from leakage.device import describe_device, get_device
 from leakage.experiments.plan import plan_for
 from leakage.grid import make_client, run_plan

@@ -46,7 +46,7 @@ def book_target(dataset: str, index: int, device: torch.device):
     """(model, members x, members y, non-members x, non-members y, description) of the book's M-index:
     digits as in the smoke profile, fashion-mnist as in the default profile (trained once, cached by the store)."""
     from leakage.experiments.targets import paper_targets, train_target
-    from leakage.profiles import notebook_parameters
+    from leakage.parameters import notebook_parameters
 
     profile = "smoke" if dataset == "digits" else "default"
     p = notebook_parameters("lz_targets", profile)

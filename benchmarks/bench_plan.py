@@ -24,7 +24,7 @@ CHAPTERS: list[str] = []  # set by --only; empty: every chapter with a plan
 
 def plan_parameters() -> dict:
     from leakage.experiments.plan import PLANNERS
-    from leakage.profiles import notebook_parameters
+    from leakage.parameters import notebook_parameters
 
     return {n: notebook_parameters(n, "smoke") for n in (CHAPTERS or PLANNERS)}
 

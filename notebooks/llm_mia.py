@@ -77,7 +77,7 @@ from leakage.lm.models import SCRATCH, SMOLLM2
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.llm import llm_claims
-from leakage.profiles import notebook_parameters
+from leakage.parameters import notebook_parameters
 from leakage.results import record_provenance, save_table
 
 set_style()

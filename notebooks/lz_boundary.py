@@ -72,8 +72,8 @@ from IPython.display import Markdown, display
 from leakage.claims import record_evidence
 from leakage.claims.lz_boundary import chapter_claims
 from leakage.experiments import boundary
-from leakage.experiments.targets import cached_data
-from leakage.profiles import notebook_parameters
+from leakage.data.vision import cached_data
+from leakage.parameters import notebook_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.store import Store

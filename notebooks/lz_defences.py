@@ -72,7 +72,7 @@ from IPython.display import Markdown, display
 from leakage.claims import record_evidence
 from leakage.claims.lz_defences import defence_claims
 from leakage.experiments import defences
-from leakage.experiments.targets import cached_data
+from leakage.data.vision import cached_data
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 

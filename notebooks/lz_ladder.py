@@ -64,9 +64,9 @@ from IPython.display import Markdown, display
 from leakage.claims import record_evidence
 from leakage.claims.lz_ladder import chapter_claims
 from leakage.experiments import ladder
-from leakage.experiments.targets import cached_data
+from leakage.data.vision import cached_data
 from leakage.metrics import LOW_FPRS, shown_tpr
-from leakage.profiles import notebook_parameters
+from leakage.parameters import notebook_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.store import Store

@@ -35,7 +35,8 @@ import seaborn as sns
 from IPython.display import Markdown
 
 from leakage.config import describe
-from leakage.experiments.targets import cached_data, paper_targets, train_target
+from leakage.data.vision import cached_data
+from leakage.experiments.targets import paper_targets, train_target
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.lz_targets import overfitting_grows

@@ -63,7 +63,8 @@ from IPython.display import Markdown, display
 from leakage.analysis import other_label_cross_entropy
 from leakage.experiments import part1
 from leakage.experiments.label_only import run_attack
-from leakage.experiments.targets import cached_data, train_target
+from leakage.data.vision import cached_data
+from leakage.experiments.targets import train_target
 from leakage.metrics import roc_curve
 from leakage.models import CNNConfig, TargetCNN, count_parameters
 from leakage.publish import publish, set_style

@@ -6,6 +6,7 @@ import pickle
 import pytest
 import torch
 
+from leakage.data import vision as vision_data
 from leakage.data.splits import SplitConfig
 from leakage.data.vision import VisionData
 from leakage.device import keep_freed_memory
@@ -49,14 +50,14 @@ def toy_store(tmp_path_factory) -> Store:
 def overfit_target(toy_store):
     """M-4 of the toy data (50 training samples), trained to memorise them (train acc ~1, test ~0.3)."""
     data = toy_data()
-    original = targets.cached_data
-    targets.cached_data = lambda name: data  # the toy data stands in for 'digits' (same Table 7 column)
+    original = vision_data.cached_data
+    vision_data.cached_data = lambda name: data  # the toy data stands in for 'digits' (same Table 7 column)
     try:
         config = targets.TargetConfig(split=SplitConfig("digits", 0.1, 0), model_index=4, arch=TOY_ARCH,
                                       train=TrainConfig(epochs=30, min_steps=300))
         yield targets.train_target(config, toy_store)
     finally:
-        targets.cached_data = original
+        vision_data.cached_data = original
 
 
 def as_user(uid, gid, task, *args):

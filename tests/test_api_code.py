@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from leakage.api import MembershipResult, attack_code_model
-from leakage.api.result import EXTRAS
+from leakage.membership import EXTRAS
 from leakage.experiments.vp import (VPAttackRunConfig, VPDataConfig, VPModelRunConfig, load_tokenizer, prepare,
                                     run_vp_attack, shadow_of, train_vp_model, vp_results)
 from leakage.store import Store

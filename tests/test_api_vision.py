@@ -315,7 +315,7 @@ def test_without_a_store_nothing_is_left_on_disk(overfit_target, tmp_path, monke
 
 
 def test_to_frame_never_takes_a_per_run_extra_for_a_column():
-    from leakage.api.result import MembershipResult
+    from leakage.membership import MembershipResult
 
     result = MembershipResult("boundary", np.array([0.1, 0.2, 0.3]), np.array([True, False, True]),
                               extras={"checkpoints": np.array([0, 1, 10]), "queries": np.array([5, 6, 7])})

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from leakage.data import vision as vision_data
 from leakage.audit.canaries import canary_inclusion
 from leakage.config import field_docs
 from leakage.experiments import audit
@@ -23,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(autouse=True)
 def toy_vision(monkeypatch):
     data = toy_data(n=700)
-    monkeypatch.setattr(audit, "cached_data", lambda name: data)  # toy images stand in for 'digits'
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: data)  # toy images stand in for 'digits'
 
 
 def vision(epsilon: float, **fields) -> audit.VisionAuditConfig:
@@ -119,7 +120,7 @@ def test_the_audit_key_covers_the_content_of_the_data_set(monkeypatch):
 
     x = torch.zeros(10, 1, 8, 8, dtype=torch.uint8)
     data = VisionData("digits", x, torch.zeros(10, dtype=torch.int64), tuple("0123456789"), "toy")
-    monkeypatch.setattr(audit, "cached_data", lambda name: data)
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: data)
     before = config_hash("audit_vision_target", audit.VisionAuditConfig())
-    monkeypatch.setattr(audit, "cached_data", lambda name: VisionData("digits", x + 1, data.y, data.classes, "toy"))
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: VisionData("digits", x + 1, data.y, data.classes, "toy"))
     assert config_hash("audit_vision_target", audit.VisionAuditConfig()) != before

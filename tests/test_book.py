@@ -12,12 +12,12 @@ import pytest
 import yaml
 
 from leakage import book
-from leakage.book import (ALL_NOTEBOOKS, BookError, check_parameter, declared_parameters, notebook_source,
-                          other_chapter_parameters, parameter_examples, parse_overrides, prepare_notebook,
-                          resolve_parameters, run_book)
+from leakage.book import ALL_NOTEBOOKS, BookError, parse_overrides, prepare_notebook, run_book
 from leakage.experiments.plan import plan_for
 from leakage.paths import project_root
-from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError, notebook_parameters
+from leakage.parameters import (ParameterError, check_parameter, declared_parameters, notebook_parameters, notebook_source,
+                                other_chapter_parameters, parameter_examples, resolve_parameters)
+from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError
 from leakage.results import notebook_timings
 
 
@@ -95,7 +95,7 @@ def test_overrides_of_the_right_type_are_accepted_and_normalised():
     vp = resolve_parameters("vp_mia", "smoke", parse_overrides(["data_path=/data/function.json",
                                                                  "epochs={'bilstm': 3}"]))
     assert vp["data_path"] == "/data/function.json" and vp["epochs"] == {"bilstm": 3}
-    with pytest.raises(BookError, match="'epochs' of notebook vp_mia expects a dict of str to int"):
+    with pytest.raises(ParameterError, match="'epochs' of notebook vp_mia expects a dict of str to int"):
         resolve_parameters("vp_mia", "smoke", parse_overrides(["epochs={'bilstm': 'x'}"]))
 
 
@@ -115,8 +115,7 @@ THREAD_SETTERS = ("set_num_threads", "set_num_interop_threads", "OMP_NUM_THREADS
 def test_the_runner_alone_sets_every_notebooks_threads(name):
     notebook = prepare_notebook(name, 3)
     first = notebook.cells[0]
-    assert first.cell_type == "code" and "torch.set_num_threads(3)" in first.source
-    assert "keep_freed_memory()" in first.source
+    assert first.cell_type == "code" and "apply_threads(3)" in first.source
     assert "remove-cell" in first.metadata["tags"]
     for cell in notebook.cells[1:]:
         assert not any(word in cell.source for word in THREAD_SETTERS), f"{name} sets threads itself"
@@ -125,7 +124,7 @@ def test_the_runner_alone_sets_every_notebooks_threads(name):
 
 def test_no_stage_in_the_package_sets_threads():
     for path in (project_root() / "src" / "leakage").rglob("*.py"):
-        if path.name not in ("book.py", "grid.py"):  # the two runners (notebooks, plan tasks) own threads
+        if path.name != "device.py":  # its apply_threads is what the runners call for every kernel and task
             assert not any(word in path.read_text() for word in THREAD_SETTERS), path
 
 
@@ -269,7 +268,7 @@ def test_a_set_value_of_part_1_reaches_the_chapters_that_reuse_its_runs(chapter)
 
 
 def test_the_runner_fills_overrides_itself():
-    with pytest.raises(BookError, match="filled by the runner"):
+    with pytest.raises(ParameterError, match="filled by the runner"):
         resolve_parameters("lz_boundary", "smoke", {"overrides": {"epochs": 3}})
 
 

@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from leakage.claims import Evidence, decide, equivalence, hypothesis, load_evidence, not_comparable, record_evidence
-from leakage.claims.core import PAPER_TOLERANCE, samples_needed
+from leakage.claims.core import (PAPER_TOLERANCE, enough_per_side, model_index, model_order, require_columns, sides,
+                                 samples_needed, sizes)
 from leakage.claims.paper import TABLE, paper_entry, paper_table
 from leakage.claims.stats import auc_ci, auc_trend, mean_difference, paired_auc_difference, proportion_ci, value_trend
 
@@ -153,3 +154,18 @@ def test_the_forest_plot_puts_each_claim_on_the_side_its_verdict_says():
     assert ((frame.z_low > 0) == (frame.verdict == "reproduced")).all()
     assert ((frame.z_high < 0) == (frame.verdict == "contradicted")).all()
     assert forest_plot(pd.DataFrame(rows)) is not None
+
+
+def test_the_shared_helpers_check_frames_count_sides_and_order_targets():
+    with pytest.raises(ValueError, match="the scores frame lacks the columns score, model; it needs"):
+        require_columns(pd.DataFrame({"is_member": [True]}), ("is_member", "score", "model"), "scores")
+    require_columns(pd.DataFrame({"score": [0.5]}), ("score",), "scores")  # nothing missing: no error
+    is_member = np.array([True, True, True, False, False])
+    assert sides(is_member) == (3, 2) and enough_per_side(is_member) and not enough_per_side(is_member, 3)
+    assert sizes(3, 2, "texts per side", detail="texts") == {"n": "3 members + 2 non-members (texts)",
+                                                             "unit": "texts per side", "n_unit": 2}
+    assert sizes(*sides(is_member), "candidates per side")["n"] == "3 members + 2 non-members"
+    assert model_order(["M-10", "M-2", "M-0", "M-2"]) == ["M-0", "M-2", "M-10"]  # by index, not as text
+    assert model_index(pd.Series(["M-5", "M-0"])).tolist() == [5, 0]
+    with pytest.raises(ValueError, match="'M-0'..'M-5', got \\['shadow'\\]"):
+        model_order(["M-1", "shadow"])

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from conftest import TOY_ARCH, toy_data
+from leakage.data import vision as vision_data
 from leakage.attacks import LabelOnlyOracle, PosteriorOracle
 from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig
@@ -127,15 +128,15 @@ def test_memguard_model_answers_labels_of_the_undefended_model():
 @pytest.fixture(scope="module")
 def dp_target(toy_store):
     data = toy_data()
-    original = targets.cached_data
-    targets.cached_data = lambda name: data
+    original = vision_data.cached_data
+    vision_data.cached_data = lambda name: data
     try:
         config = targets.TargetConfig(split=targets.SplitConfig("digits", 0.1, 0), model_index=4, arch=TOY_ARCH,
                                       train=TrainConfig(epochs=30, min_steps=100),
                                       defence=DefenceConfig(dp_noise=1.1))
         yield targets.train_target(config, toy_store)
     finally:
-        targets.cached_data = original
+        vision_data.cached_data = original
 
 
 def test_attacks_run_unchanged_against_defended_targets(dp_target, overfit_target, toy_store):

@@ -1,4 +1,4 @@
-"""leakage.device: the device choice and the allocator setting every task and notebook runs with."""
+"""leakage.device: the device choice, and the threads and allocator setting every task and notebook runs with."""
 
 import os
 import platform
@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-from leakage.device import KEEP_FREED_MEMORY_ENV, keep_freed_memory
+from leakage import device
+from leakage.device import KEEP_FREED_MEMORY_ENV, THREAD_ENV_VARIABLES, apply_threads, keep_freed_memory, thread_env
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -57,3 +59,51 @@ def test_the_environment_can_turn_it_off(monkeypatch):
 def test_a_limit_mallopt_cannot_take_is_refused(limit):
     with pytest.raises(ValueError, match="limit_bytes"):
         keep_freed_memory(limit)
+
+
+def test_thread_env_names_every_library_pool():
+    assert thread_env(3) == {"OMP_NUM_THREADS": "3", "MKL_NUM_THREADS": "3", "OPENBLAS_NUM_THREADS": "3"}
+    assert tuple(thread_env(1)) == THREAD_ENV_VARIABLES
+
+
+@pytest.mark.parametrize("threads", [0, -2, 1.0, "2", True])
+def test_a_thread_count_below_one_or_not_an_int_is_refused(threads):
+    with pytest.raises(ValueError, match="threads must be an int of at least 1"):
+        thread_env(threads)
+    with pytest.raises(ValueError, match="threads must be an int of at least 1"):
+        apply_threads(threads)
+
+
+@pytest.fixture
+def allocator_calls(monkeypatch):
+    """The calls apply_threads makes to keep_freed_memory (recorded, not applied); the process's torch threads and
+    thread environment restored after the test."""
+    calls = []
+    monkeypatch.setattr(device, "keep_freed_memory", lambda: calls.append(True) or True)
+    for name in THREAD_ENV_VARIABLES:
+        monkeypatch.setenv(name, os.environ.get(name, "1"))  # undone after the test, whatever apply_threads sets
+    threads = torch.get_num_threads()
+    yield calls
+    torch.set_num_threads(threads)
+
+
+def test_apply_threads_fixes_torch_the_environment_and_the_allocator(allocator_calls):
+    assert apply_threads(2) == thread_env(2)
+    assert torch.get_num_threads() == 2
+    assert all(os.environ[name] == "2" for name in THREAD_ENV_VARIABLES)
+    assert allocator_calls == [True]
+
+
+def test_apply_threads_without_a_count_only_sets_the_allocator(allocator_calls):
+    torch.set_num_threads(1)
+    before = {name: os.environ[name] for name in THREAD_ENV_VARIABLES}
+    assert apply_threads() == {}
+    assert torch.get_num_threads() == 1 and before == {name: os.environ[name] for name in THREAD_ENV_VARIABLES}
+    assert allocator_calls == [True]
+
+
+def test_a_process_started_with_thread_env_runs_with_its_threads():
+    env = {**os.environ, **thread_env(2)}
+    code = "import os, torch; print(os.environ['OPENBLAS_NUM_THREADS'], torch.get_num_threads())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["2", "2"]

@@ -12,13 +12,14 @@ import functools
 import graphlib
 import pytest
 
+from leakage.data import vision as vision_data
 from leakage.book import CHAPTER_NOTEBOOKS
 from leakage.data.vision import load_vision
-from leakage.experiments import targets
 from leakage.experiments.part1 import shadow_grid
 from leakage.experiments.plan import (PLANNERS, STAGES, UNPLANNED, AttackJob, Plan, Task, TargetJob, execute, plan_for,
                                       planner, task)
-from leakage.profiles import PROFILES, notebook_parameters
+from leakage.parameters import notebook_parameters
+from leakage.profiles import PROFILES
 from leakage.store import Store
 
 DASK = Path(sys.executable).with_name("dask")
@@ -34,7 +35,7 @@ def tiny_parameters() -> dict:
 @pytest.mark.parametrize("profile", [p for p in PROFILES if p != "paper"])  # paper's data is not offline here
 def test_each_profile_plan_is_a_dag_covering_every_chapter(profile, monkeypatch):
     # the real data sets, even while the session's toy target substitutes the loader (conftest.overfit_target)
-    monkeypatch.setattr(targets, "cached_data", functools.lru_cache(maxsize=4)(load_vision))
+    monkeypatch.setattr(vision_data, "cached_data", functools.lru_cache(maxsize=4)(load_vision))
     assert set(PLANNERS) | set(UNPLANNED) == set(CHAPTER_NOTEBOOKS)
     params = {n: notebook_parameters(n, profile) for n in CHAPTER_NOTEBOOKS}
     plan = plan_for(params)
@@ -163,3 +164,37 @@ def test_a_failing_task_is_reported_with_its_job_and_the_tasks_that_needed_it_ar
     assert set(report.not_run) == dependents and all(v == bad.name for v in report.not_run.values())
     assert len(report.done) == len(plan) - 1 - len(dependents)
 
+
+
+def _thread_settings() -> dict:
+    import torch
+
+    from leakage.device import THREAD_ENV_VARIABLES
+
+    return {**{name: os.environ.get(name) for name in THREAD_ENV_VARIABLES}, "torch": torch.get_num_threads()}
+
+
+def test_a_local_clusters_workers_start_with_the_threads_environment(monkeypatch):
+    from leakage.device import THREAD_ENV_VARIABLES, thread_env
+    from leakage.grid import make_client
+
+    for name in THREAD_ENV_VARIABLES:  # Dask lets this process's own values win over the cluster's
+        monkeypatch.delenv(name, raising=False)
+    client = make_client(workers=1, threads=2, quiet=True)
+    try:
+        (settings,) = client.run(_thread_settings).values()
+    finally:
+        client.close()
+        client.cluster.close()
+    assert settings == {**thread_env(2), "torch": 2}
+
+
+def test_a_task_applies_its_threads_before_its_stage_runs(monkeypatch):
+    from leakage import grid
+
+    calls = []
+    monkeypatch.setattr(grid, "apply_threads", lambda threads: calls.append(("threads", threads)))
+    monkeypatch.setattr(grid, "execute", lambda job, store: calls.append(("execute", job)) or {"value": 1})
+    result = grid.run_task(Task("t", "job"), 3, None)
+    assert calls == [("threads", 3), ("execute", "job")]
+    assert result["name"] == "t" and result["value"] == 1

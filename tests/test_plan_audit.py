@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.book import resolve_parameters
+from leakage.data import vision as vision_data
+from leakage.parameters import resolve_parameters
 from leakage.experiments import audit, llm
 from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.plan import Plan, plan_for
@@ -30,7 +31,7 @@ TINY = {"epsilons": [4.0], "curve_sizes": [10, 20], "vision_base": 120, "vision_
 @pytest.fixture
 def toy_vision(monkeypatch):
     data = toy_data(n=300)
-    monkeypatch.setattr(audit, "cached_data", lambda name: data)  # toy images stand in for 'digits'
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: data)  # toy images stand in for 'digits'
 
 
 def smoke(**overrides) -> dict:

@@ -16,7 +16,7 @@ from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.label_only import CandidateConfig, candidates_of, run_attack
 from leakage.experiments.plan import Plan, plan_for
 from leakage.metrics import best_f1, f1_at_threshold
-from leakage.profiles import notebook_parameters
+from leakage.parameters import notebook_parameters
 from leakage.store import Store
 from leakage.train import predict_logits
 

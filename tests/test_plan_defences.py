@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.book import resolve_parameters
+from leakage.parameters import resolve_parameters
 from leakage.defenses.memguard import MemGuardConfig
 from leakage.experiments import defences
 from leakage.experiments.jobs import STAGES, execute

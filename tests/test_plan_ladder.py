@@ -15,7 +15,7 @@ from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.part1 import AttackJob, TargetJob
 from leakage.experiments.plan import Plan, plan_for
 from leakage.metrics import roc_auc
-from leakage.profiles import notebook_parameters
+from leakage.parameters import notebook_parameters
 from leakage.store import Store
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.book import resolve_parameters
+from leakage.parameters import resolve_parameters
 from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.llm import (LLMRunJob, LMStatsJob, LMTargetJob, LMTokenizerJob, attack_table,
                                      chapter_targets, config_table, cost_table, last_epoch_rows, last_runs,

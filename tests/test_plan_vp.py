@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.book import resolve_parameters
+from leakage.parameters import resolve_parameters
 from leakage.experiments import vp
 from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.plan import Plan, plan_for

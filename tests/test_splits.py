@@ -5,6 +5,7 @@ import pytest
 
 from scipy import stats
 
+from leakage.data import vision as vision_data
 from leakage.data.splits import TABLE7, SplitConfig, make_splits, membership_candidates, random_subset, table7_sizes
 from leakage.experiments.targets import TargetConfig, defender_reference
 
@@ -136,9 +137,9 @@ def test_every_artefact_of_a_split_is_keyed_by_the_content_of_its_data(monkeypat
 
     x = torch.zeros(20, 1, 8, 8, dtype=torch.uint8)
     y = torch.arange(20) % 10
-    monkeypatch.setattr(targets, "cached_data", lambda name: VisionData("digits", x, y, tuple("0123456789"), "a"))
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: VisionData("digits", x, y, tuple("0123456789"), "a"))
     config = targets.TargetConfig(split=SplitConfig("digits", 0.1, 0))
     before = config_hash("target", config)
     assert config_hash("target", config) == before
-    monkeypatch.setattr(targets, "cached_data", lambda name: VisionData("digits", x, y.flip(0), tuple("0123456789"), "b"))
+    monkeypatch.setattr(vision_data, "cached_data", lambda name: VisionData("digits", x, y.flip(0), tuple("0123456789"), "b"))
     assert config_hash("target", config) != before  # same name, same path: other labels

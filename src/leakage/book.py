@@ -34,15 +34,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from leakage.device import thread_env
+from leakage.chapters import ALL_NOTEBOOKS, CHAPTER_NOTEBOOKS, SUMMARY_NOTEBOOKS, UNPLANNED, toc_yaml
 from leakage.paths import absolute_path, pin_environment_paths, project_root, store_root
-from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile, declared_defaults, notebook_parameters
+from leakage.parameters import (OVERRIDES, ParameterError, assigned_values, notebook_source, resolve_parameters,
+                                tagged_cells)
+from leakage.profiles import check_profile
 from leakage.progress import estimate_left, format_duration
 from leakage.store import FORCE_ENV
 
-CHAPTER_NOTEBOOKS: tuple[str, ...] = ("lz_targets", "lz_transfer", "lz_boundary", "lz_defences", "lz_ladder",
-                                       "vp_mia", "llm_mia", "audit", "audit_llm", "own_model")
-SUMMARY_NOTEBOOKS: tuple[str, ...] = ("intro", "scorecard")  # read every chapter's tables: executed last
-ALL_NOTEBOOKS = CHAPTER_NOTEBOOKS + SUMMARY_NOTEBOOKS
 PROFILE_ENV = "LEAKAGE_BOOK_PROFILE"  # the book build's profile, for leakage.sphinx_csv_links
 NOTEBOOK_EVENTS = "leakage-notebook"  # Dask event topic: a worker starts executing a notebook
 PARAMETERS_TAG = "leakage-parameters"  # the markdown cell that shows a page's parameters
@@ -61,34 +61,9 @@ class NotebookResult:
     seconds: float
 
 
-def notebook_source(name: str) -> Path:
-    """``notebooks/<name>.py``."""
-    return project_root() / "notebooks" / f"{name}.py"
-
-
 def generated_dir() -> Path:
     """``book/generated/``: executed notebooks, rendered by the book."""
     return project_root() / "book" / "generated"
-
-
-def _tagged(notebook, tag: str) -> list:
-    """The notebook's cells tagged ``tag``."""
-    return [c for c in notebook.cells if tag in c.get("metadata", {}).get("tags", [])]
-
-
-def _assigned(source: str, where: str) -> dict[str, Any]:
-    """Names and values a parameters cell's ``source`` assigns (``where`` names the cell in errors)."""
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<{where}>", "exec"), {}, namespace)  # noqa: S102 (our own notebooks, papermill's cell)
-    return namespace
-
-
-def declared_parameters(notebook) -> dict[str, Any]:
-    """Names and default values assigned in the notebook's ``parameters`` cell."""
-    cells = _tagged(notebook, "parameters")
-    if len(cells) != 1:
-        raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(cells)}")
-    return _assigned(cells[0].source, "parameters")
 
 
 def parameter_comments(source: str) -> dict[str, str]:
@@ -159,12 +134,12 @@ def present_parameters(notebook):
     Modifies and returns ``notebook``."""
     import nbformat
 
-    defaults_cells = _tagged(notebook, "parameters")
+    defaults_cells = tagged_cells(notebook, "parameters")
     if len(defaults_cells) != 1:
         raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(defaults_cells)}")
-    injected_cells = _tagged(notebook, "injected-parameters")
-    defaults = _assigned(defaults_cells[0].source, "parameters")
-    values = {**defaults, **{k: v for c in injected_cells for k, v in _assigned(c.source, "injected").items()}}
+    injected_cells = tagged_cells(notebook, "injected-parameters")
+    defaults = assigned_values(defaults_cells[0].source, "parameters")
+    values = {**defaults, **{k: v for c in injected_cells for k, v in assigned_values(c.source, "injected").items()}}
     profile = values.get("profile")
     if not isinstance(profile, str):
         raise BookError(f"a notebook's parameters need a 'profile' string, got {profile!r}")
@@ -222,118 +197,6 @@ def absolute_parameter_paths(values: Mapping[str, Any], cwd: str | os.PathLike[s
     return out
 
 
-def _conforms(value: Any, example: Any) -> bool:
-    """Whether ``value`` has the shape of ``example`` (a declared default or a profile's value).
-
-    bool, int and str must match exactly (an int is not a bool, 5.0 is not an int); a float accepts an
-    int; None (an optional path or name) accepts None or a str; a list or tuple accepts a list or tuple
-    whose every element conforms to some element of the example (any element, if the example is empty);
-    a dict likewise for its keys and its values.
-    """
-    if isinstance(example, bool):
-        return isinstance(value, bool)
-    if isinstance(example, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(example, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(example, str):
-        return isinstance(value, str)
-    if example is None:
-        return value is None or isinstance(value, str)
-    if isinstance(example, (list, tuple)):
-        return isinstance(value, (list, tuple)) and (
-            not example or all(any(_conforms(v, e) for e in example) for v in value))
-    if isinstance(example, dict):
-        return isinstance(value, dict) and (not example or all(
-            any(_conforms(k, e) for e in example) and any(_conforms(v, e) for e in example.values())
-            for k, v in value.items()))
-    return isinstance(value, type(example))
-
-
-def _type_name(example: Any) -> str:
-    """What ``_conforms`` expects, in words: 'an int', 'a list of str', 'a dict of str to int', ..."""
-    def of(values) -> str:
-        names = sorted({_type_name(v).split(" ", 1)[1] for v in values})
-        return " or ".join(names) if names else "anything"
-
-    if isinstance(example, bool):
-        return "a bool"
-    if isinstance(example, int):
-        return "an int"
-    if isinstance(example, float):
-        return "a number"
-    if isinstance(example, str):
-        return "a str"
-    if example is None:
-        return "a str or None"
-    if isinstance(example, (list, tuple)):
-        return f"a list of {of(example)}"
-    if isinstance(example, dict):
-        return f"a dict of {of(example)} to {of(example.values())}"
-    return f"a {type(example).__name__}"
-
-
-def parameter_examples(name: str, declared: dict[str, Any]) -> dict[str, list[Any]]:
-    """Parameter -> its declared default and its values in every profile (what an override's type is checked
-    against)."""
-    examples = {key: [value] for key, value in declared.items()}
-    for profile_values in NOTEBOOK_PARAMETERS.get(name, {}).values():
-        for key, value in profile_values.items():
-            examples.setdefault(key, []).append(value)
-    return examples
-
-
-def check_parameter(notebook: str, name: str, value: Any, examples: list[Any]) -> Any:
-    """``value`` if it conforms to one of ``examples`` (the parameter's declared default and its value in
-    every profile), as a float for a float parameter given an int and as a list for a tuple; else a
-    ``BookError`` that names the parameter, the expected type and an example."""
-    if not any(_conforms(value, e) for e in examples):
-        example = next((e for e in examples[1:] if e not in (None, [], {})), examples[0])
-        wanted = " or ".join(dict.fromkeys(_type_name(e) for e in examples))
-        raise BookError(f"--set {name}={value!r}: parameter {name!r} of notebook {notebook} expects {wanted}, "
-                        f"got {type(value).__name__} {value!r}; for example: --set \"{name}={example!r}\"")
-    if isinstance(value, int) and not isinstance(value, bool) and all(isinstance(e, float) for e in examples):
-        return float(value)
-    return list(value) if isinstance(value, tuple) else value
-
-
-#: The parameter through which the runner hands a chapter this build's ``--set`` values, when the chapter declares it:
-#: a chapter that reuses another's artefacts (lz_boundary and lz_ladder reuse lz_transfer's and lz_boundary's runs)
-#: resolves that chapter's parameters with them (:func:`other_chapter_parameters`), so both name the same runs.
-OVERRIDES = "overrides"
-
-
-def resolve_parameters(name: str, profile: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The profile's parameters for notebook ``name`` with ``overrides`` applied to those it declares (checked
-    against the declared default's type); a notebook that declares :data:`OVERRIDES` also gets all of them.
-    Raises ``BookError`` for a notebook without a source, an override of the wrong type, a profile value the
-    notebook does not declare, or an attempt to ``--set`` :data:`OVERRIDES` itself."""
-    path = notebook_source(name)
-    if not path.exists():
-        raise BookError(f"notebook {name!r} has no source file {path}")
-    if OVERRIDES in overrides:
-        raise BookError(f"{OVERRIDES!r} is filled by the runner with the --set values; it cannot be set itself")
-    declared = declared_defaults(name)
-    examples = parameter_examples(name, declared)
-    given = {k: check_parameter(name, k, v, examples[k]) for k, v in overrides.items() if k in declared}
-    if OVERRIDES in declared:
-        given[OVERRIDES] = dict(overrides)
-    parameters = {**notebook_parameters(name, profile), **given}
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise BookError(f"notebook {name} has no parameter {', '.join(unknown)}; "
-                        f"its parameters are: {', '.join(sorted(declared))}")
-    return parameters
-
-
-def other_chapter_parameters(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Chapter ``name``'s parameters as this build resolves them, for the chapter whose parameters are ``params``
-    and which reuses ``name``'s artefacts: ``params["profile"]`` with the build's ``--set`` values
-    (``params["overrides"]``, filled by the runner; none when absent). Raises ``BookError`` as
-    :func:`resolve_parameters`."""
-    return resolve_parameters(name, params["profile"], params.get(OVERRIDES, {}))
-
-
 def log_file(name: str) -> Path:
     """``book/generated/<name>.log``: the kernel's stderr during the last execution of ``name``."""
     return generated_dir() / f"{name}.log"
@@ -374,15 +237,14 @@ def move_stderr_to_log(notebook_path: Path, log: Path) -> int:
     return len(moved)
 
 
-THREADS_CELL = ("import torch\nfrom leakage.device import keep_freed_memory\n\n"
-                "torch.set_num_threads({threads})  # set by the book runner, which owns CPU threads\n"
-                "keep_freed_memory()  # glibc keeps freed tensors' memory for reuse (leakage.device)")
+THREADS_CELL = ("from leakage.device import apply_threads\n\n"
+                "apply_threads({threads})  # set by the book runner, which owns CPU threads and the allocator")
 
 
 def prepare_notebook(name: str, threads: int):
-    """``notebooks/<name>.py`` as the runner executes it: a hidden first cell fixes torch's CPU threads to
-    ``threads`` (the runner owns that setting: no notebook sets it) and calls
-    :func:`leakage.device.keep_freed_memory`, and the parameters cell is hidden
+    """``notebooks/<name>.py`` as the runner executes it: a hidden first cell calls
+    :func:`leakage.device.apply_threads` with ``threads`` (CPU threads and the allocator: the runner owns that
+    setting, no notebook sets it), and the parameters cell is hidden
     (the book shows the injected values, not the defaults)."""
     import jupytext
     import nbformat
@@ -402,8 +264,8 @@ def prepare_notebook(name: str, threads: int):
 def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None = None) -> NotebookResult:
     """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically.
 
-    ``threads`` fixes the kernel's CPU threads (torch's, and ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` for
-    the libraries below it); None: every core of this machine.
+    ``threads`` fixes the kernel's CPU threads (torch's, and through :func:`leakage.device.thread_env` those of the
+    BLAS libraries below it); None: every core of this machine.
     """
     import nbformat
     import papermill
@@ -411,7 +273,7 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
 
     start = time.perf_counter()
     threads = threads or os.cpu_count() or 1
-    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    os.environ.update(thread_env(threads))
     out_dir = generated_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     output = out_dir / f"{name}.ipynb"
@@ -575,6 +437,17 @@ def write_placeholders() -> list[str]:
     return missing
 
 
+def write_toc(path: Path) -> None:
+    """Write the table of contents derived from :data:`leakage.chapters.CHAPTERS` to ``path`` (atomically; left
+    alone when it is current, so a read-only checkout builds)."""
+    text = toc_yaml()
+    if path.exists() and path.read_text() == text:
+        return
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".toc-", delete=False) as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
 def build_html(profile: str | None = None) -> Path:
     """Build the book from the executed notebooks (no re-execution); returns the HTML folder.
 
@@ -583,6 +456,7 @@ def build_html(profile: str | None = None) -> Path:
     root = project_root()
     generated_dir().mkdir(parents=True, exist_ok=True)
     write_placeholders()
+    write_toc(root / "_toc.yml")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [str(jupyter_book) if jupyter_book.exists() else "jupyter-book", "build", "book",
                "--warningiserror", "--keep-going", "--quiet"]
@@ -647,7 +521,10 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     chapters = [n for n in CHAPTER_NOTEBOOKS if not only or n in only]
     summaries = [n for n in SUMMARY_NOTEBOOKS if not only or n in only or chapters]
     values = absolute_parameter_paths(parse_overrides(overrides or []))
-    params = {n: absolute_parameter_paths(resolve_parameters(n, profile, values)) for n in chapters + summaries}
+    try:
+        params = {n: absolute_parameter_paths(resolve_parameters(n, profile, values)) for n in chapters + summaries}
+    except ParameterError as err:
+        raise BookError(str(err)) from None
     unused = sorted(set(values) - {k for p in params.values() for k in p})
     if unused:
         raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}")
@@ -670,8 +547,6 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
         if cluster is not None:
             cluster.close()
     if plan:
-        from leakage.experiments.plan import UNPLANNED
-
         missed = unplanned(since)
         if missed:
             kinds = sorted({m["kind"] for m in missed})

@@ -28,7 +28,7 @@ from pathlib import Path
 
 from leakage.book import ALL_NOTEBOOKS, BookError, run_book
 from leakage.data.vision import DataUnavailableError
-from leakage.device import keep_freed_memory
+from leakage.device import apply_threads
 from leakage.profiles import PROFILE_COST, PROFILES, UnknownProfileError
 
 
@@ -271,7 +271,8 @@ def _literal(text: str):
 
 def run_plan_command(args: argparse.Namespace) -> int:
     """The ``run`` command: build the plan of the profile's notebooks and compute it on Dask."""
-    from leakage.book import CHAPTER_NOTEBOOKS, absolute_parameter_paths, parse_overrides, resolve_parameters
+    from leakage.book import CHAPTER_NOTEBOOKS, absolute_parameter_paths, parse_overrides
+    from leakage.parameters import resolve_parameters
     from leakage.experiments.plan import plan_for
     from leakage.grid import make_client, run_plan
     from leakage.paths import pin_environment_paths, store_root
@@ -339,7 +340,7 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    keep_freed_memory()
+    apply_threads()  # the allocator; threads are each command's own (its tasks and kernels apply theirs)
     command, errors = COMMANDS[args.command]
     try:
         return command(args)

@@ -1,4 +1,5 @@
-"""The one device helper: CUDA when present, else CPU; nothing in the package assumes a GPU."""
+"""The one device helper: CUDA when present, else CPU (nothing in the package assumes a GPU); and the one owner of
+a process's CPU threads and allocator setting (:func:`apply_threads`, :func:`thread_env`)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,8 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     heap and up to that much freed memory stays in the process. Numbers are unchanged; the resident memory of a
     process can stay up to ``limit_bytes`` above its need. Measured by ``benchmarks/bench_allocator.py``.
 
-    Applies to the calling process from now on (no restart needed): the plan's Dask tasks, the notebooks'
-    kernels and ``python -m leakage`` call it. A Dask task runs in a worker thread, whose glibc arena unmaps a
+    Applies to the calling process from now on (no restart needed): :func:`apply_threads` calls it, which the
+    plan's Dask tasks, the notebooks' kernels and ``python -m leakage`` call. A Dask task runs in a worker thread, whose glibc arena unmaps a
     heap (at most 64 MB) as soon as it empties, whatever the thresholds: a default target's training in a thread
     took 2-7 million page faults and 5-17 s of kernel time. So it also sets the top pad (``M_TOP_PAD``) to 64 MB,
     which glibc's ``heap_trim`` reads as "keep this much": the heaps stay mapped (90,000 faults, 0.3 s). The
@@ -70,3 +71,39 @@ def keep_freed_memory(limit_bytes: int = 1 << 30) -> bool:
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     return (bool(mallopt(_M_MMAP_THRESHOLD, limit_bytes)) and bool(mallopt(_M_TRIM_THRESHOLD, limit_bytes))
             and bool(mallopt(_M_TOP_PAD, _THREAD_HEAP_BYTES)))
+
+
+#: The environment variables that fix the thread pools of the libraries below torch and NumPy (OpenMP, MKL,
+#: OpenBLAS). They are read when a library loads, so they matter for processes started after they are set.
+THREAD_ENV_VARIABLES: tuple[str, ...] = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """The environment a process to be started needs to run with ``threads`` CPU threads: each of
+    :data:`THREAD_ENV_VARIABLES` -> ``str(threads)``, e.g. ``{"OMP_NUM_THREADS": "2", ...}``.
+
+    For a process this one spawns (a Dask worker, a notebook's kernel); the process itself then calls
+    :func:`apply_threads`. Raises ``ValueError`` when ``threads`` is not an int of at least 1.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be an int of at least 1, got {threads!r}")
+    return dict.fromkeys(THREAD_ENV_VARIABLES, str(threads))
+
+
+def apply_threads(threads: int | None = None) -> dict[str, str]:
+    """Fix this process's CPU threads and allocator: the one place that does (every plan task, notebook kernel
+    and ``python -m leakage`` calls it).
+
+    With ``threads``: ``torch.set_num_threads(threads)`` (torch's CPU sums depend on it, so a fixed count gives
+    the same digits) and :func:`thread_env` set in ``os.environ`` (inherited by the processes this one starts).
+    With None: the thread settings stay as they are (torch's default, the environment's). Either way
+    :func:`keep_freed_memory` (glibc keeps freed memory for reuse; ``$LEAKAGE_KEEP_FREED_MEMORY=0`` turns it off).
+
+    Returns the environment variables it set (``{}`` for None). Raises ``ValueError`` for a count below 1.
+    """
+    env = {} if threads is None else thread_env(threads)
+    if env:
+        torch.set_num_threads(threads)
+        os.environ.update(env)
+    keep_freed_memory()
+    return env

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leakage.device import apply_threads, thread_env
 from leakage.experiments.jobs import Task, execute
 from leakage.experiments.plan import Plan
 
@@ -48,16 +49,12 @@ class PlanReport:
 
 
 def run_task(task: Task, threads: int, store_root: str | None, *needed: Any) -> dict[str, Any]:
-    """Worker side: fix torch's threads, keep freed memory for reuse (:func:`leakage.device.keep_freed_memory`),
-    run the task's stage through the store; returns its summary and time."""
-    import torch
-
-    from leakage.device import keep_freed_memory
+    """Worker side: fix the process's threads and allocator (:func:`leakage.device.apply_threads`), run the task's
+    stage through the store; returns its summary and time."""
     from leakage.store import Store
 
     del needed  # only orders the task after its prerequisites
-    torch.set_num_threads(threads)
-    keep_freed_memory()
+    apply_threads(threads)
     start = time.perf_counter()
     summary = execute(task.job, Store(store_root) if store_root else Store())
     return {"name": task.name, "seconds": time.perf_counter() - start, **summary}
@@ -82,10 +79,10 @@ def make_client(scheduler: str | None = None, cluster: str = "local", *, workers
         import dask
 
         n = workers or max(1, (os.cpu_count() or 1) // threads)
-        # Dask's default MALLOC_TRIM_THRESHOLD_=65536 makes glibc hand memory back after every torch step: the
-        # book's CNN training ran 1.6-1.9x slower in a worker than in-process. Keep its single-thread BLAS.
-        spawn = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": spawn}):
+        # Replaces Dask's default, whose MALLOC_TRIM_THRESHOLD_=65536 makes glibc hand memory back after every
+        # torch step (the book's CNN training ran 1.6-1.9x slower in a worker than in-process): the workers
+        # start with the threads' environment only; each task then applies the allocator setting itself.
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": thread_env(threads)}):
             local = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0",
                                  silence_logs=50 if quiet else 30, **dict(options or {}))
         return Client(local)

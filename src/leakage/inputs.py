@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 from leakage.paths import store_root
+from leakage.seed import rewind_generator, seed_torch, seeded_generator
 
 _MEMO: dict[tuple[str, int, int, int, int], str] = {}
 
@@ -250,7 +251,7 @@ def probe_batch(input_shape: tuple[int, ...], *, size: int = 4, seed: int = 0, d
                 device: torch.device | str = "cpu") -> torch.Tensor:
     """A fixed batch (``size``, *input_shape) of uniform values in [0, 1) drawn from ``seed`` (on the CPU, then
     moved: the same values on every device), for :func:`model_behaviour_digest`. Leaves the global RNGs alone."""
-    generator = torch.Generator().manual_seed(seed)
+    generator = seeded_generator(seed)
     return torch.rand(size, *input_shape, generator=generator).to(device=device, dtype=dtype)
 
 
@@ -312,9 +313,9 @@ def model_behaviour_digest(model: nn.Module, probe: torch.Tensor) -> str:
     devices = [probe.device] if probe.device.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices), torch.no_grad():
-            torch.manual_seed(0)
+            seed_torch(0)
             for generator in generators.values():
-                generator.manual_seed(generator.initial_seed())
+                rewind_generator(generator)
             model.eval()
             try:
                 outputs = _output_arrays(model(probe))

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from typing import Any
 
 PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
@@ -142,31 +140,3 @@ def check_profile(profile: str) -> str:
     if profile not in PROFILES:
         raise UnknownProfileError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     return profile
-
-
-def notebook_parameters(notebook: str, profile: str) -> dict[str, Any]:
-    """Every parameter ``notebook`` gets under ``profile``: its ``parameters`` cell's values with the profile's
-    changes, ``profile`` itself included (a new dict each call). Raises ``ValueError`` for an unknown notebook
-    or profile. A chapter that reuses another's runs reads that chapter's parameters with the build's ``--set``
-    values through ``leakage.book.other_chapter_parameters`` instead (e.g. ``lz_boundary`` those of
-    ``lz_transfer``, whose shadow models it reuses)."""
-    check_profile(profile)
-    if notebook not in NOTEBOOK_PARAMETERS:
-        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(NOTEBOOK_PARAMETERS)}")
-    return {**_cell_values(notebook), "profile": profile, **NOTEBOOK_PARAMETERS[notebook][profile]}
-
-
-def declared_defaults(notebook: str) -> dict[str, Any]:
-    """The values of ``notebook``'s ``parameters`` cell, i.e. the parameters it declares (a new dict each call).
-    Raises ``FileNotFoundError`` when the notebook has no source."""
-    return dict(_cell_values(notebook))
-
-
-@functools.lru_cache(maxsize=32)
-def _cell_values(notebook: str) -> dict[str, Any]:
-    """The values of ``notebook``'s ``parameters`` cell (read once per process; callers copy)."""
-    import jupytext
-
-    from leakage.book import declared_parameters, notebook_source
-
-    return declared_parameters(jupytext.read(notebook_source(notebook)))

@@ -1,4 +1,13 @@
-"""The one seed helper: every random draw in the package derives from a seed passed here."""
+"""The one seed helper: every random draw in the package derives from a seed passed here.
+
+Every generator the package makes, and every seeding of torch's global generator, goes through this module
+(``tests/test_seed.py`` checks that no other module calls ``np.random.default_rng``, ``manual_seed`` or
+``torch.Generator(`` itself). Two kinds of helper:
+
+- derived streams, one per named sub-task: :func:`derive_seed`, :func:`numpy_rng`, :func:`torch_generator`;
+- exact streams, the seed used as given (the numbers computed so far were drawn this way, so they stay):
+  :func:`bootstrap_rng`, :func:`seeded_generator`, :func:`seed_torch`, :func:`rewind_generator`.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +43,34 @@ def numpy_rng(seed: int, *labels: object) -> np.random.Generator:
 
 def torch_generator(seed: int, *labels: object, device: str | torch.device = "cpu") -> torch.Generator:
     """A torch generator for one named sub-task of a seeded run."""
-    gen = torch.Generator(device=device)
-    gen.manual_seed(derive_seed(seed, *labels))
-    return gen
+    return seeded_generator(derive_seed(seed, *labels), device)
+
+
+def bootstrap_rng(seed: int | None) -> np.random.Generator:
+    """A NumPy generator for resampling (bootstrap, permutation): exactly ``np.random.default_rng(seed)``.
+
+    The seed is used as given (no :func:`derive_seed`), so the streams of the claims' intervals stay the ones
+    they were computed with. ``None`` draws fresh entropy from the OS (not reproducible).
+    """
+    return np.random.default_rng(seed)
+
+
+def seeded_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
+    """A torch generator on ``device`` seeded with ``seed`` as given: exactly
+    ``torch.Generator(device).manual_seed(seed)``. CPU and CUDA generators draw different numbers from one seed.
+
+    Raises ``RuntimeError`` (torch's) for a CUDA device on a machine without CUDA.
+    """
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def rewind_generator(generator: torch.Generator) -> torch.Generator:
+    """Set ``generator`` back to the start of its stream (its initial seed) and return it: exactly
+    ``generator.manual_seed(generator.initial_seed())``."""
+    return generator.manual_seed(generator.initial_seed())
+
+
+def seed_torch(seed: int) -> None:
+    """Seed torch's global generators (CPU and every CUDA device) with ``seed`` as given: exactly
+    ``torch.manual_seed(seed)``. For what draws from them implicitly: a module's initialisation, dropout."""
+    torch.manual_seed(seed)

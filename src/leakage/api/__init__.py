@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leakage.api.result import EXTRAS, MembershipResult, summary_frame
+from leakage.membership import EXTRAS, MembershipResult, summary_frame
 
 __all__ = ["EXTRAS", "MembershipResult", "attack_classifier", "attack_code_model", "attack_language_model",
            "summary_frame"]

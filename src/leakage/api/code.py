@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.caller_state import leaves_caller_state
 from leakage.checks import check_disjoint, check_finite, check_labels
 from leakage.inputs import bytes_digest

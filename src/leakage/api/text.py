@@ -4,7 +4,7 @@ Hand in a causal LM (a Hugging Face model and its tokenizer, or a folder / Hub i
 texts you know were in its training data (members) and texts you know were not (non-members); get the
 six attacks of the book's LM chapter (Yeom et al.'s LOSS; Carlini et al. 2021's zlib and reference
 model; Mattern et al. 2023's neighbourhood comparison; Shi et al. 2023's Min-k% Prob; Zhang et al.
-2024's Min-k%++) as :class:`~leakage.api.result.MembershipResult` objects: per-text scores (higher =
+2024's Min-k%++) as :class:`~leakage.membership.MembershipResult` objects: per-text scores (higher =
 member) and AUC / TPR at 1% and 0.1% FPR (NaN below 1/(non-members)) / TPR at zero false positives with
 bootstrap CIs.
 
@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.caller_state import leaves_caller_state
 from leakage.checks import check_disjoint
 from leakage.lm.attacks import AttackInputs, attack_results, check_fraction, standard_specs

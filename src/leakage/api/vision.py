@@ -3,7 +3,7 @@ feature vectors (tabular data) or other inputs.
 
 :func:`attack_classifier` runs one registered attack (``baseline``, ``transfer``, ``score_based``,
 ``boundary`` with its aliases ``hopskipjump`` / ``hsj`` / ``qeba``; :mod:`leakage.attacks`) on members and
-non-members handed in, and returns a :class:`~leakage.api.result.MembershipResult` (scores, higher = member).
+non-members handed in, and returns a :class:`~leakage.membership.MembershipResult` (scores, higher = member).
 
 Inputs. Images (n, C, H, W) float in [0, 1] go to every attack as they are. Other inputs (feature vectors
 (n, F), or any (n, ...) the model takes) are float and finite in any range: attacks that need image geometry
@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.attacks import (AttackContext, LabelOnlyOracle, PosteriorOracle, image_only, make_attack,
                              searches_unit_box)
 from leakage.attacks.shadow import ShadowConfig, ShadowFactory, build_shadow

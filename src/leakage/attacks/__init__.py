@@ -1,4 +1,5 @@
-"""Membership inference attacks, one module each, behind one registry and one score signature.
+"""Vision membership inference attacks (score-based and label-only), one module each, registered in the one
+registry of every attack (:mod:`leakage.registry`, modality ``"vision"``) with its one score convention.
 
 Every attack is a class with a frozen config dataclass and a ``run(context) -> AttackOutput``
 method; ``AttackOutput.scores`` holds one score per candidate, HIGHER = MEMBER, none dropped.
@@ -13,9 +14,9 @@ Inputs. Most attacks take inputs of any shape (N, ...). :func:`image_only` says 
 inside the box [0, 1]^d (uniform starts, clipping), so that inputs that are not images must first be scaled
 into it (``leakage.api.attack_classifier(input_range=...)`` does).
 
-Names: ``get_attack(name)`` / ``make_attack(name, config)`` accept the registered names and their aliases
-(``"hopskipjump"`` and ``"hsj"`` for ``"boundary"``; ``"qeba"`` for ``"boundary"`` with ``method='qeba'``,
-which only :func:`make_attack` builds, since the class alone defaults to HopSkipJump). An attack that trains
+Names: ``get_attack(name)`` / ``make_attack(name, config)`` (views of the one registry) accept the registered
+names and their aliases (``"hopskipjump"`` and ``"hsj"`` for ``"boundary"``; ``"qeba"`` for ``"boundary"`` with
+``method='qeba'``, which only :func:`make_attack` builds, since the class alone defaults to HopSkipJump). An attack that trains
 on the attacker's own data (D_shadow) says so with the class attribute ``needs_attacker_data = True``.
 """
 
@@ -28,6 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from leakage import registry
 from leakage.attacks.oracle import LabelOnlyOracle, PosteriorOracle, QueryBudgetExceeded
 from leakage.checks import check_images, check_inputs, check_labels
 from leakage.store import Store
@@ -83,87 +85,48 @@ class AttackOutput:
     extras: dict[str, np.ndarray] = field(default_factory=dict)  # per-candidate by-products (e.g. perturbations)
 
 
-ATTACKS: dict[str, type] = {}
-#: Other names of registered attacks: alias -> (registered name, config fields the alias fixes). An alias
-#: with fields names one setting of its attack ("qeba" is the boundary attack with ``method='qeba'``).
-ALIASES: dict[str, tuple[str, dict[str, Any]]] = {}
+#: Registered name -> class of every vision attack: a live view of :data:`leakage.registry.REGISTRY`.
+ATTACKS: Mapping[str, type] = registry.REGISTRY.classes("vision")
 
 
 def register(name: str, aliases: Iterable[str] | Mapping[str, Mapping[str, Any]] = ()) -> Callable[[type], type]:
-    """Class decorator adding an attack to ``ATTACKS`` under ``name``, and its ``aliases`` to ``ALIASES``.
+    """Class decorator registering a vision attack as ``name`` in the one registry (:func:`leakage.registry.register`
+    with ``modality="vision"``).
 
     ``aliases``: other names, or a mapping alias -> the config fields it fixes (``{"qeba": {"method": "qeba"}}``).
-    Raises ``ValueError`` for a name or alias registered twice.
+    Raises ``ValueError`` for a name or alias already taken by any attack, and for a ``Config`` that is not a
+    frozen dataclass.
     """
-    presets = ({alias: dict(fields) for alias, fields in aliases.items()} if isinstance(aliases, Mapping)
-               else {alias: {} for alias in aliases})
-
-    def add(cls: type) -> type:
-        for taken in (name, *presets):
-            if taken in ATTACKS or taken in ALIASES:
-                raise ValueError(f"attack {taken!r} registered twice")
-        cls.name = name
-        ATTACKS[name] = cls
-        ALIASES.update({alias: (name, fields) for alias, fields in presets.items()})
-        return cls
-
-    return add
-
-
-def _known() -> str:
-    """'baseline, boundary (aliases: hopskipjump, hsj, qeba), ...': every name and its aliases."""
-    def aliases(name: str) -> str:
-        found = sorted(a for a, (target, _) in ALIASES.items() if target == name)
-        return f" (aliases: {', '.join(found)})" if found else ""
-
-    return ", ".join(f"{name}{aliases(name)}" for name in sorted(ATTACKS))
-
-
-def _resolve(name: str) -> tuple[type, dict[str, Any]]:
-    """(attack class, config fields fixed by the alias) of a registered name or alias; ``ValueError`` otherwise."""
-    _load_all()
-    if name in ATTACKS:
-        return ATTACKS[name], {}
-    if name in ALIASES:
-        target, fields = ALIASES[name]
-        return ATTACKS[target], fields
-    raise ValueError(f"unknown attack {name!r}; known: {_known()}")
+    return registry.register(name, modality="vision", aliases=aliases)
 
 
 def get_attack(name: str) -> type:
-    """The attack class registered as ``name`` or under the alias ``name`` (``"hopskipjump"`` -> the boundary
-    attack).
+    """The vision attack class registered as ``name`` or under the alias ``name`` (``"hopskipjump"`` -> the
+    boundary attack).
 
-    Raises ``ValueError`` for an unknown name (listing every name and alias), and for an alias that fixes a
-    setting its class's default config does not have (``"qeba"``: the class alone would run HopSkipJump):
+    Raises ``ValueError`` for an unknown name (listing every vision name and alias), and for an alias that fixes
+    a setting its class's default config does not have (``"qeba"``: the class alone would run HopSkipJump):
     build those with :func:`make_attack`.
     """
-    cls, fields = _resolve(name)
-    default = cls.Config()
+    spec = registry.get_attack(name, "vision")
+    fields = spec.settings(name)
+    default = spec.config()
     if any(getattr(default, k) != v for k, v in fields.items()):
         settings = ", ".join(f"{k}={v!r}" for k, v in fields.items())
-        raise ValueError(f"{name!r} is the {cls.name!r} attack with {settings}, which its default config does not "
-                         f"have: use make_attack({name!r}, config) or get_attack({cls.name!r})"
-                         f"({cls.__name__}.Config({settings}))")
-    return cls
+        raise ValueError(f"{name!r} is the {spec.name!r} attack with {settings}, which its default config does not "
+                         f"have: use make_attack({name!r}, config) or get_attack({spec.name!r})"
+                         f"({spec.cls.__name__}.Config({settings}))")
+    return spec.cls
 
 
 def make_attack(name: str, config: Any = None) -> Any:
-    """An attack instance: registered ``name`` or alias, with ``config`` (its class's ``Config``; None = default).
+    """A vision attack instance: registered ``name`` or alias, with ``config`` (its class's ``Config``; None =
+    default): :func:`leakage.registry.make_attack` with ``modality="vision"``.
 
     An alias that fixes settings (``"qeba"``: ``method='qeba'``) fills them into the default config; a
     ``config`` that contradicts them is a ``ValueError``, as are an unknown name and a config of another attack.
     """
-    cls, fields = _resolve(name)
-    if config is not None and not isinstance(config, cls.Config):
-        raise ValueError(f"attack {name!r} takes a {cls.__name__}.Config (or None), got {type(config).__name__}")
-    if config is None:
-        config = cls.Config(**fields)
-    clash = {k: getattr(config, k) for k, v in fields.items() if getattr(config, k) != v}
-    if clash:
-        raise ValueError(f"attack {name!r} means {fields}, but the config has {clash}: use {cls.name!r} with "
-                         "that config, or drop the alias")
-    return cls(config)
+    return registry.make_attack(name, config, "vision")
 
 
 #: Why the book's attacks that need image geometry need it (an attack class may instead say so itself, with a
@@ -206,10 +169,5 @@ def searches_unit_box(attack: Any) -> bool:
     return bool(declared) if declared is not None else attack.name in _UNIT_BOX
 
 
-def _load_all() -> None:
-    from leakage.attacks import (augmentation, baseline, boundary, lira, noise, rmia,  # noqa: F401  (registration
-                                 score_based, transfer)  # side effect)
-
-
-__all__ = ["ALIASES", "ATTACKS", "AttackContext", "AttackOutput", "LabelOnlyOracle", "PosteriorOracle",
+__all__ = ["ATTACKS", "AttackContext", "AttackOutput", "LabelOnlyOracle", "PosteriorOracle",
            "QueryBudgetExceeded", "get_attack", "image_only", "make_attack", "register", "searches_unit_box"]

@@ -6,7 +6,7 @@ from (:mod:`leakage.attacks.hopskipjump`), the augmentation attack may be config
 the noise attack to add no noise. Such an attack warns with :class:`MethodNotAppliedWarning` (how many
 candidates, why, what their score is instead, and which argument would let the method apply) and, where the
 failure is per candidate, flags those candidates in its extras (``extras["unstarted"]`` of the boundary attack,
-:data:`leakage.api.result.EXTRAS`). The score it gives them instead carries no membership information by
+:data:`leakage.membership.EXTRAS`). The score it gives them instead carries no membership information by
 construction (each attack's docstring says which), so a failure never ranks a candidate as a member.
 """
 

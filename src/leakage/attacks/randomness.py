@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from leakage.inputs import bytes_digest
-from leakage.seed import derive_seed
+from leakage.seed import derive_seed, seeded_generator
 
 
 def candidate_digests(x: torch.Tensor, labels: torch.Tensor | None) -> list[str]:
@@ -36,9 +36,4 @@ def candidate_generators(seed: int, x: torch.Tensor, labels: torch.Tensor | None
                          device: torch.device | str = "cpu") -> list[torch.Generator]:
     """One torch generator per candidate of x (n, ...), on ``device``, seeded by :func:`candidate_seeds` (CPU and
     CUDA generators draw different numbers from one seed: the device is part of what fixes the stream)."""
-    generators = []
-    for value in candidate_seeds(seed, x, labels, *names):
-        generator = torch.Generator(device=device)
-        generator.manual_seed(value)
-        generators.append(generator)
-    return generators
+    return [seeded_generator(value, device) for value in candidate_seeds(seed, x, labels, *names)]

@@ -21,7 +21,7 @@ from leakage.config import doc_field
 from leakage.device import describe_device
 from leakage.models.cnn import CNNConfig, TargetCNN
 from leakage.models.mlp import MLP, MLPConfig
-from leakage.seed import derive_seed, numpy_rng, seed_everything
+from leakage.seed import derive_seed, numpy_rng, seed_everything, seed_torch
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit, predict_logits
 
@@ -89,7 +89,7 @@ def build_shadow(input_shape: tuple[int, ...], num_classes: int, config: ShadowC
     Raises ``ValueError`` when the factory returns something other than a torch module with parameters (or,
     without a factory, for shapes that have no default)."""
     shape = tuple(int(d) for d in input_shape)
-    torch.manual_seed(derive_seed(config.seed, "shadow-init"))
+    seed_torch(derive_seed(config.seed, "shadow-init"))
     if factory is None:
         return default_shadow_model(shape, num_classes, config.arch)
     model = factory(shape, num_classes)

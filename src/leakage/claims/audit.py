@@ -38,18 +38,12 @@ import numpy as np
 import pandas as pd
 
 from leakage.audit.bounds import epsilon_lower_bound, family_confidence, one_run_epsilon, split_ceiling
-from leakage.claims.core import LEVEL, Evidence, hypothesis, not_comparable
+from leakage.claims.core import LEVEL, Evidence, hypothesis, not_comparable, require_columns
 
 CHAPTER = "audit"
 CANARY_COLUMNS = ("model", "target_epsilon", "attack", "canary", "included", "score")
 EPS_COLUMNS = ("model", "target_epsilon", "accountant_epsilon", "delta")
 UNIT = "canaries"
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise ValueError(f"the {name} frame lacks the columns {', '.join(missing)}")
 
 
 def _runs(canaries: pd.DataFrame) -> dict[tuple[str, float], pd.DataFrame]:
@@ -104,8 +98,8 @@ def validity(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: flo
     Bonferroni family) against the accountant's epsilon. Effect: eps_LB - epsilon on the deciding model.
     ``claim_id`` and ``chapter``: another chapter's instance of the claim (e.g. the fine-tuned LM's)."""
     claim = "every DP model's privacy loss is at most its accountant's epsilon (no eps_LB exceeds it)"
-    _require(canaries, CANARY_COLUMNS, "canaries")
-    _require(eps, EPS_COLUMNS, "audit-eps")
+    require_columns(canaries, CANARY_COLUMNS, "canaries")
+    require_columns(eps, EPS_COLUMNS, "audit-eps")
     runs = {k: v for k, v in _runs(canaries).items() if np.isfinite(k[1])}
     if not runs:
         return not_comparable(claim_id, chapter=chapter, claim=claim, reason="this build trained no model with DP")
@@ -147,8 +141,8 @@ def no_dp_leaks(canaries: pd.DataFrame, eps: pd.DataFrame, *, seed: int, level: 
     (Bonferroni over them) is above 0. Effect: that bound on the deciding (smallest) model. ``claim_id`` and
     ``chapter``: another chapter's instance of the claim."""
     claim = "without DP, canaries are memorised: eps_LB > 0 for every model trained without DP"
-    _require(canaries, CANARY_COLUMNS, "canaries")
-    _require(eps, EPS_COLUMNS, "audit-eps")
+    require_columns(canaries, CANARY_COLUMNS, "canaries")
+    require_columns(eps, EPS_COLUMNS, "audit-eps")
     runs = {k: v for k, v in _runs(canaries).items() if not np.isfinite(k[1])}
     if not runs:
         return not_comparable(claim_id, chapter=chapter, claim=claim,

@@ -25,8 +25,9 @@ import numpy as np
 import pandas as pd
 
 from leakage.claims.audit import no_dp_leaks, validity
-from leakage.claims.core import LEVEL, Evidence, hypothesis, not_comparable
+from leakage.claims.core import LEVEL, Evidence, hypothesis, not_comparable, require_columns
 from leakage.claims.stats import percentile_ci
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "audit_llm"
 EXPOSURE_COLUMNS = ("target_epsilon", "secret", "included", "exposure")
@@ -36,9 +37,7 @@ def exposure_falls(exposure: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
     """``audit-llm-exposure``: mean exposure of the included secrets, no DP minus the smallest epsilon (paired
     by secret, bootstrap over secrets). Raises ``ValueError`` for a frame without the columns above."""
     claim = "exposure of the included secret canaries falls with epsilon: no DP above the smallest epsilon"
-    missing = [c for c in EXPOSURE_COLUMNS if c not in exposure]
-    if missing:
-        raise ValueError(f"the exposure frame lacks the columns {', '.join(missing)}")
+    require_columns(exposure, EXPOSURE_COLUMNS, "exposure")
     included = exposure[exposure.included.astype(bool)]
     finite = sorted(e for e in included.target_epsilon.unique() if np.isfinite(e))
     if not finite or not np.isinf(included.target_epsilon).any():
@@ -51,7 +50,7 @@ def exposure_falls(exposure: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
         return not_comparable("audit-llm-exposure", chapter=CHAPTER, claim=claim,
                               reason=f"only {len(paired)} included secret(s): too few to resample")
     diff = (paired[np.inf] - paired[smallest]).to_numpy(float)
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     boot = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(1)
     low, high = percentile_ci(boot, level)
     ours = (f"mean exposure {paired[np.inf].mean():.2f} bits without DP vs {paired[smallest].mean():.2f} at eps "

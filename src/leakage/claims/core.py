@@ -12,14 +12,25 @@ below it), e.g. "AUC(transfer) - AUC(baseline) > 0". Its verdict follows from th
 A comparison with a published number is an equivalence test instead (:func:`equivalence`): reproduced
 when the CI lies within ``PAPER_TOLERANCE`` of the paper's value, contradicted when it lies wholly
 outside that band.
+
+The chapters' claims share the helpers at the end: :func:`require_columns` (a frame's columns),
+:func:`sides`, :func:`enough_per_side` and :func:`sizes` (how many members and non-members a CI rests on),
+:func:`model_index` and :func:`model_order` (the targets M-0, M-1, ... in index order).
 """
 
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
 from scipy.stats import norm
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VERDICTS: tuple[str, ...] = ("reproduced", "inconclusive", "contradicted", "not comparable")
 LEVEL = 0.95  # every CI of the scorecard is a two-sided 95% interval
@@ -172,6 +183,68 @@ def not_comparable(claim_id: str, *, chapter: str, claim: str, reason: str, ours
     nan = float("nan")
     return Evidence(claim_id, chapter, entry.item, claim, statistic, nan, nan, nan, 0.0, 1, n, unit, entry.text,
                     ours, "not comparable", "", reason)
+
+
+# --------------------------------------------------------------------------- shared by the chapters' claims
+
+
+def require_columns(frame: pd.DataFrame, columns: Iterable[str], name: str) -> None:
+    """Raise ``ValueError`` naming the ``columns`` that ``frame`` lacks; ``name`` names the frame in the message
+    (e.g. ``"scores"``: "the scores frame lacks the columns ...")."""
+    columns = list(columns)
+    missing = [c for c in columns if c not in frame]
+    if missing:
+        raise ValueError(f"the {name} frame lacks the columns {', '.join(missing)}; it needs {', '.join(columns)}")
+
+
+def sides(is_member: np.ndarray) -> tuple[int, int]:
+    """(members, non-members) of a membership vector ``is_member`` (N,) bool."""
+    is_member = np.asarray(is_member, bool)
+    return int(is_member.sum()), int((~is_member).sum())
+
+
+def enough_per_side(is_member: np.ndarray, least: int = 2) -> bool:
+    """Whether ``is_member`` (N,) bool has at least ``least`` members and ``least`` non-members (a stratified
+    bootstrap needs two on each side to vary)."""
+    members, non_members = sides(is_member)
+    return members >= least and non_members >= least
+
+
+def sizes(n_members: int, n_non: int, unit: str, *, detail: str = "") -> dict[str, str | int]:
+    """The ``n``, ``unit`` and ``n_unit`` arguments of :func:`hypothesis` and :func:`equivalence` for a CI that
+    rests on ``n_members`` members and ``n_non`` non-members (per side, resampled separately).
+
+    ``n`` reads "<members> members + <non> non-members", followed by `` (<detail>)`` when ``detail`` is given
+    (e.g. "texts", or which of several candidate sets is the smallest); ``unit`` is passed through (e.g.
+    "candidates per side"); ``n_unit`` is the smaller side, the count the power note scales.
+    """
+    n = f"{n_members} members + {n_non} non-members" + (f" ({detail})" if detail else "")
+    return {"n": n, "unit": unit, "n_unit": min(n_members, n_non)}
+
+
+TARGET_NAME = re.compile(r"^M-(\d+)$")  # Li & Zhang's targets: M-0 (largest D_train) .. M-5 (smallest)
+
+
+def model_index(models: Iterable[object]) -> np.ndarray:
+    """i of each target name ``M-i`` in ``models`` (int array, one per name, in the given order).
+
+    Raises ``ValueError`` naming the names not of the form ``M-i``.
+    """
+    names = [str(m) for m in models]
+    found = [TARGET_NAME.search(name) for name in names]
+    bad = sorted({name for name, match in zip(names, found) if match is None})
+    if bad:
+        raise ValueError(f"target names look like 'M-0'..'M-5', got {bad}")
+    return np.array([int(match.group(1)) for match in found], dtype=np.int64)
+
+
+def model_order(models: Iterable[str]) -> list[str]:
+    """The distinct target names in ``models`` in M-index order ("M-0" < "M-1" < ... < "M-10").
+
+    Raises ``ValueError`` on a name not of the form ``M-i`` (:func:`model_index`).
+    """
+    names = list(dict.fromkeys(models))
+    return [name for _, _, name in sorted(zip(model_index(names).tolist(), map(str, names), names))]
 
 
 def _round_up(value: float) -> int:

@@ -25,9 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import Evidence, hypothesis, not_comparable
+from leakage.claims.core import Evidence, hypothesis, not_comparable, require_columns, sides, sizes
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples, paired_auc_difference
 from leakage.metrics import _check, roc_auc
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "llm_mia"
 LOSS = "loss"
@@ -38,9 +39,7 @@ UNIT = "texts per side"
 
 def check_scores(scores: pd.DataFrame) -> pd.DataFrame:
     """``scores`` with the columns of ``llm-scores`` (raises ``ValueError`` naming what is missing or repeated)."""
-    missing = [c for c in COLUMNS if c not in scores]
-    if missing:
-        raise ValueError(f"the per-text score frame lacks the columns {missing}; it needs {list(COLUMNS)}")
+    require_columns(scores, COLUMNS, "per-text score")
     repeated = scores.duplicated(["target", "epoch", "attack", "text"])
     if repeated.any():
         raise ValueError(f"the per-text score frame repeats {int(repeated.sum())} (target, epoch, attack, text) rows")
@@ -88,15 +87,10 @@ def pooled_paired_auc_difference(pairs: list[tuple[np.ndarray, np.ndarray]], is_
         raise ValueError("pooled_paired_auc_difference needs at least one pair of score arrays")
     checked = [(_check(a, is_member)[0], _check(b, is_member)[0]) for a, b in pairs]
     _, is_member = _check(checked[0][0], is_member)
-    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
     point = np.mean([roc_auc(a, is_member) - roc_auc(b, is_member) for a, b in checked])
     boot = np.mean([resampled_aucs(a, sample, labels) - resampled_aucs(b, sample, labels) for a, b in checked], axis=0)
     return (float(point), *percentile_ci(boot))
-
-
-def _sizes(is_member: np.ndarray) -> tuple[str, int]:
-    members, non_members = int(is_member.sum()), int((~is_member).sum())
-    return f"{members} members + {non_members} non-members (texts)", min(members, non_members)
 
 
 def _beats_loss(scores: pd.DataFrame, claim_id: str, attack: str, *, n_boot: int, seed: int) -> list[Evidence]:
@@ -120,11 +114,10 @@ def _beats_loss(scores: pd.DataFrame, claim_id: str, attack: str, *, n_boot: int
             note += (f". Both AUCs about 1 (>= {SATURATED}) at epoch(s) {', '.join(map(str, saturated))}: saturated, "
                      "the attacks can barely differ there, which shrinks the mean and its CI alike; the other "
                      "epochs decide the verdict")
-        n, n_unit = _sizes(is_member)
         out.append(hypothesis(claim_id, chapter=CHAPTER, claim=claim,
                               statistic=f"mean over epochs {epochs} of AUC({attack}) - AUC(LOSS), same texts",
-                              effect=effect, ci=(low, high), n=n, unit=UNIT, n_unit=n_unit, note=note,
-                              extra={"aucs": aucs, "epochs": epochs}))
+                              effect=effect, ci=(low, high), **sizes(*sides(is_member), UNIT, detail="texts"),
+                              note=note, extra={"aucs": aucs, "epochs": epochs}))
     return out
 
 
@@ -174,11 +167,10 @@ def memorisation(scores: pd.DataFrame, *, attack: str = LOSS, n_boot: int = 1000
         if min(aucs[first], aucs[last]) >= SATURATED:
             note += (f". Saturated: the AUC is about 1 (>= {SATURATED}) already at epoch {first}, so further "
                      "memorisation cannot raise it")
-        n, n_unit = _sizes(is_member)
         out.append(hypothesis("llm-memorisation", chapter=CHAPTER, claim=claim,
                               statistic=f"AUC({attack}, epoch {last}) - AUC({attack}, epoch {first}), same texts",
-                              effect=effect, ci=(low, high), n=n, unit=UNIT, n_unit=n_unit, note=note,
-                              extra={"aucs": aucs}))
+                              effect=effect, ci=(low, high), **sizes(*sides(is_member), UNIT, detail="texts"),
+                              note=note, extra={"aucs": aucs}))
     return out
 
 

@@ -32,10 +32,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import LEVEL, PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
+from leakage.claims.core import (LEVEL, PAPER_TOLERANCE, Evidence, enough_per_side, equivalence, hypothesis,
+                                 model_order, not_comparable, require_columns, sides, sizes)
 from leakage.claims.paper import paper_entry, paper_table
 from leakage.claims.stats import resampled_aucs, percentile_ci, ols_slopes, stratified_resamples
 from leakage.metrics import roc_auc
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "lz_boundary"
 NORMS: tuple[str, ...] = ("l0", "l1", "l2", "linf")
@@ -55,20 +57,10 @@ CURVE_COLUMNS = ("dataset", "model", "method", "attack_norm", "queries", "candid
 COMPARE_COLUMNS = ("dataset", "model", "attack", "candidate", "is_member", "score")
 REFERENCE_COLUMNS = ("dataset", "model", "sample", "l2", "flipped")
 RADII_COLUMNS = ("dataset", "model", "certified", "candidate", "is_member", "radius")
+UNIT = "candidates per side"
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise ValueError(f"the {name} frame lacks the columns {', '.join(missing)}")
-
-
-def _model_order(models) -> list[str]:
-    """Targets in M-index order ("M-0" < "M-1" < ... < "M-10")."""
-    return sorted(set(models), key=lambda m: int(str(m).split("-")[-1]))
 
 
 def _wide(frame: pd.DataFrame, column: str) -> tuple[list, np.ndarray, np.ndarray]:
@@ -83,19 +75,9 @@ def _wide(frame: pd.DataFrame, column: str) -> tuple[list, np.ndarray, np.ndarra
     return list(wide.columns), wide.to_numpy(float), membership["min"].to_numpy(bool)
 
 
-def _sides(is_member: np.ndarray) -> tuple[int, int]:
-    return int(is_member.sum()), int((~is_member).sum())
-
-
-def _enough(is_member: np.ndarray) -> bool:
-    """A bootstrap needs at least two candidates on each side."""
-    members, non = _sides(is_member)
-    return members >= 2 and non >= 2
-
-
 def _paired_aucs(scores: np.ndarray, is_member: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(AUC per column (C,), bootstrapped AUCs (B, C)), one stratified resample of candidates for all columns."""
-    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
     point = np.array([roc_auc(scores[:, c], is_member) for c in range(scores.shape[1])])
     return point, np.stack([resampled_aucs(scores[:, c], sample, labels) for c in range(scores.shape[1])], 1)
 
@@ -140,11 +122,6 @@ def strongest(parts: list[dict], null: float = 0.0, direction: int = 1) -> dict:
     return max(parts, key=lambda p: _ratio(p["effect"], p["low"], p["high"], null, direction))
 
 
-def _sizes(is_member: np.ndarray, what: str = "candidates") -> dict:
-    members, non = _sides(is_member)
-    return {"n": f"{members} members + {non} non-members", "unit": f"{what} per side", "n_unit": min(members, non)}
-
-
 def _paper_row_for(claim_ids: tuple[str, ...], dataset: str) -> str:
     """Of the claim ids (one published value per data set), the one for ``dataset``, else the first."""
     table = paper_table()
@@ -159,7 +136,7 @@ def _too_few(claim_id: str, claim: str, statistic: str, why: str, ours: str = ""
     """An inconclusive claim: too few candidates for a CI."""
     nan = float("nan")
     evidence = hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=nan, ci=(nan, nan),
-                          null=null, direction=direction, n=why, unit="candidates per side", n_unit=0,
+                          null=null, direction=direction, n=why, unit=UNIT, n_unit=0,
                           ours=ours or "too few candidates",
                           note="no CI: a bootstrap needs at least 2 members and 2 non-members per target")
     return replace(evidence, needed="more than 2 candidates per side on every target")
@@ -168,7 +145,7 @@ def _too_few(claim_id: str, claim: str, statistic: str, why: str, ours: str = ""
 def _mean_ci(values: np.ndarray, n_boot: int, seed: int) -> tuple[float, float, float]:
     """(mean, 95% percentile-bootstrap CI) of one side's values."""
     values = np.asarray(values, float)
-    boot = values[np.random.default_rng(seed).integers(0, len(values), (n_boot, len(values)))].mean(1)
+    boot = values[bootstrap_rng(seed).integers(0, len(values), (n_boot, len(values)))].mean(1)
     return (float(values.mean()), *percentile_ci(boot))
 
 
@@ -182,7 +159,7 @@ def perturbation_larger(scores: pd.DataFrame, dataset: str, method: str = "HopSk
 
     Statistic per target: mean L2 (members) - mean L2 (non-members); candidates resampled per side.
     """
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim_id = "lz-fig7-perturbation" if method == "HopSkipJump" else "lz-fig14-perturbation"
     claim = f"members need larger L2 perturbations than non-members on every target ({method}, {dataset})"
     statistic = "mean L2 (members) - mean L2 (non-members), weakest target"
@@ -190,19 +167,19 @@ def perturbation_larger(scores: pd.DataFrame, dataset: str, method: str = "HopSk
                   & (scores.measure == "l2")]
     if part.empty:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no {method} run on {dataset}")
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     parts = []
-    for model in _model_order(part.model):
+    for model in model_order(part.model):
         _, values, is_member = _wide(part[part.model == model], "measure")
-        if not _enough(is_member):
-            return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}")
+        if not enough_per_side(is_member):
+            return _too_few(claim_id, claim, statistic, f"{model}: {sizes(*sides(is_member), UNIT)['n']}")
         boot = _boot_mean_gaps(values[:, 0], is_member, n_boot, rng)
         parts.append({"model": model, "effect": _mean_gap(values[:, 0], is_member), **_ci(boot),
                       "is_member": is_member})
     worst = weakest(parts)
     above = sum(p["low"] > 0 for p in parts)
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=worst["effect"],
-                      ci=(worst["low"], worst["high"]), **_sizes(worst["is_member"]),
+                      ci=(worst["low"], worst["high"]), **sizes(*sides(worst["is_member"]), UNIT),
                       ours=f"weakest {worst['model']}: {worst['effect']:+.4f} [{worst['low']:+.4f}, "
                            f"{worst['high']:+.4f}]; CI above 0 on {above} of {len(parts)} targets",
                       note="intersection-union test: the weakest target's 95% CI decides",
@@ -213,7 +190,7 @@ def m5_mean_perturbation(scores: pd.DataFrame, dataset: str, side: str = "member
                          seed: int = 0) -> Evidence:
     """lz-fig7-m5-member / lz-fig7-m5-non-member: M-5's mean L2 perturbation (HopSkipJump, L2) of members or
     non-members equals the paper's CIFAR-10 value within PAPER_TOLERANCE; not comparable on other data."""
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim_id = "lz-fig7-m5-member" if side == "member" else "lz-fig7-m5-non-member"
     entry = paper_entry(claim_id)
     claim = f"M-5 mean {side} L2 perturbation equals the paper's {entry.value} ({dataset})"
@@ -244,7 +221,7 @@ def norms_beat_l0(scores: pd.DataFrame, dataset: str, method: str = "HopSkipJump
     same candidates; one resample of each target's candidates serves all four). All three must beat L0: the
     weakest norm decides (intersection-union).
     """
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim_id = "lz-fig8-norms" if method == "HopSkipJump" else "lz-fig15-norms"
     claim = f"L1, L2 and L∞ beat L0 as the membership score ({method}, {dataset})"
     statistic = "AUC(Lp) - AUC(L0), mean over targets, weakest of L1 / L2 / L∞"
@@ -252,32 +229,32 @@ def norms_beat_l0(scores: pd.DataFrame, dataset: str, method: str = "HopSkipJump
     if part.empty:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no {method} run on {dataset}")
     point, boot, smallest = [], [], None
-    for k, model in enumerate(_model_order(part.model)):
+    for k, model in enumerate(model_order(part.model)):
         columns, values, is_member = _wide(part[part.model == model], "measure")
         if set(NORMS) - set(columns):
             raise ValueError(f"{model} lacks the measures {sorted(set(NORMS) - set(columns))}")
-        if not _enough(is_member):
-            return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}")
+        if not enough_per_side(is_member):
+            return _too_few(claim_id, claim, statistic, f"{model}: {sizes(*sides(is_member), UNIT)['n']}")
         values = values[:, [columns.index(p) for p in NORMS]]
         p, b = _paired_aucs(values, is_member, n_boot, seed + k)
         point.append(p[1:] - p[0])
         boot.append(b[:, 1:] - b[:, [0]])
-        smallest = is_member if smallest is None or min(_sides(is_member)) < min(_sides(smallest)) else smallest
+        smallest = is_member if smallest is None or min(sides(is_member)) < min(sides(smallest)) else smallest
     point, boot = np.mean(point, 0), np.mean(boot, 0)  # (3,), (B, 3)
     parts = [{"norm": p, "effect": float(point[j]), **_ci(boot[:, j])} for j, p in enumerate(NORMS[1:])]
     worst = weakest(parts)
     shown = ", ".join(f"{NORM_NAMES[q['norm']]} {q['effect']:+.3f}" for q in parts)
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=worst["effect"],
-                      ci=(worst["low"], worst["high"]), **_sizes(smallest),
+                      ci=(worst["low"], worst["high"]), **sizes(*sides(smallest), UNIT),
                       ours=f"weakest {NORM_NAMES[worst['norm']]}: {worst['effect']:+.3f} [{worst['low']:+.3f}, "
                            f"{worst['high']:+.3f}] ({shown})",
-                      note=f"mean over {len(_model_order(part.model))} targets; the weakest norm's 95% CI decides")
+                      note=f"mean over {len(model_order(part.model))} targets; the weakest norm's 95% CI decides")
 
 
 def m1_l2_auc(scores: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed: int = 0) -> Evidence:
     """lz-fig8-m1-l2: M-1's boundary-attack AUC (HopSkipJump, L2 measure) equals the paper's CIFAR-10 value
     within PAPER_TOLERANCE; not comparable on other data."""
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim_id = "lz-fig8-m1-l2"
     entry = paper_entry(claim_id)
     claim = f"M-1 boundary-attack AUC (L2) equals the paper's {entry.value} ({dataset})"
@@ -286,12 +263,12 @@ def m1_l2_auc(scores: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed: i
     if part.empty:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no HopSkipJump L2 run on {dataset} M-1")
     _, values, is_member = _wide(part, "measure")
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, "AUC (L2)", _sizes(is_member)["n"])
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, "AUC (L2)", sizes(*sides(is_member), UNIT)["n"])
     point, boot = _paired_aucs(values, is_member, n_boot, seed)
     low, high = percentile_ci(boot[:, 0])
     return equivalence(claim_id, chapter=CHAPTER, claim=claim, statistic="AUC (L2)", estimate=float(point[0]),
-                       ci=(low, high), **_sizes(is_member), comparable=dataset == entry.dataset,
+                       ci=(low, high), **sizes(*sides(is_member), UNIT), comparable=dataset == entry.dataset,
                        reason=f"the paper's value is for {entry.dataset}; this build attacked {dataset}")
 
 
@@ -299,7 +276,7 @@ def m1_l2_auc(scores: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed: i
 
 
 def _curve_of(curve: pd.DataFrame, dataset: str, method: str, attack_norm: str, model: str = M5) -> pd.DataFrame:
-    _require(curve, CURVE_COLUMNS, "curve")
+    require_columns(curve, CURVE_COLUMNS, "curve")
     return curve[(curve.dataset == dataset) & (curve.method == method) & (curve.attack_norm == attack_norm)
                  & (curve.model == model)]
 
@@ -328,11 +305,12 @@ def queries_plateau(curve: pd.DataFrame, dataset: str, method: str = "HopSkipJum
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason="no checkpoint between a sixth of the "
                                                                              "budget and the budget")
     point, boot, is_member = _checkpoint_aucs(part, [last, sixth], n_boot, seed)
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"], null=PAPER_TOLERANCE, direction=-1)
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"], null=PAPER_TOLERANCE,
+                        direction=-1)
     diff = boot[:, 0] - boot[:, 1]
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point[0] - point[1]),
-                      ci=percentile_ci(diff), null=PAPER_TOLERANCE, direction=-1, **_sizes(is_member),
+                      ci=percentile_ci(diff), null=PAPER_TOLERANCE, direction=-1, **sizes(*sides(is_member), UNIT),
                       ours=f"AUC {point[1]:.3f} at {sixth}, {point[0]:.3f} at {last}: {point[0] - point[1]:+.3f} "
                            f"[{percentile_ci(diff)[0]:+.3f}, {percentile_ci(diff)[1]:+.3f}]",
                       note=f"stable = gains less than {PAPER_TOLERANCE} (the scorecard's tolerance)")
@@ -354,10 +332,10 @@ def queries_rise(curve: pd.DataFrame, dataset: str, method: str = "HopSkipJump",
     if first is None or sixth <= first:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason="too few query checkpoints")
     point, boot, is_member = _checkpoint_aucs(part, [sixth, first], n_boot, seed)
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"])
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"])
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point[0] - point[1]),
-                      ci=percentile_ci(boot[:, 0] - boot[:, 1]), **_sizes(is_member),
+                      ci=percentile_ci(boot[:, 0] - boot[:, 1]), **sizes(*sides(is_member), UNIT),
                       note=f"AUC {point[1]:.3f} at {first} query, {point[0]:.3f} at {sixth}")
 
 
@@ -372,10 +350,10 @@ def auc_at_quoted_queries(curve: pd.DataFrame, dataset: str, *, n_boot: int = 10
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"no HopSkipJump M-5 checkpoint at {QUERIES_QUOTED} queries on {dataset}")
     point, boot, is_member = _checkpoint_aucs(part, [QUERIES_QUOTED], n_boot, seed)
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, "AUC", _sizes(is_member)["n"])
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, "AUC", sizes(*sides(is_member), UNIT)["n"])
     return equivalence(claim_id, chapter=CHAPTER, claim=claim, statistic=f"AUC at {QUERIES_QUOTED} queries",
-                       estimate=float(point[0]), ci=percentile_ci(boot[:, 0]), **_sizes(is_member),
+                       estimate=float(point[0]), ci=percentile_ci(boot[:, 0]), **sizes(*sides(is_member), UNIT),
                        comparable=dataset == entry.dataset,
                        reason=f"the paper's value is for {entry.dataset}; this build attacked {dataset}")
 
@@ -390,7 +368,7 @@ def boundary_vs_score(compare: pd.DataFrame, dataset: str, *, n_boot: int = 1000
     Paired per target (both attacks score the same candidates); tested on the strongest target, with each
     target's CI at the Bonferroni level 1 - 0.05 / targets (a union over targets).
     """
-    _require(compare, COMPARE_COLUMNS, "compare")
+    require_columns(compare, COMPARE_COLUMNS, "compare")
     claim_id = "lz-fig10-boundary-vs-score"
     claim = f"boundary attack within {PAPER_TOLERANCE} of (or above) the score-based attack on some target ({dataset})"
     statistic = "AUC(boundary) - AUC(score-based), strongest target"
@@ -398,13 +376,14 @@ def boundary_vs_score(compare: pd.DataFrame, dataset: str, *, n_boot: int = 1000
     if part.empty or set(part.attack) != {"boundary", "score-based"}:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"boundary and score-based attacks not both run on {dataset}")
-    models = _model_order(part.model)
+    models = model_order(part.model)
     level = 1 - (1 - LEVEL) / len(models)
     parts = []
     for k, model in enumerate(models):
         columns, values, is_member = _wide(part[part.model == model], "attack")
-        if not _enough(is_member):
-            return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}", null=-PAPER_TOLERANCE)
+        if not enough_per_side(is_member):
+            return _too_few(claim_id, claim, statistic, f"{model}: {sizes(*sides(is_member), UNIT)['n']}",
+                            null=-PAPER_TOLERANCE)
         values = values[:, [columns.index("boundary"), columns.index("score-based")]]
         point, boot = _paired_aucs(values, is_member, n_boot, seed + k)
         parts.append({"model": model, "effect": float(point[0] - point[1]), **_ci(boot[:, 0] - boot[:, 1], level),
@@ -412,7 +391,8 @@ def boundary_vs_score(compare: pd.DataFrame, dataset: str, *, n_boot: int = 1000
     best = strongest(parts, -PAPER_TOLERANCE)
     on_par = sum(p["low"] > -PAPER_TOLERANCE for p in parts)
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=best["effect"],
-                      ci=(best["low"], best["high"]), null=-PAPER_TOLERANCE, **_sizes(best["is_member"]),
+                      ci=(best["low"], best["high"]), null=-PAPER_TOLERANCE,
+                      **sizes(*sides(best["is_member"]), UNIT),
                       ours=f"strongest {best['model']}: boundary {best['aucs'][0]:.3f} vs score-based "
                            f"{best['aucs'][1]:.3f}, {best['effect']:+.3f} [{best['low']:+.3f}, {best['high']:+.3f}]; "
                            f"on par on {on_par} of {len(parts)} targets",
@@ -440,12 +420,12 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
     Statistic per t: F1(t) - F1(flag everyone). Each resample draws the candidates (members and non-members
     separately) and the random inputs, so the threshold's own noise is in the CI; the weakest t decides.
     """
-    _require(scores, SCORE_COLUMNS, "scores")
-    _require(reference, REFERENCE_COLUMNS, "reference")
+    require_columns(scores, SCORE_COLUMNS, "scores")
+    require_columns(reference, REFERENCE_COLUMNS, "reference")
     claim_id = "lz-fig11-threshold"
     ref = reference[reference.dataset == dataset]
     claim = (f"random-sample thresholds beat flagging everyone for every t in {T_BAND[0]}%..{T_BAND[1]}% "
-             f"({', '.join(_model_order(ref.model)) or 'no target'}, {dataset})")
+             f"({', '.join(model_order(ref.model)) or 'no target'}, {dataset})")
     statistic = "F1(top-t threshold) - F1(flag everyone), weakest t in the band"
     if ref.empty:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no random reference run on {dataset}")
@@ -454,11 +434,11 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
                   & (scores.measure == attack_norm) & (scores.model == model)]
     _, values, is_member = _wide(part, "measure")
     values = values[:, 0]
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"])
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"])
     pool = _reference_pool(ref)
     ts = np.arange(T_BAND[0], T_BAND[1] + 1, step)
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     sample, labels = stratified_resamples(is_member, n_boot, rng)
     pools = pool[rng.integers(0, len(pool), (n_boot, len(pool)))]
     everyone = 2 * is_member.sum() / (len(is_member) + is_member.sum())
@@ -475,7 +455,7 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
     worst = weakest(parts)
     good = sum(p["low"] > 0 for p in parts)
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=worst["effect"],
-                      ci=(worst["low"], worst["high"]), **_sizes(is_member),
+                      ci=(worst["low"], worst["high"]), **sizes(*sides(is_member), UNIT),
                       ours=f"weakest t = {worst['t']}%: F1 {worst['effect'] + everyone:.3f} vs {everyone:.3f} "
                            f"({worst['effect']:+.3f} [{worst['low']:+.3f}, {worst['high']:+.3f}]); CI above on "
                            f"{good} of {len(parts)} t values",
@@ -487,10 +467,10 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
 
 
 def _radii_groups(radii: pd.DataFrame, dataset: str, certified: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    _require(radii, RADII_COLUMNS, "radii")
+    require_columns(radii, RADII_COLUMNS, "radii")
     part = radii[(radii.dataset == dataset) & (radii.certified == certified)]
     groups = []
-    for model in _model_order(part.model):
+    for model in model_order(part.model):
         rows = part[part.model == model].drop_duplicates("candidate")
         groups.append((model, rows.radius.to_numpy(float), rows.is_member.to_numpy(bool)))
     return groups
@@ -509,15 +489,16 @@ def acr_larger(radii: pd.DataFrame, dataset: str, certified: str = "target", *, 
     groups = _radii_groups(radii, dataset, certified)
     if not groups:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no {certified} certified on {dataset}")
-    if not all(_enough(m) for _, _, m in groups):
-        return _too_few(claim_id, claim, statistic, "; ".join(f"{g}: {_sizes(m)['n']}" for g, _, m in groups))
-    rng = np.random.default_rng(seed)
+    if not all(enough_per_side(m) for _, _, m in groups):
+        return _too_few(claim_id, claim, statistic,
+                        "; ".join(f"{g}: {sizes(*sides(m), UNIT)['n']}" for g, _, m in groups))
+    rng = bootstrap_rng(seed)
     point = np.mean([_mean_gap(v, m) for _, v, m in groups])
     boot = np.mean([_boot_mean_gaps(v, m, n_boot, rng) for _, v, m in groups], 0)
     larger = sum(_mean_gap(v, m) > 0 for _, v, m in groups)
-    smallest = min((m for _, _, m in groups), key=lambda m: min(_sides(m)))
+    smallest = min((m for _, _, m in groups), key=lambda m: min(sides(m)))
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=float(point),
-                      ci=percentile_ci(boot), **_sizes(smallest),
+                      ci=percentile_ci(boot), **sizes(*sides(smallest), UNIT),
                       note=f"gap positive on {larger} of {len(groups)} targets (point estimates)")
 
 
@@ -525,7 +506,7 @@ def _boot_gap_trend(groups: list[tuple[str, np.ndarray, np.ndarray]], n_boot: in
                     ) -> tuple[float, float, float]:
     """(slope of the ACR gap on the target index, 95% CI): two-stage bootstrap, targets with replacement and,
     within each, its candidates (members and non-members separately)."""
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     x = np.arange(len(groups), dtype=float)
     point = np.array([_mean_gap(v, m) for _, v, m in groups])
     gaps = np.stack([_boot_mean_gaps(v, m, n_boot, rng) for _, v, m in groups], 1)  # (B, T)
@@ -544,8 +525,9 @@ def acr_gap_trend(radii: pd.DataFrame, dataset: str, *, n_boot: int = 1000, seed
     if len(groups) < 3:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"a trend needs at least 3 targets; {dataset} has {len(groups)}")
-    if not all(_enough(m) for _, _, m in groups):
-        return _too_few(claim_id, claim, statistic, "; ".join(f"{g}: {_sizes(m)['n']}" for g, _, m in groups))
+    if not all(enough_per_side(m) for _, _, m in groups):
+        return _too_few(claim_id, claim, statistic,
+                        "; ".join(f"{g}: {sizes(*sides(m), UNIT)['n']}" for g, _, m in groups))
     slope, low, high = _boot_gap_trend(groups, n_boot, seed)
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=slope, ci=(low, high),
                       n=f"{len(groups)} targets", unit="targets", n_unit=len(groups),

@@ -27,10 +27,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
-from leakage.claims.lz_transfer import deciding, paired_aucs, require, sizes
+from leakage.claims.core import (PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable, require_columns,
+                                 sizes)
+from leakage.claims.lz_transfer import deciding, paired_aucs
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import percentile_ci
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "lz_defences"
 SCORE_COLUMNS = ("dataset", "model", "defence", "strength", "attack", "candidate", "is_member", "score")
@@ -39,6 +41,8 @@ MEMGUARD_COLUMNS = ("dataset", "model", "attack", "memguard", "candidate", "is_m
 LABEL_ONLY: tuple[str, ...] = ("baseline", "transfer", "boundary")
 SCORE_BASED = "score-based"
 UNDEFENDED = "none"
+UNIT = "candidates per side"
+SMALLEST_ATTACK = "the smallest of the label-only attacks"  # several attacks' candidate sets enter one CI
 STRONG: tuple[str, ...] = ("L2", "L1", "DP-SGD")  # the paper's defences that cut leakage at their strongest
 AUGMENTATION = "augmentation"
 # "Unchanged by MemGuard" (Table 6: identical AUCs to four decimals): every label-only AUC moves by less
@@ -130,7 +134,7 @@ def strong_defences_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int =
     """lz-fig13-strong-defences, one Evidence per data set: the strongest L2, L1 and DP-SGD settings each
     lower the strongest label-only AUC. Statistic per defence: leakage(undefended) - leakage(defended),
     paired over candidates; shown on the deciding defence."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     out = []
     for dataset in scores["dataset"].unique():
         part = scores[scores["dataset"] == dataset]
@@ -143,13 +147,13 @@ def strong_defences_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int =
             continue
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *chosen]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
-                                                     rng=np.random.default_rng(seed))
+                                                     rng=bootstrap_rng(seed))
         per = {_name(*c): (float(point[0] - point[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
                for i, c in enumerate(chosen)}
         out.append(_each_setting(
             "lz-fig13-strong-defences", per, claim=claim,
             statistic="max label-only AUC(undefended) - max label-only AUC(defended)", null=0.0,
-            n=sizes(members, non, "label-only attacks"), note="leakage = the strongest label-only attack's AUC",
+            n=sizes(members, non, UNIT, detail=SMALLEST_ATTACK), note="leakage = the strongest label-only attack's AUC",
             ours_prefix=f"undefended {point[0]:.3f}; cut by "))
     return out
 
@@ -159,7 +163,7 @@ def strong_defences_cost(accuracy: pd.DataFrame, *, n_boot: int = 1000, seed: in
     more than :data:`LARGE_DROP` held-out accuracy. Statistic per defence: accuracy(undefended) -
     accuracy(defended) on D_test, examples resampled (one resample for every setting); shown on the deciding
     defence."""
-    require(accuracy, ACCURACY_COLUMNS, "accuracy")
+    require_columns(accuracy, ACCURACY_COLUMNS, "accuracy")
     out = []
     for dataset in accuracy["dataset"].unique():
         part = accuracy[accuracy["dataset"] == dataset]
@@ -176,7 +180,7 @@ def strong_defences_cost(accuracy: pd.DataFrame, *, n_boot: int = 1000, seed: in
         if wide.isna().any().any():
             raise ValueError("every setting must be evaluated on the same held-out examples")
         correct = wide.to_numpy(float)  # (N, S)
-        pick = np.random.default_rng(seed).integers(0, len(correct), (n_boot, len(correct)))
+        pick = bootstrap_rng(seed).integers(0, len(correct), (n_boot, len(correct)))
         boot = correct[pick].mean(1)  # (B, S)
         acc = correct.mean(0)
         per = {_name(*c): (float(acc[0] - acc[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
@@ -195,7 +199,7 @@ def augmentation_does_not_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed:
     label-only AUC within :data:`NO_CUT_MARGIN` of the undefended one or above (non-inferiority). Statistic
     per policy: leakage(augmented) - leakage(undefended), paired over candidates; shown on the deciding
     policy."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     out = []
     for dataset in scores["dataset"].unique():
         part = scores[scores["dataset"] == dataset]
@@ -207,13 +211,13 @@ def augmentation_does_not_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed:
             continue
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *((AUGMENTATION, p) for p in policies)]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
-                                                     rng=np.random.default_rng(seed))
+                                                     rng=bootstrap_rng(seed))
         per = {f"{AUGMENTATION} {p}": (float(point[i + 1] - point[0]), *percentile_ci(boot[:, i + 1] - boot[:, 0]))
                for i, p in enumerate(policies)}
         out.append(_each_setting(
             "lz-fig13-augmentation", per, claim=claim,
             statistic="max label-only AUC(augmented) - max label-only AUC(undefended)", null=-NO_CUT_MARGIN,
-            n=sizes(members, non, "label-only attacks"),
+            n=sizes(members, non, UNIT, detail=SMALLEST_ATTACK),
             note=f"'does not reduce leakage' read as a drop below {NO_CUT_MARGIN:g}",
             ours_prefix=f"undefended {point[0]:.3f}; change "))
     return out
@@ -233,36 +237,36 @@ def _memguard_cells(memguard: pd.DataFrame, dataset: str, attack: str) -> list[p
 def memguard_chance(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
     """lz-tab6-memguard-chance, one Evidence per data set: behind MemGuard the score-based attack's AUC is
     within PAPER_TOLERANCE of chance (0.5)."""
-    require(memguard, MEMGUARD_COLUMNS, "MemGuard")
+    require_columns(memguard, MEMGUARD_COLUMNS, "MemGuard")
     out = []
     for dataset in memguard["dataset"].unique():
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
-                                                rng=np.random.default_rng(seed))
+                                                rng=bootstrap_rng(seed))
         low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             "lz-tab6-memguard-chance", chapter=CHAPTER,
             claim=f"MemGuard drives the score-based attack to about chance ({dataset})",
             statistic="score-based AUC behind MemGuard", estimate=float(point[1]), ci=(low, high),
-            **sizes(members, non), ours=f"{point[0]:.3f} -> {point[1]:.3f} [{low:.3f}, {high:.3f}]"))
+            **sizes(members, non, UNIT), ours=f"{point[0]:.3f} -> {point[1]:.3f} [{low:.3f}, {high:.3f}]"))
     return out
 
 
 def memguard_published(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
     """lz-tab6-memguard-score (CIFAR-10) and lz-tab6-memguard-score-face (Face): the score-based AUC behind
     MemGuard against the paper's number, within PAPER_TOLERANCE; not comparable on another data set."""
-    require(memguard, MEMGUARD_COLUMNS, "MemGuard")
+    require_columns(memguard, MEMGUARD_COLUMNS, "MemGuard")
     out = []
     datasets = list(memguard["dataset"].unique())
     for claim_id in ("lz-tab6-memguard-score", "lz-tab6-memguard-score-face"):
         wanted = paper_entry(claim_id).dataset
         dataset, comparable = (wanted, True) if wanted in datasets else (datasets[0], False)
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
-                                                rng=np.random.default_rng(seed))
+                                                rng=bootstrap_rng(seed))
         low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             claim_id, chapter=CHAPTER, claim=f"score-based AUC behind MemGuard matches the paper's ({wanted}, M-2)",
             statistic=f"score-based AUC behind MemGuard ({dataset})", estimate=float(point[1]), ci=(low, high),
-            **sizes(members, non), comparable=comparable,
+            **sizes(members, non, UNIT), comparable=comparable,
             reason="" if comparable else f"this build's MemGuard targets are {', '.join(datasets)}, not {wanted}",
             ours=f"{dataset}: {point[0]:.3f} -> {point[1]:.3f} [{low:.3f}, {high:.3f}]"))
     return out
@@ -272,9 +276,9 @@ def memguard_label_only_unchanged(memguard: pd.DataFrame, *, n_boot: int = 1000,
     """lz-tab6-memguard-label-only, one Evidence per data set: no label-only AUC moves by
     :data:`UNCHANGED_BAND` or more behind MemGuard. Statistic: max over label-only attacks of
     |AUC(with) - AUC(without)|, each attack's candidates resampled once for both (paired)."""
-    require(memguard, MEMGUARD_COLUMNS, "MemGuard")
+    require_columns(memguard, MEMGUARD_COLUMNS, "MemGuard")
     out = []
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     for dataset in memguard["dataset"].unique():
         attacks = [a for a in LABEL_ONLY if (memguard.loc[memguard["dataset"] == dataset, "attack"] == a).any()]
         claim = f"MemGuard leaves the label-only AUCs unchanged, worst attack ({dataset})"
@@ -295,7 +299,7 @@ def memguard_label_only_unchanged(memguard: pd.DataFrame, *, n_boot: int = 1000,
             "lz-tab6-memguard-label-only", chapter=CHAPTER, claim=claim,
             statistic="max over label-only attacks of |AUC(with MemGuard) - AUC(without)|", effect=effect,
             ci=(low, high), null=UNCHANGED_BAND, direction=-1,
-            **sizes(min(members), min(non), "label-only attacks"),
+            **sizes(min(members), min(non), UNIT, detail=SMALLEST_ATTACK),
             ours=f"{effect:.3f} [{low:.3f}, {high:.3f}]; " + "; ".join(f"{a} {c:+.4f}" for a, c in changes.items()),
             note=f"'unchanged' read as a change below {UNCHANGED_BAND:g}", extra={"change": changes}))
     return out

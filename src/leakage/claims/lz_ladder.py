@@ -34,12 +34,14 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import PAPER_TOLERANCE, Evidence, hypothesis, not_comparable
+from leakage.claims.core import (PAPER_TOLERANCE, Evidence, enough_per_side, hypothesis, model_order, not_comparable,
+                                 require_columns, sides, sizes)
 from leakage.claims.lz_transfer import deciding
 from leakage.claims.stats import percentile_ci, resampled_aucs, stratified_resamples
 from leakage.metrics import allowed_false_positives, fpr_resolution
 from leakage.metrics import resampled_tprs as _batched_tprs
 from leakage.metrics import roc_auc, tpr_at_fpr
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "lz_ladder"
 LABEL_ONLY, SCORE_BASED = "label-only", "score-based"
@@ -65,17 +67,6 @@ def statistic_of(name: str, scores: np.ndarray, is_member: np.ndarray) -> float:
     """``name`` of :data:`STATISTICS` of one attack's scores (N,)."""
     fpr = STATISTICS[name]
     return roc_auc(scores, is_member) if fpr is None else tpr_at_fpr(scores, is_member, fpr)
-
-
-def _require(frame: pd.DataFrame) -> None:
-    missing = [c for c in SCORE_COLUMNS if c not in frame]
-    if missing:
-        raise ValueError(f"the scores frame lacks the columns {', '.join(missing)}")
-
-
-def _models(scores: pd.DataFrame, dataset: str) -> list[str]:
-    """The data set's targets in M-index order."""
-    return sorted(set(scores.loc[scores.dataset == dataset, "model"]), key=lambda m: int(str(m).split("-")[-1]))
 
 
 def target_matrix(scores: pd.DataFrame, dataset: str, model: str) -> tuple[list[str], list[str], np.ndarray,
@@ -105,15 +96,6 @@ def paired_statistics(values: np.ndarray, is_member: np.ndarray, name: str, *, n
     boot = np.stack([resampled_aucs(values[:, a], sample, labels) if fpr is None
                      else resampled_tprs(values[:, a], sample, labels, fpr) for a in range(values.shape[1])], 1)
     return point, boot
-
-
-def _sizes(is_member: np.ndarray) -> dict:
-    members, non = int(is_member.sum()), int((~is_member).sum())
-    return {"n": f"{members} members + {non} non-members", "unit": UNIT, "n_unit": min(members, non)}
-
-
-def _enough(is_member: np.ndarray) -> bool:
-    return int(is_member.sum()) >= 2 and int((~is_member).sum()) >= 2
 
 
 def _too_few(claim_id: str, claim: str, statistic: str, why: str, *, null: float, direction: int) -> Evidence:
@@ -151,8 +133,8 @@ def unresolved(claim_id: str, claim: str, statistic: str, name: str, targets: di
     reason = (f"not testable at this sample size: {NAMES[name]} needs at least {first.needed:,} non-members per "
               f"target, and {', '.join(f'{m} has {r.n_non_members:,}' for m, r in short.items())}; below that no "
               f"threshold has an FPR between 0 and 1/n, so the TPR would be the TPR at zero false positives")
-    sizes = "; ".join(f"{m}: {_sizes(targets[m])['n']}" for m in short)
-    return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=reason, statistic=statistic, n=sizes,
+    counts = "; ".join(f"{m}: {sizes(*sides(targets[m]), UNIT)['n']}" for m in short)
+    return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=reason, statistic=statistic, n=counts,
                           unit=UNIT, ours=f"not testable with {first.n_non_members:,} non-members ({model})")
 
 
@@ -166,7 +148,7 @@ def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, n
     every target of ``dataset`` (non-inferiority, paired bootstrap over candidates per target, shown on the
     deciding target, :func:`leakage.claims.lz_transfer.deciding`: reproduced only if every target's CI lies above
     the margin, contradicted if one lies wholly below it)."""
-    _require(scores)
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim_id = "ladder-rmia-vs-lira" if name == "auc" else "ladder-rmia-vs-lira-tpr"
     claim = (f"RMIA at least matches LiRA in {NAMES[name]} with {reference_models} reference models each, on every "
              f"target ({dataset})")
@@ -175,17 +157,17 @@ def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, n
     if set(part.attack) != {"RMIA", "LiRA"}:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim,
                               reason=f"RMIA and LiRA were not both run on {dataset}")
-    matrices = {model: target_matrix(part, dataset, model) for model in _models(part, dataset)}
+    matrices = {model: target_matrix(part, dataset, model) for model in model_order(part.model)}
     untestable = unresolved(claim_id, claim, statistic, name, {m: t[3] for m, t in matrices.items()})
     if untestable is not None:
         return untestable
     parts = []
-    rng = np.random.default_rng(seed)
-    for model in _models(part, dataset):
+    rng = bootstrap_rng(seed)
+    for model in model_order(part.model):
         attacks, _, values, is_member = matrices[model]
-        if not _enough(is_member):
-            return _too_few(claim_id, claim, statistic, f"{model}: {_sizes(is_member)['n']}", null=-PAPER_TOLERANCE,
-                            direction=1)
+        if not enough_per_side(is_member):
+            return _too_few(claim_id, claim, statistic, f"{model}: {sizes(*sides(is_member), UNIT)['n']}",
+                            null=-PAPER_TOLERANCE, direction=1)
         values = values[:, [attacks.index("RMIA"), attacks.index("LiRA")]]
         point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=rng)
         low, high = percentile_ci(boot[:, 0] - boot[:, 1])
@@ -200,13 +182,13 @@ def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, n
         "above, contradicted if one lies wholly below", resolution_note(worst["is_member"], name)]))
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=worst["effect"],
                       ci=(worst["low"], worst["high"]), null=-PAPER_TOLERANCE, direction=1,
-                      **_sizes(worst["is_member"]), ours=ours, note=note,
+                      **sizes(*sides(worst["is_member"]), UNIT), ours=ours, note=note,
                       extra={"per_target": {p["model"]: (p["effect"], p["low"], p["high"]) for p in parts}})
 
 
 def overfit_target(scores: pd.DataFrame, dataset: str) -> str:
     """The most overfit target of ``dataset`` in this build: the highest i of M-i (the smallest D_train)."""
-    return _models(scores, dataset)[-1]
+    return model_order(scores.loc[scores.dataset == dataset, "model"])[-1]
 
 
 def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str = "auc", n_boot: int = 1000,
@@ -219,7 +201,7 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
     - ``name`` "tpr_at_0.1pct_fpr": ``ladder-label-only-lowfpr``, but not at 0.1% FPR: the difference is below
       -PAPER_TOLERANCE; "not comparable" (not testable at this sample size) with fewer than 1,000 non-members.
     """
-    _require(scores)
+    require_columns(scores, SCORE_COLUMNS, "scores")
     auc = name == "auc"
     claim_id = "ladder-label-only-auc" if auc else "ladder-label-only-lowfpr"
     model = overfit_target(scores, dataset)
@@ -238,10 +220,10 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
     untestable = unresolved(claim_id, claim, statistic, name, {model: is_member})
     if untestable is not None:
         return untestable
-    if not _enough(is_member):
-        return _too_few(claim_id, claim, statistic, _sizes(is_member)["n"], null=-PAPER_TOLERANCE,
+    if not enough_per_side(is_member):
+        return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"], null=-PAPER_TOLERANCE,
                         direction=direction)
-    point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=np.random.default_rng(seed))
+    point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=bootstrap_rng(seed))
     effect = float(point[label_only].max() - point[score_based].max())
     low, high = percentile_ci(boot[:, label_only].max(1) - boot[:, score_based].max(1))
     best_label = attacks[label_only[int(np.argmax(point[label_only]))]]
@@ -253,14 +235,15 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
         f"'within' read as at most {PAPER_TOLERANCE} below" if auc else
         f"'not approaching' read as more than {PAPER_TOLERANCE} below", resolution_note(is_member, name)]))
     return hypothesis(claim_id, chapter=CHAPTER, claim=claim, statistic=statistic, effect=effect, ci=(low, high),
-                      null=-PAPER_TOLERANCE, direction=direction, **_sizes(is_member), ours=ours, note=note,
+                      null=-PAPER_TOLERANCE, direction=direction, **sizes(*sides(is_member), UNIT), ours=ours,
+                      note=note,
                       extra={"per_attack": dict(zip(attacks, point.tolist()))})
 
 
 def chapter_claims(scores: pd.DataFrame, *, reference_models: int, n_boot: int = 1000, seed: int = 0
                    ) -> list[Evidence]:
     """Every claim of the chapter, per data set, in the scorecard's order."""
-    _require(scores)
+    require_columns(scores, SCORE_COLUMNS, "scores")
     evidence: list[Evidence] = []
     kw = {"n_boot": n_boot, "seed": seed}
     for dataset in dict.fromkeys(scores.dataset):

@@ -12,19 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import Evidence, hypothesis, not_comparable
+from leakage.claims.core import Evidence, hypothesis, model_index, not_comparable, require_columns
 from leakage.claims.stats import value_trend
 
 CHAPTER = "lz_targets"
 COLUMNS = ("dataset", "model", "gap")
-
-
-def model_index(models: pd.Series) -> np.ndarray:
-    """``M-i`` -> i (raises ``ValueError`` on any other name)."""
-    parsed = models.astype(str).str.extract(r"^M-(\d+)$", expand=False)
-    if parsed.isna().any():
-        raise ValueError(f"target names look like 'M-0'..'M-5', got {sorted(models[parsed.isna()].unique())}")
-    return parsed.astype(int).to_numpy()
 
 
 def overfitting_grows(targets: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
@@ -33,9 +25,7 @@ def overfitting_grows(targets: pd.DataFrame, *, n_boot: int = 1000, seed: int = 
     Statistic: the OLS slope of the gap on the model index (per step M-i -> M-i+1); 95% CI from resampling
     the targets (:func:`value_trend`). Fewer than three targets: not comparable.
     """
-    missing = [c for c in COLUMNS if c not in targets]
-    if missing:
-        raise ValueError(f"the lz-targets table lacks the columns {missing}")
+    require_columns(targets, COLUMNS, "lz-targets")
     out = []
     for dataset, group in targets.groupby("dataset", sort=False):
         claim = f"targets overfit more as D_train shrinks: the gap rises from M-0 to M-5 ({dataset})"

@@ -30,11 +30,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import PAPER_TOLERANCE, Evidence, equivalence, hypothesis, not_comparable
-from leakage.claims.lz_targets import model_index
+from leakage.claims.core import (PAPER_TOLERANCE, Evidence, equivalence, hypothesis, model_index, model_order,
+                                 not_comparable, require_columns, sides, sizes)
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples, auc_ci, auc_trend, mean_difference
 from leakage.metrics import roc_auc
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "lz_transfer"
 SCORE_COLUMNS = ("dataset", "model", "attack", "variant", "candidate", "is_member", "score")
@@ -56,13 +57,6 @@ UNIT = "candidates per side"
 
 
 # --------------------------------------------------------------------------- resampling
-
-
-def require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    """Raise ``ValueError`` naming the columns ``frame`` lacks."""
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise ValueError(f"the {name} frame lacks the columns {', '.join(missing)}")
 
 
 def paired_aucs(cells: list[pd.DataFrame], *, n_boot: int, rng: np.random.Generator
@@ -107,18 +101,6 @@ def _cell(scores: pd.DataFrame, dataset: str, model: str, attack: str, variant: 
     return cell
 
 
-def _models(scores: pd.DataFrame, dataset: str) -> list[str]:
-    models = scores.loc[scores["dataset"] == dataset, "model"].unique()
-    return [m for _, m in sorted(zip(model_index(pd.Series(models)), models))]
-
-
-def sizes(n_members: int, n_non: int, smallest_of: str = "") -> dict:
-    """The ``n``, ``unit`` and ``n_unit`` arguments of a claim on ``n_members`` + ``n_non`` candidates (when
-    several candidate sets enter it, the smallest, and ``smallest_of`` says of what)."""
-    per = f" (the smallest of the {smallest_of})" if smallest_of else ""
-    return {"n": f"{n_members} members + {n_non} non-members{per}", "unit": UNIT, "n_unit": min(n_members, n_non)}
-
-
 def deciding(per: dict[str, tuple[float, float, float]], null: float, direction: int) -> str:
     """Which of several (effect, CI low, CI high) decides "the effect lies on the paper's side for every one":
     one whose CI lies wholly on the other side of ``null`` if any (the furthest), else the one whose CI
@@ -137,9 +119,9 @@ def _per_target(scores: pd.DataFrame, dataset: str, pairs: list[tuple[str, str]]
                 combine) -> dict[str, tuple[float, float, float, int, int]]:
     """Per target: (statistic, CI low, high, members, non-members) of ``combine(aucs)`` over the cells
     ``pairs`` (attack, variant), e.g. a paired difference; each target's candidates resampled on their own."""
-    rng = np.random.default_rng(seed)
+    rng = bootstrap_rng(seed)
     out = {}
-    for model in _models(scores, dataset):
+    for model in model_order(scores.loc[scores["dataset"] == dataset, "model"]):
         cells = [_cell(scores, dataset, model, a, v) for a, v in pairs]
         point, boot, members, non = paired_aucs(cells, n_boot=n_boot, rng=rng)
         out[model] = (float(combine(point[None])[0]), *percentile_ci(combine(boot)), members, non)
@@ -155,8 +137,9 @@ def every_target(claim_id: str, per: dict, *, dataset: str, claim: str, statisti
     return hypothesis(
         claim_id, chapter=CHAPTER, claim=f"{claim} on every target; shown: the deciding one, {worst} ({dataset})",
         statistic=f"{statistic} on {worst}", effect=effect, ci=(low, high), null=null, direction=1,
-        **sizes(members, non), note="; ".join(filter(None, [note, "one CI per target: reproduced if all lie on the "
-                                                             "paper's side, contradicted if one lies wholly off it"])),
+        **sizes(members, non, UNIT),
+        note="; ".join(filter(None, [note, "one CI per target: reproduced if all lie on the paper's side, "
+                                           "contradicted if one lies wholly off it"])),
         ours="; ".join(f"{m} {v[0]:+.3f} [{v[1]:+.3f}, {v[2]:+.3f}]" for m, v in per.items()),
         extra={"per_target": {k: v[:3] for k, v in per.items()}})
 
@@ -168,7 +151,7 @@ def transfer_on_par(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     """lz-fig2-transfer-vs-baseline, one Evidence per data set: on every target, AUC(transfer) -
     AUC(baseline) is above -:data:`ON_PAR_MARGIN` (non-inferiority; paired bootstrap over candidates; shown
     on the deciding target)."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     return [every_target("lz-fig2-transfer-vs-baseline",
                          _per_target(scores, dataset, [TRANSFER, BASELINE], n_boot=n_boot, seed=seed,
                                      combine=lambda a: a[:, 0] - a[:, 1]),
@@ -181,10 +164,10 @@ def transfer_on_par(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
 def transfer_trend(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
     """lz-fig2-trend, one Evidence per data set: the transfer AUC rises from M-0 to M-5. Statistic: the
     slope of AUC on the model index; two-stage bootstrap over targets and candidates (:func:`auc_trend`)."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     out = []
     for dataset in scores["dataset"].unique():
-        models = _models(scores, dataset)
+        models = model_order(scores.loc[scores["dataset"] == dataset, "model"])
         claim = f"transfer AUC rises from M-0 to M-5 ({dataset})"
         if len(models) < 3:
             out.append(not_comparable("lz-fig2-trend", chapter=CHAPTER, claim=claim,
@@ -192,7 +175,7 @@ def transfer_trend(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -
             continue
         cells = [_cell(scores, dataset, m, *TRANSFER) for m in models]
         groups = [(c["score"].to_numpy(float), c["is_member"].to_numpy().astype(bool)) for c in cells]
-        slope, low, high = auc_trend(groups, model_index(pd.Series(models)).astype(float), n_boot=n_boot, seed=seed)
+        slope, low, high = auc_trend(groups, model_index(models).astype(float), n_boot=n_boot, seed=seed)
         aucs = [roc_auc(*g) for g in groups]
         n_members, n_non = min(int(g[1].sum()) for g in groups), min(int((~g[1]).sum()) for g in groups)
         out.append(hypothesis(
@@ -217,7 +200,7 @@ def _published_dataset(scores: pd.DataFrame, claim_id: str) -> tuple[str, bool]:
 def m5_published(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
     """lz-fig2-m5-transfer and lz-fig2-m5-baseline: M-5's AUCs against the paper's (CIFAR-10) numbers, within
     PAPER_TOLERANCE; not comparable when this build has no CIFAR-10 (measured on its first data set)."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     out = []
     for claim_id, (attack, variant) in (("lz-fig2-m5-transfer", TRANSFER), ("lz-fig2-m5-baseline", BASELINE)):
         dataset, comparable = _published_dataset(scores, claim_id)
@@ -231,7 +214,7 @@ def m5_published(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
         auc, low, high = auc_ci(cell["score"].to_numpy(float), is_member, n_boot=n_boot, seed=seed)
         out.append(equivalence(
             claim_id, chapter=CHAPTER, claim=claim, statistic=f"AUC of the {attack} attack against M-5 ({dataset})",
-            estimate=auc, ci=(low, high), **sizes(int(is_member.sum()), int((~is_member).sum())),
+            estimate=auc, ci=(low, high), **sizes(*sides(is_member), UNIT),
             comparable=comparable, reason="" if comparable else f"this build's data set is {dataset}, not {wanted}",
             ours=f"{dataset}: {auc:.3f} [{low:.3f}, {high:.3f}]"))
     return out
@@ -241,7 +224,7 @@ def shadow_size_helps(grid: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     """lz-fig3-shadow-size: a larger shadow data set gives a higher transfer AUC. Statistic: the mean over
     shadow widths of AUC(largest shadow set) - AUC(smallest), every grid cell scoring the same candidates of
     one target (one paired resample for all cells)."""
-    require(grid, GRID_COLUMNS, "Fig. 3 grid")
+    require_columns(grid, GRID_COLUMNS, "Fig. 3 grid")
     claim = "a larger shadow data set gives a higher transfer AUC (mean over shadow widths)"
     shadow_sizes = sorted(grid["shadow_size"].unique())
     if len(shadow_sizes) < 2 or grid[["dataset", "model"]].drop_duplicates().shape[0] != 1:
@@ -253,7 +236,7 @@ def shadow_size_helps(grid: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     cells = [grid[(grid["shadow_width"] == w) & (grid["shadow_size"] == s)] for w in widths for s in (small, large)]
     if any(c.empty for c in cells):
         raise ValueError("the Fig. 3 grid lacks a (width, size) cell")
-    point, boot, n_members, n_non = paired_aucs(cells, n_boot=n_boot, rng=np.random.default_rng(seed))
+    point, boot, n_members, n_non = paired_aucs(cells, n_boot=n_boot, rng=bootstrap_rng(seed))
     gains = {w: float(point[2 * i + 1] - point[2 * i]) for i, w in enumerate(widths)}
     effect = float(np.mean(list(gains.values())))
     low, high = percentile_ci((boot[:, 1::2] - boot[:, 0::2]).mean(1))
@@ -261,7 +244,7 @@ def shadow_size_helps(grid: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     return hypothesis(
         "lz-fig3-shadow-size", chapter=CHAPTER, claim=claim + f" ({target})",
         statistic=f"mean over widths of AUC(shadow set {large}) - AUC({small})", effect=effect, ci=(low, high),
-        null=0.0, direction=1, **sizes(n_members, n_non),
+        null=0.0, direction=1, **sizes(n_members, n_non, UNIT),
         ours=f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]; " + "; ".join(f"width {w}: {g:+.3f}" for w, g in gains.items()),
         note="candidates resampled; one shadow trained per cell", extra={"gain": gains})
 
@@ -270,7 +253,7 @@ def loss_is_best(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
     """lz-fig5-loss-best, one Evidence per data set: on every target, AUC(loss) - max(AUC(max confidence),
     AUC(entropy)) > 0, without the misclassification rule (:data:`FIG5_RULE`); paired over candidates (the
     better of the two others taken inside each resample); shown on the deciding target."""
-    require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     pairs = [("transfer", f"{s}, {FIG5_RULE}") for s in ("loss", *FIG5_OTHERS)]
     return [every_target("lz-fig5-loss-best",
                          _per_target(scores, dataset, pairs, n_boot=n_boot, seed=seed,
@@ -285,7 +268,7 @@ def loss_is_best(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
 def ace_larger_for_members(ace: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> list[Evidence]:
     """lz-tab2-ace, one Evidence per (data set, target) in the frame: members' mean ACE exceeds non-members'
     (:func:`mean_difference`, each side resampled on its own)."""
-    require(ace, ACE_COLUMNS, "ACE")
+    require_columns(ace, ACE_COLUMNS, "ACE")
     out = []
     for (dataset, model), group in ace.groupby(["dataset", "model"], sort=False):
         is_member = group["is_member"].to_numpy().astype(bool)
@@ -299,7 +282,7 @@ def ace_larger_for_members(ace: pd.DataFrame, *, n_boot: int = 1000, seed: int =
         out.append(hypothesis(
             "lz-tab2-ace", chapter=CHAPTER, claim=claim, statistic="mean ACE(members) - mean ACE(non-members)",
             effect=effect, ci=(low, high), null=0.0, direction=1,
-            **sizes(int(is_member.sum()), int((~is_member).sum())),
+            **sizes(*sides(is_member), UNIT),
             ours=f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]; members {values[is_member].mean():.3f}, "
                  f"non-members {values[~is_member].mean():.3f}"))
     return out

@@ -20,10 +20,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leakage.claims.core import Evidence, equivalence, hypothesis, not_comparable
+from leakage.claims.core import Evidence, equivalence, hypothesis, not_comparable, require_columns, sizes
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples
 from leakage.metrics import roc_auc
+from leakage.seed import bootstrap_rng
 
 CHAPTER = "vp_mia"
 ATTACK_CLASSIFIER = "mlp"  # the chapter's attack classifier; gradient boosting is only its check
@@ -46,15 +47,10 @@ OTHER_FEATURES: tuple[str, ...] = ("embedding", "confidence")  # the other singl
 
 SCORE_COLUMNS = ("model", "classifier", "level", "sigma", "features", "function", "is_member", "score")
 PREDICTION_COLUMNS = ("model", "level", "sigma", "function", "label", "undefended", "defended")
+UNIT = "functions per side"
 
 
 # --------------------------------------------------------------------------- resampling
-
-
-def _require(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:
-    missing = [c for c in columns if c not in frame]
-    if missing:
-        raise ValueError(f"the {name} frame lacks the columns {', '.join(missing)}")
 
 
 def _auc_matrix(scores: pd.DataFrame, keys: list[str], *, n_boot: int, seed: int
@@ -72,7 +68,7 @@ def _auc_matrix(scores: pd.DataFrame, keys: list[str], *, n_boot: int, seed: int
     n_members, n_non = int(is_member.sum()), int((~is_member).sum())
     if not n_members or not n_non:
         raise ValueError("the scores need members and non-members")
-    sample, labels = stratified_resamples(is_member, n_boot, np.random.default_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
     values = wide.to_numpy(float)
     point = np.array([roc_auc(values[:, c], is_member) for c in range(values.shape[1])])
     boot = np.stack([resampled_aucs(values[:, c], sample, labels) for c in range(values.shape[1])], 1)
@@ -94,11 +90,6 @@ def strongest_setting(frame: pd.DataFrame) -> tuple[str, float] | None:
     return None
 
 
-def _sizes(n_members: int, n_non: int) -> dict:
-    return {"n": f"{n_members} members + {n_non} non-members",
-            "unit": "functions per side", "n_unit": min(n_members, n_non)}
-
-
 # --------------------------------------------------------------------------- the claims
 
 
@@ -108,7 +99,7 @@ def mia_near_one(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
     Statistic: min over models of max over feature sets of the AUC (MLP attack, no NMID); the best set is
     chosen within each resample, so the choice is part of the CI.
     """
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     part = _undefended(scores)
     claim = f"undefended MIA AUC above {NEAR_ONE} for every model (best feature set)"
     if part.empty:
@@ -123,7 +114,7 @@ def mia_near_one(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> 
     low, high = percentile_ci(np.min([boot[:, mask].max(1) for mask in per_model.values()], 0))
     return hypothesis("vp-mia-near-one", chapter=CHAPTER, claim=claim,
                       statistic="min over models of the best feature set's AUC", effect=effect, ci=(low, high),
-                      null=NEAR_ONE, direction=1, **_sizes(n_members, n_non),
+                      null=NEAR_ONE, direction=1, **sizes(n_members, n_non, UNIT),
                       ours=f"{effect:.3f} [{low:.3f}, {high:.3f}]; "
                       + "; ".join(f"{m} {best[m]:.3f} ({best_set[m]})" for m in models),
                       note=f"'close to 1.0' read as AUC > {NEAR_ONE}", extra={"best_auc": best})
@@ -135,7 +126,7 @@ def logits_loss_lead(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0)
     Statistic: min over models of AUC(better of logits, loss) - AUC(better of embedding, confidence), MLP
     attack, no NMID; a paired bootstrap over functions (one resample for every feature set and model).
     """
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     part = _undefended(scores)
     part = part[part["features"].isin(LEAD_FEATURES + OTHER_FEATURES)]
     claim = "logits or loss leaks more than embedding and confidence, every model"
@@ -158,7 +149,7 @@ def logits_loss_lead(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0)
     low, high = percentile_ci(np.min(gap_boot, 0))
     return hypothesis("vp-mia-logits-loss", chapter=CHAPTER, claim=claim,
                       statistic="min over models of AUC(logits or loss) - AUC(embedding or confidence)",
-                      effect=effect, ci=(low, high), null=0.0, direction=1, **_sizes(n_members, n_non),
+                      effect=effect, ci=(low, high), null=0.0, direction=1, **sizes(n_members, n_non, UNIT),
                       ours=f"{effect:+.3f} [{low:+.3f}, {high:+.3f}]; "
                       + "; ".join(f"{m} {g:+.3f}" for m, g in gaps.items()), extra={"gap": gaps})
 
@@ -190,7 +181,7 @@ def nmid_below_goal(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     Statistic: max over models and the two adaptive attackers (black-box, gray-box) of the AUC: the
     defender's worst case, the maximum taken within each resample.
     """
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     goal = paper_entry("vp-nmid-tradeoff").value
     claim = f"the strongest NMID setting brings every model's attack AUC below {goal:g}"
     found = _strongest_aucs(scores, n_boot=n_boot, seed=seed)
@@ -200,7 +191,7 @@ def nmid_below_goal(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     low, high = percentile_ci(boot)
     return hypothesis("vp-nmid-tradeoff", chapter=CHAPTER, claim=claim,
                       statistic=f"max over models and attackers of the AUC at {_setting_name(setting)}",
-                      effect=effect, ci=(low, high), null=goal, direction=-1, **_sizes(n_members, n_non),
+                      effect=effect, ci=(low, high), null=goal, direction=-1, **sizes(n_members, n_non, UNIT),
                       ours=f"{effect:.3f} [{low:.3f}, {high:.3f}] at {_setting_name(setting)}; "
                       + "; ".join(f"{m} {a:.3f}" for m, a in worst.items()),
                       note="the paper does not say which setting; tested at its strongest (All-10, as read here)",
@@ -210,7 +201,7 @@ def nmid_below_goal(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
 def nmid_near_chance(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) -> Evidence:
     """vp-nmid-strongest: at the strongest NMID setting the attack approaches random guessing: the worst
     case AUC (max over models and attackers) lies within :data:`RANDOM_TOLERANCE` of the paper's 0.5."""
-    _require(scores, SCORE_COLUMNS, "scores")
+    require_columns(scores, SCORE_COLUMNS, "scores")
     claim = "the strongest NMID setting brings every attack to about random guessing"
     found = _strongest_aucs(scores, n_boot=n_boot, seed=seed)
     if found is None:
@@ -219,7 +210,7 @@ def nmid_near_chance(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0)
     low, high = percentile_ci(boot)
     return equivalence("vp-nmid-strongest", chapter=CHAPTER, claim=claim,
                        statistic=f"max over models and attackers of the AUC at {_setting_name(setting)}",
-                       estimate=estimate, ci=(low, high), tolerance=RANDOM_TOLERANCE, **_sizes(n_members, n_non),
+                       estimate=estimate, ci=(low, high), tolerance=RANDOM_TOLERANCE, **sizes(n_members, n_non, UNIT),
                        ours=f"{estimate:.3f} [{low:.3f}, {high:.3f}] at {_setting_name(setting)}; "
                        + "; ".join(f"{m} {a:.3f}" for m, a in worst.items()))
 
@@ -238,7 +229,7 @@ def nmid_utility(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     Statistic: max over models of F1(undefended prediction) - F1(defended release) on the held-out functions
     (the targets' non-members), resampled together (one resample serves every model).
     """
-    _require(predictions, PREDICTION_COLUMNS, "predictions")
+    require_columns(predictions, PREDICTION_COLUMNS, "predictions")
     claim = f"the strongest NMID setting lowers every model's held-out F1 by less than {F1_MARGIN}"
     setting = strongest_setting(predictions)
     if setting is None:
@@ -252,7 +243,7 @@ def nmid_utility(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     labels = wide["label"][models].to_numpy(int).astype(bool)
     undefended, defended = (wide[c][models].to_numpy(int).astype(bool) for c in ("undefended", "defended"))
     n = len(wide)
-    pick = np.random.default_rng(seed).integers(0, n, (n_boot, n))
+    pick = bootstrap_rng(seed).integers(0, n, (n_boot, n))
     drops = {m: float(_f1(labels[:, j], undefended[:, j]) - _f1(labels[:, j], defended[:, j]))
              for j, m in enumerate(models)}
     boot = np.max([_f1(labels[pick, j], undefended[pick, j]) - _f1(labels[pick, j], defended[pick, j])

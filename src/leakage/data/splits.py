@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leakage.config import doc_field
+from leakage.data import vision
 from leakage.seed import numpy_rng
 
 NUM_TARGETS = 6
@@ -42,9 +43,7 @@ class SplitConfig:
     def input_digests(self) -> dict[str, str]:
         """The content digest of the data set as loaded (:attr:`VisionData.digest`): every artefact computed
         from this split (targets, shadows, attacks) is keyed by the data it read, not by its name."""
-        from leakage.experiments.targets import cached_data  # the one per-process loader (tests substitute it)
-
-        return {"dataset": cached_data(self.dataset).digest}
+        return {"dataset": vision.cached_data(self.dataset).digest}  # the one loader (tests substitute it)
 
 
 @dataclass(frozen=True)

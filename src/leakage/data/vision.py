@@ -47,6 +47,7 @@ The CIFAR files are pickles: only load archives from a source you trust.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import http.client
 import logging
@@ -554,3 +555,10 @@ def load_vision(name: str, data_dir: str | os.PathLike[str] | None = None, downl
     if cache is not None:
         _save_cache(cache, arrays, source, parsed)
     return _to_data(name, arrays, source)
+
+
+@functools.lru_cache(maxsize=4)
+def cached_data(name: str) -> VisionData:
+    """``load_vision(name)``, parsed once per process: the one loader every stage calls (as
+    ``leakage.data.vision.cached_data``, so a test substitutes toy data in one place)."""
+    return load_vision(name)

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from leakage.seed import seeded_generator
 from leakage.train import TrainHook
 
 # RDP orders the accountant optimises over: opacus' defaults (up to 63) and larger ones, which small
@@ -125,8 +126,7 @@ class DPSGD(TrainHook):
         self.accountant = RDPAccountant()
         use_layout_safe_conv_grad_sampler()
         self.module = GradSampleModule(model)
-        generator = torch.Generator(device=next(model.parameters()).device)
-        generator.manual_seed(self.seed)
+        generator = seeded_generator(self.seed, next(model.parameters()).device)
         dp_optimizer = DPOptimizer(optimizer, noise_multiplier=self.noise, max_grad_norm=self.clip,
                                    expected_batch_size=batch_size, generator=generator)
         dp_optimizer.attach_step_hook(self._add_public_gradient)

@@ -18,7 +18,7 @@ from torch import nn
 
 from leakage.checks import check_finite
 from leakage.config import doc_field
-from leakage.seed import torch_generator
+from leakage.seed import seed_torch, torch_generator
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def train_defence_classifier(member_probs: torch.Tensor, non_member_probs: torch
                              f"[{float(probs.min()):.4g}, {float(probs.max()):.4g}]")
     if epochs < 1:
         raise ValueError(f"the defence classifier needs at least one epoch, got {epochs}")
-    torch.manual_seed(config.seed)
+    seed_torch(config.seed)
     classifier = DefenceClassifier(member_probs.shape[1], config.hidden).to(member_probs.device)
     x = torch.cat([member_probs, non_member_probs]).float()
     y = torch.cat([torch.ones(len(member_probs)), torch.zeros(len(non_member_probs))]).to(x)

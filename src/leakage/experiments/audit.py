@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from leakage.data import vision
 from leakage.attacks import AttackContext, PosteriorOracle, get_attack
 from leakage.attacks.boundary import BoundaryAttack
 from leakage.attacks.oracle import LabelOnlyOracle
@@ -35,7 +36,7 @@ from leakage.defenses.dp import DPSGD
 from leakage.device import describe_device, get_device
 from leakage.experiments import llm
 from leakage.experiments.jobs import Task, stage, task
-from leakage.experiments.targets import build_model, cached_data
+from leakage.experiments.targets import build_model
 from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm
@@ -88,7 +89,7 @@ class VisionAuditConfig:
 
     def input_digests(self) -> dict[str, str]:
         """The content digest of the data set read (so rewritten data files never reuse a stale model)."""
-        return {"dataset": cached_data(self.dataset).digest}
+        return {"dataset": vision.cached_data(self.dataset).digest}
 
 
 @dataclass
@@ -102,7 +103,7 @@ class AuditScores:
 
 def vision_canaries(config: VisionAuditConfig) -> tuple[torch.Tensor, torch.Tensor, np.ndarray, np.ndarray, np.ndarray]:
     """(canary images (m, C, H, W), canary labels (m,), base indices, test indices, inclusion (m,))."""
-    data = cached_data(config.dataset)
+    data = vision.cached_data(config.dataset)
     need = config.base_size + config.test_size + (config.canaries if config.canary_kind == "mislabelled" else 0)
     if need > len(data):
         raise ValueError(f"{config.dataset} has {len(data)} images; base_size + test_size (+ canaries when "
@@ -122,7 +123,7 @@ def train_vision_target(config: VisionAuditConfig, store: Store | None = None
                         ) -> tuple[torch.nn.Module, dict, tuple[torch.Tensor, torch.Tensor]]:
     """(trained CNN in eval mode, payload with inclusion, DP epsilon and accuracies, (canary images, labels))."""
     store = store or Store()
-    data = cached_data(config.dataset)
+    data = vision.cached_data(config.dataset)
     canary_x, canary_y, base, test, included = vision_canaries(config)
     device = get_device()
 

@@ -32,12 +32,12 @@ import pandas as pd
 import torch
 
 from leakage.analysis import tsne_embedding
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, query_checkpoints,
                                       random_reference, unflipped_by_class)
 from leakage.attacks.shadow import ShadowRun
 from leakage.attacks.transfer import TransferAttack
-from leakage.book import other_chapter_parameters
+from leakage.parameters import other_chapter_parameters
 from leakage.certify import CertifyConfig, CertifyRun, certified_radii
 from leakage.claims.lz_boundary import COMPARE_COLUMNS, CURVE_COLUMNS, RADII_COLUMNS, REFERENCE_COLUMNS, \
     SCORE_COLUMNS

@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 import pandas as pd
 import torch
 
-from leakage.api.result import MembershipResult
+from leakage.data import vision
+from leakage.membership import MembershipResult
 from leakage.attacks.boundary import BoundaryAttack
 from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig
@@ -32,7 +33,7 @@ from leakage.data.splits import make_splits
 from leakage.defenses import DefenceConfig
 from leakage.defenses.memguard import DefenceClassifier, MemGuardConfig, MemGuardModel
 from leakage.device import describe_device
-from leakage.experiments import part1, targets
+from leakage.experiments import part1
 from leakage.experiments.jobs import Task, stage, task
 from leakage.experiments.label_only import CandidateConfig, run_attack
 from leakage.experiments.targets import Target, TargetConfig, behind_memguard, paper_targets, train_target
@@ -128,7 +129,7 @@ def memguard_attack_runs(params: Mapping[str, Any],
     """:func:`attack_runs` against ``config`` in Table 6: a smaller data set's D_shadow may hold fewer samples than
     ``shadow_size``, and then its shadows use all of it (size 0). Loads the data set to size its D_shadow."""
     size = params["shadow_size"]
-    available = len(make_splits(config.split, len(targets.cached_data(config.split.dataset))).shadow)
+    available = len(make_splits(config.split, len(vision.cached_data(config.split.dataset))).shadow)
     return attack_runs(params, dataclasses.replace(part1.shadow(params), size=size if size <= available else 0))
 
 

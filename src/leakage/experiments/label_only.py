@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.api.vision import AttackerView, attack_candidates, build_context
 from leakage.attacks import AttackContext, make_attack
 from leakage.config import doc_field

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.attacks.augmentation import AugmentationAttack
 from leakage.attacks.boundary import query_checkpoints
 from leakage.attacks.lira import LiraAttack
@@ -41,7 +41,7 @@ from leakage.attacks.noise import NoiseAttack
 from leakage.attacks.reference_models import reference_in_mask, reference_pool, train_reference_model
 from leakage.attacks.rmia import RmiaAttack
 from leakage.attacks.shadow import ShadowConfig
-from leakage.book import other_chapter_parameters
+from leakage.parameters import other_chapter_parameters
 from leakage.claims.lz_ladder import LABEL_ONLY, SCORE_BASED, SCORE_COLUMNS
 from leakage.config import doc_field
 from leakage.data.splits import NUM_TARGETS, table7_sizes

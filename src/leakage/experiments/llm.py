@@ -46,7 +46,7 @@ import torch
 
 from leakage.config import describe, doc_field
 from leakage.device import describe_device, get_device
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.experiments.jobs import Task, stage, task
 from leakage.lm.attacks import (AttackInputs, check_fraction, lowest_k_mean, make_attack, results_from_scores,
                                 run_attacks, standard_specs, standardised_logprobs, zlib_length)

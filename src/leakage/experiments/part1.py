@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from leakage.data import vision
 from leakage.attacks.score_based import ScoreBasedAttack
 from leakage.attacks.shadow import ShadowConfig
 from leakage.attacks.transfer import STATISTICS, TransferAttack
@@ -19,7 +20,6 @@ from leakage.config import doc_field
 from leakage.experiments.jobs import Task, stage, task
 from leakage.experiments.label_only import CandidateConfig, run_attack
 from leakage.data.splits import make_splits
-from leakage.experiments import targets as vision_targets
 from leakage.experiments.targets import TargetConfig, paper_targets, train_target
 from leakage.metrics import roc_auc
 from leakage.store import Store
@@ -120,7 +120,7 @@ def shadow_grid(params: Mapping[str, Any]) -> dict[tuple[int, int], TransferAtta
     every ``grid_widths`` x ``grid_sizes`` whose size fits the victim's D_shadow (larger sizes are skipped; the
     page says which). Raises ``ValueError`` when no size fits."""
     victim = grid_victim(params)
-    data = vision_targets.cached_data(victim.split.dataset)  # the one per-process loader (tests substitute it)
+    data = vision.cached_data(victim.split.dataset)  # the one per-process loader (tests substitute it)
     available = len(make_splits(victim.split, len(data)).shadow)
     sizes = [s for s in params["grid_sizes"] if s <= available]
     if not sizes:

@@ -2,7 +2,7 @@
 
 A *task* (:class:`leakage.experiments.jobs.Task`) is one artefact: a job (a frozen config naming everything
 the artefact depends on) and the names of the tasks it needs first. Each chapter's experiment module lists
-the tasks its notebook needs (``plan_tasks(parameters)``, registered in :data:`PLANNERS`); :func:`plan_for`
+the tasks its notebook needs (``plan_tasks(parameters)``, declared with its chapter in :mod:`leakage.chapters`); :func:`plan_for`
 gathers them for a build (a task two chapters need is planned once); :mod:`leakage.grid` runs the plan on
 Dask; the notebooks then load every planned artefact from the store (cache hits) and only narrate and plot.
 """
@@ -15,24 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from leakage.chapters import PLANNERS, UNPLANNED  # noqa: F401 (declared with the chapters)
 from leakage.experiments.jobs import STAGES, Task, execute, task  # noqa: F401 (the plan's vocabulary)
 from leakage.experiments.part1 import AttackJob, TargetJob  # noqa: F401
-
-#: Notebook -> ``"module:function"`` listing the tasks of its artefacts from its resolved parameters.
-PLANNERS: dict[str, str] = {
-    "lz_targets": "leakage.experiments.part1:plan_targets",
-    "lz_transfer": "leakage.experiments.part1:plan_tasks",
-    "lz_boundary": "leakage.experiments.boundary:plan_tasks",
-    "lz_defences": "leakage.experiments.defences:plan_tasks",
-    "lz_ladder": "leakage.experiments.ladder:plan_tasks",
-    "vp_mia": "leakage.experiments.vp:plan_tasks",
-    "llm_mia": "leakage.experiments.llm:plan_tasks",
-    "audit": "leakage.experiments.audit:plan_tasks",
-    "audit_llm": "leakage.experiments.audit_llm:plan_tasks",
-}
-#: Notebooks that compute outside the store by design: the tutorial page trains its stand-in models on the page.
-UNPLANNED: tuple[str, ...] = ("own_model",)
-
 
 @dataclass
 class Plan:

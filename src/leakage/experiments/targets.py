@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,13 +11,14 @@ import torch
 
 from leakage.config import doc_field
 from leakage.data.splits import NUM_TARGETS, SplitConfig, Splits, make_splits, random_subset
-from leakage.data.vision import VisionData, load_vision
+from leakage.data import vision
+from leakage.data.vision import VisionData
 from leakage.defenses import DefenceConfig, training_hooks
 from leakage.defenses.dp import DPSGD
 from leakage.defenses.memguard import MemGuardConfig, MemGuardModel, train_defence_classifier
 from leakage.device import describe_device, get_device
 from leakage.models import CNNConfig, TargetCNN, count_parameters
-from leakage.seed import derive_seed, seed_everything
+from leakage.seed import derive_seed, seed_everything, seed_torch
 from leakage.store import Store
 from leakage.train import TrainConfig, accuracy, epochs_for, fit, predict_logits
 
@@ -84,15 +84,9 @@ def defender_reference(config: TargetConfig, splits: Splits) -> np.ndarray:
     return random_subset(splits.shadow, size, config.seed, "defender-reference", config.model_index)
 
 
-@functools.lru_cache(maxsize=4)
-def cached_data(name: str) -> VisionData:
-    """``load_vision(name)``, parsed once per process."""
-    return load_vision(name)
-
-
 def build_model(data: VisionData, arch: CNNConfig, seed: int) -> TargetCNN:
     """A freshly initialised CNN for ``data``, its weights drawn from ``seed``."""
-    torch.manual_seed(derive_seed(seed, "init"))
+    seed_torch(derive_seed(seed, "init"))
     return TargetCNN(data.input_shape, data.num_classes, arch)
 
 
@@ -101,7 +95,7 @@ def train_target(config: TargetConfig, store: Store | None = None) -> Target:
     if not 0 <= config.model_index < NUM_TARGETS:
         raise ValueError(f"model_index must be in 0..{NUM_TARGETS - 1}, got {config.model_index}")
     store = store or Store()
-    data = cached_data(config.split.dataset)
+    data = vision.cached_data(config.split.dataset)
     splits = make_splits(config.split, len(data))
     device = get_device()
     members = splits.train[config.model_index]

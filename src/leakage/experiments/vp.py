@@ -33,13 +33,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from leakage.api.result import MembershipResult
+from leakage.membership import MembershipResult
 from leakage.config import doc_field
 from leakage.device import describe_device, get_device
 from leakage.experiments.jobs import Task, stage, task
 from leakage.inputs import path_digest
 from leakage.metrics import bootstrap_tprs, resolve_low_fprs, summarize, tpr_at_zero_fp_interval
-from leakage.seed import derive_seed, numpy_rng, seed_everything
+from leakage.seed import derive_seed, numpy_rng, seed_everything, seed_torch
 from leakage.store import Store
 from leakage.train import TrainConfig, epochs_for, fit
 from leakage.vp.attack import AttackConfig, attack_label, shadow_attack
@@ -248,7 +248,7 @@ def train_vp_model(config: VPModelRunConfig, store: Store | None = None) -> VPMo
         seed_everything(config.seed)
         tokenizer = load_tokenizer(config.data, config.model, store)
         (x_in, y_in), (x_out, y_out) = (encode_set(config.data, config.model, s, store) for s in sets)
-        torch.manual_seed(derive_seed(config.seed, "init"))
+        seed_torch(derive_seed(config.seed, "init"))
         model = build_vp_model(config.model, tokenizer.vocab_size, tokenizer.pad_id, config.data.tokenizer.max_len)
         model.to(device)
         start = time.perf_counter()

@@ -40,7 +40,7 @@ from leakage.lm.scoring import check_context, check_token_ids, context_token_id,
 from leakage.paths import store_root
 from leakage.permissions import honour_umask
 from leakage.progress import progress
-from leakage.seed import derive_seed, torch_generator
+from leakage.seed import derive_seed, seed_torch, torch_generator
 
 SMOLLM2 = "smollm2-135m"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -247,7 +247,7 @@ def build_scratch(config: ScratchConfig, tokenizer, seed: int):
                       n_layer=config.n_layer, n_head=config.n_head, resid_pdrop=config.dropout,
                       embd_pdrop=config.dropout, attn_pdrop=config.dropout, bos_token_id=eot, eos_token_id=eot,
                       pad_token_id=eot)
-    torch.manual_seed(derive_seed(seed, "lm-init"))
+    seed_torch(derive_seed(seed, "lm-init"))
     return GPT2LMHeadModel(gpt2).eval()
 
 
@@ -373,7 +373,7 @@ def train_lm(model: torch.nn.Module, tokenizer, texts: Sequence[str], config: Fi
         forward, optimizer = dp.prepare(model, optimizer, len(seqs), config.batch_size)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(1, config.warmup_steps)))
     generator = torch_generator(seed, "lm-batches")
-    torch.manual_seed(derive_seed(seed, "lm-dropout"))
+    seed_torch(derive_seed(seed, "lm-dropout"))
     states, losses = {}, []
     for epoch in progress(range(1, config.epochs + 1), desc=desc, total=config.epochs):
         model.train()

@@ -11,7 +11,8 @@ transform keeps their order); the gradient-boosting check needs no transform.
 :func:`shadow_attack` is the one computation behind both the book's chapter
 (:func:`leakage.experiments.vp.run_vp_attack`) and the library entry point
 (:func:`leakage.api.attack_code_model`): raw outputs of target and shadow -> NMID -> feature matrices ->
-attack classifier -> scores.
+attack classifier -> scores. :class:`ShadowAttack` registers it in the one registry of every attack
+(:mod:`leakage.registry`, modality ``"code"``; aliases ``"shadow-mlp"`` and ``"shadow-gbdt"`` fix the classifier).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import numpy as np
 
 from leakage.checks import check_finite
 from leakage.config import doc_field
+from leakage.registry import register
 from leakage.vp.features import WITHOUT_EMBEDDING, RawOutputs, Released, check_feature_sets, feature_matrix
 from leakage.vp.nmid import NMIDConfig, apply_nmid
 
@@ -140,3 +142,18 @@ def shadow_attack(target: RawOutputs, shadow: RawOutputs, nmid: NMIDConfig, atta
                                          feature_matrix(target_release, feature_set), attack)
               for feature_set in chosen}
     return ShadowAttackOutcome(target_release=target_release, scores=scores)
+
+
+@register("shadow", modality="code", aliases={f"shadow-{c}": {"classifier": c} for c in CLASSIFIERS})
+class ShadowAttack:
+    """The shadow-model attack on VP outputs as a registered attack: ``ShadowAttack(config)(target, shadow, nmid,
+    feature_sets)`` is :func:`shadow_attack` with the attack classifier ``config`` (scores: higher = member)."""
+
+    Config = AttackConfig
+
+    def __init__(self, config: AttackConfig | None = None):
+        self.config = config if config is not None else AttackConfig()
+
+    def __call__(self, target: RawOutputs, shadow: RawOutputs, nmid: NMIDConfig,
+                 feature_sets: Sequence[str]) -> ShadowAttackOutcome:
+        return shadow_attack(target, shadow, nmid, self.config, feature_sets)

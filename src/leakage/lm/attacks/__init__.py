@@ -1,7 +1,9 @@
-"""Membership-inference attacks on causal LMs: one module each, one registry, higher score = member.
+"""Membership-inference attacks on causal LMs: one module each, registered in the one registry of every attack
+(:mod:`leakage.registry`, modality ``"text"``), higher score = member.
 
-``make_attack(name, **params)`` builds one; ``run_attacks(inputs, specs)`` scores N texts with several;
-``attack_results(inputs, is_member, specs)`` turns them into :class:`~leakage.api.result.MembershipResult`
+``make_attack(name, **params)`` builds one (``params``: the fields of its frozen ``Config``);
+``run_attacks(inputs, specs)`` scores N texts with several; ``attack_results(inputs, is_member, specs)`` turns
+them into :class:`~leakage.membership.MembershipResult`
 objects (the one path of the book's ``run_llm`` and of :func:`leakage.api.attack_language_model`).
 Every attack reads only :class:`~leakage.lm.attacks.base.AttackInputs` (statistics computed once per
 text and model by :class:`~leakage.lm.scoring.Scorer`); none runs a model itself.
@@ -14,8 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from leakage.api.result import MembershipResult
-
+from leakage import registry
 from leakage.lm.attacks.base import FAILED_SCORE, Attack, AttackInputs, finite_scores
 from leakage.lm.attacks.loss import LossAttack
 from leakage.lm.attacks.min_k import MinKAttack, check_fraction, lowest_k_mean
@@ -23,23 +24,29 @@ from leakage.lm.attacks.min_k_plus_plus import MinKPlusPlusAttack, standardised_
 from leakage.lm.attacks.neighbourhood import NeighbourhoodAttack
 from leakage.lm.attacks.reference import ReferenceAttack
 from leakage.lm.attacks.zlib_ratio import ZlibAttack, zlib_length
+from leakage.membership import MembershipResult
 
-ATTACKS: dict[str, type[Attack]] = {cls.name: cls for cls in (
-    LossAttack, ReferenceAttack, ZlibAttack, NeighbourhoodAttack, MinKAttack, MinKPlusPlusAttack)}
+#: Registered name -> class of every LM attack: a live view of :data:`leakage.registry.REGISTRY`.
+ATTACKS: Mapping[str, type[Attack]] = registry.REGISTRY.classes("text")
 
-__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "attack_results", "check_fraction", "finite_scores",
+__all__ = ["ATTACKS", "FAILED_SCORE", "Attack", "AttackInputs", "LossAttack", "MinKAttack", "MinKPlusPlusAttack",
+           "NeighbourhoodAttack", "ReferenceAttack", "ZlibAttack", "attack_results", "check_fraction", "finite_scores",
            "lowest_k_mean", "make_attack", "results_from_scores", "run_attacks", "standard_specs",
            "standardised_logprobs", "zlib_length"]
 
 
 def make_attack(name: str, **params: Any) -> Attack:
-    """The attack registered as ``name`` (one of ATTACKS), built with ``params``."""
-    if name not in ATTACKS:
-        raise ValueError(f"unknown attack {name!r}; known: {', '.join(ATTACKS)}")
+    """The LM attack registered as ``name`` (one of ATTACKS), built with the config ``Config(**params)``.
+
+    Raises ``ValueError`` for an unknown name (listing the LM attacks), a parameter its config does not have, or
+    a value its config refuses (Min-k%'s k outside (0, 1]).
+    """
+    spec = registry.get_attack(name, "text")
     try:
-        return ATTACKS[name](**params)
+        config = spec.config(**params)
     except TypeError as err:
         raise ValueError(f"attack {name!r} does not take parameters {sorted(params)}: {err}") from None
+    return registry.make_attack(name, config, "text")
 
 
 def run_attacks(inputs: AttackInputs, specs: Iterable[tuple[str, Mapping[str, Any]]]) -> dict[str, np.ndarray]:

@@ -83,10 +83,22 @@ class Attack(ABC):
     """One membership-inference attack on a causal LM: ``attack(inputs)`` -> (N,) scores, higher = member.
 
     Calling it gives the (N,) float64 scores of :meth:`score` with ``FAILED_SCORE`` where :meth:`failed`
-    (a text with nothing to score) or where a score is not finite.
+    (a text with nothing to score) or where a score is not finite. Built from its frozen ``Config``
+    (``cls(config)``; None = the defaults), registered with modality ``"text"`` in :mod:`leakage.registry`
+    (which sets ``name``).
     """
 
     name: str = ""
+
+    @dataclass(frozen=True)
+    class Config:
+        """The attack has no parameters."""
+
+    def __init__(self, config: Config | None = None):
+        if config is not None and not isinstance(config, self.Config):
+            raise ValueError(f"attack {self.name!r} takes a {self.Config.__qualname__} (or None), got "
+                             f"{type(config).__name__}")
+        self.config = config if config is not None else self.Config()
 
     @abstractmethod
     def score(self, inputs: AttackInputs) -> np.ndarray:

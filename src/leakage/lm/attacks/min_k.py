@@ -6,10 +6,14 @@ averaged. The score is already higher = member (it is minus the mean NLL of thos
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from leakage.checks import check_finite
+from leakage.config import doc_field
 from leakage.lm.attacks.base import Attack, AttackInputs
+from leakage.registry import register
 
 
 def check_fraction(what: str, k: float) -> float:
@@ -42,17 +46,22 @@ def lowest_k_mean(values: np.ndarray, mask: np.ndarray, k: float) -> np.ndarray:
     return np.where(keep, ordered, 0.0).sum(1) / count
 
 
+@register("min-k", modality="text")
 class MinKAttack(Attack):
     """score(x) = mean of the k% lowest log p(x_t | x_<t)  (higher = member)."""
 
-    name = "min-k"
+    @dataclass(frozen=True)
+    class Config:
+        """The fraction of tokens averaged; ``ValueError`` unless k is in (0, 1]."""
 
-    def __init__(self, k: float = 0.2):
-        self.k = check_fraction("Min-k%", k)
+        k: float = doc_field(0.2, "fraction of the lowest token log-probs averaged, in (0, 1] (0.2 = 20%)")
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "k", check_fraction("Min-k%", self.k))
 
     @property
     def label(self) -> str:
-        return f"min-k ({self.k:.0%})"
+        return f"min-k ({self.config.k:.0%})"
 
     def score(self, inputs: AttackInputs) -> np.ndarray:
-        return lowest_k_mean(inputs.target.logprobs, inputs.target.mask, self.k)
+        return lowest_k_mean(inputs.target.logprobs, inputs.target.mask, self.config.k)

@@ -13,11 +13,15 @@ sigma_t = 0 (a one-hot distribution), sigma_t is floored at ``SIGMA_FLOOR``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from leakage.checks import check_finite
+from leakage.config import doc_field
 from leakage.lm.attacks.base import Attack, AttackInputs
 from leakage.lm.attacks.min_k import check_fraction, lowest_k_mean
+from leakage.registry import register
 
 SIGMA_FLOOR = 1e-6
 
@@ -34,18 +38,23 @@ def standardised_logprobs(logprobs: np.ndarray, mu: np.ndarray, sigma: np.ndarra
     return (logprobs - mu) / np.maximum(sigma, SIGMA_FLOOR)
 
 
+@register("min-k++", modality="text")
 class MinKPlusPlusAttack(Attack):
     """score(x) = mean of the k% lowest (log p(x_t) - mu_t) / sigma_t  (higher = member)."""
 
-    name = "min-k++"
+    @dataclass(frozen=True)
+    class Config:
+        """The fraction of tokens averaged; ``ValueError`` unless k is in (0, 1]."""
 
-    def __init__(self, k: float = 0.2):
-        self.k = check_fraction("Min-k%++", k)
+        k: float = doc_field(0.2, "fraction of the lowest standardised token log-probs averaged, in (0, 1]")
+
+        def __post_init__(self) -> None:
+            object.__setattr__(self, "k", check_fraction("Min-k%++", self.k))
 
     @property
     def label(self) -> str:
-        return f"min-k++ ({self.k:.0%})"
+        return f"min-k++ ({self.config.k:.0%})"
 
     def score(self, inputs: AttackInputs) -> np.ndarray:
         t = inputs.target
-        return lowest_k_mean(standardised_logprobs(t.logprobs, t.mu, t.sigma), t.mask, self.k)
+        return lowest_k_mean(standardised_logprobs(t.logprobs, t.mu, t.sigma), t.mask, self.config.k)

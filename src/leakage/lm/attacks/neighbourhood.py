@@ -11,12 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from leakage.lm.attacks.base import Attack, AttackInputs
+from leakage.registry import register
 
 
+@register("neighbourhood", modality="text")
 class NeighbourhoodAttack(Attack):
     """score(x) = mean_i L(x~_i; M) - L(x; M)  (higher = member)."""
-
-    name = "neighbourhood"
 
     @staticmethod
     def _neighbours(inputs: AttackInputs) -> tuple[np.ndarray, np.ndarray]:

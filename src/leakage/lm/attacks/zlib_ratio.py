@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from leakage.lm.attacks.base import Attack, AttackInputs
+from leakage.registry import register
 
 
 def zlib_length(text: str) -> int:
@@ -19,10 +20,9 @@ def zlib_length(text: str) -> int:
     return len(zlib.compress(text.encode("utf-8")))
 
 
+@register("zlib", modality="text")
 class ZlibAttack(Attack):
     """score(x) = -L(x; M) / zlib_length(x)  (higher = member)."""
-
-    name = "zlib"
 
     def score(self, inputs: AttackInputs) -> np.ndarray:
         lengths = np.array([zlib_length(t) for t in inputs.target.texts], dtype=np.float64)
