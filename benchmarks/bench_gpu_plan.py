@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from leakage.parameters import resolve_parameters
+from leakage.chapters import chapter_parameters
 from leakage.device import describe_device, get_device
 from leakage.experiments.plan import plan_for
 from leakage.grid import make_client, run_plan
@@ -67,7 +67,7 @@ def main() -> None:
 
     device = get_device()
     workers = args.workers or (torch.cuda.device_count() if device.type == "cuda" else 2)
-    params = {name: resolve_parameters(name, args.profile, {}) for name in LABEL_ONLY}
+    params = {name: chapter_parameters(name, args.profile) for name in LABEL_ONLY}
     plan = plan_for(params)
     root = args.store or Path(tempfile.mkdtemp(prefix="leakage-gpu-plan-"))
     if Store(root).computed():

@@ -46,17 +46,17 @@ def book_target(dataset: str, index: int, device: torch.device):
     """(model, members x, members y, non-members x, non-members y, description) of the book's M-index:
     digits as in the smoke profile, fashion-mnist as in the default profile (trained once, cached by the store)."""
     from leakage.experiments.targets import paper_targets, train_target
-    from leakage.parameters import notebook_parameters
+    from leakage.chapters import chapter_parameters
 
     profile = "smoke" if dataset == "digits" else "default"
-    p = notebook_parameters("lz_targets", profile)
-    config = paper_targets(dataset, scale=p["scale"], epochs=p["epochs"], min_steps=p["min_steps"],
-                           width=p["width"], seed=p["seed"])[index]
+    p = chapter_parameters("lz_targets", profile)
+    config = paper_targets(dataset, scale=p.scale, epochs=p.epochs, min_steps=p.min_steps,
+                           width=p.width, seed=p.seed)[index]
     target = train_target(config)
     members, test = torch.as_tensor(target.members), torch.as_tensor(target.splits.test)
     data = target.data
     return (target.model.to(device).eval(), data.images(members), data.y[members], data.images(test), data.y[test],
-            f"{dataset} M-{index} ({profile} profile, width {p['width']})")
+            f"{dataset} M-{index} ({profile} profile, width {p.width})")
 
 
 def synthetic_cifar_target(members: int, device: torch.device, epochs: int, width: int, signal: float,

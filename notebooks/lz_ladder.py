@@ -36,37 +36,17 @@
 # {cite:p}`carlini2022membership`.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-datasets = ["digits"]  # data sets (part 1's targets M-0..M-5 of each)
-scale = 0.1  # multiplier on every Table 7 size
-epochs = 30  # target training epochs (paper: 200)
-min_steps = 300  # at least this many optimiser steps per target
-width = 16  # channels of the first conv layer of the targets
-seed = 0  # seed of splits, models, candidates and attacks
-ladder_targets = [0, 5]  # which M-i are attacked (M-0: the largest D_train, M-5: the smallest, most overfit)
-max_per_side = 30  # members and non-members attacked per target, each (lz_boundary's: its runs are reused)
-reference_models = 3  # LiRA and RMIA: reference models each (LiRA's paper: 256; RMIA's: 1 to 254)
-online = True  # LiRA and RMIA: each candidate in half of the reference models (online) or in none (offline)
-lira_global_variance = True  # LiRA: one pooled variance (the paper's choice with fewer than 64 models)
-rmia_population = 200  # RMIA: population samples z, held out of D_shadow
-augment_shift = 1  # augmentation attack: translation in pixels (queries: 2 (1 + 4 shift))
-noise_queries = 100  # random-noise attack: noisy copies per candidate (label queries)
-noise_sigma = 0.1  # random-noise attack: Gaussian noise std, pixels in [0, 1] (not tuned on the targets)
-lowfpr_target = 5  # lz-lowfpr: the M-i whose ROC curves are drawn
-n_boot = 200  # bootstrap resamples for the confidence intervals
-overrides = {}  # this build's --set values, filled by the runner: the reused chapters' runs are configured with them
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import matplotlib.pyplot as plt
-import numpy as np
-import seaborn as sns
 from IPython.display import Markdown, display
+from leakage.chapters import chapter_parameters
 from leakage.claims import record_evidence
 from leakage.claims.lz_ladder import chapter_claims
-from leakage.experiments import ladder
 from leakage.data.vision import cached_data
-from leakage.metrics import LOW_FPRS, shown_tpr
-from leakage.parameters import notebook_parameters
+from leakage.experiments import ladder
+from leakage.figures import lz_ladder as figures
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.store import Store
@@ -74,21 +54,17 @@ from leakage.store import Store
 set_style()
 store = Store()
 # every artefact below was computed by the chapter's plan (leakage.experiments.ladder.plan_tasks): here loaded.
-# Part 1's attacks are configured from the lz_transfer chapter's parameters and the boundary attack from
-# lz_boundary's, of this profile, so a whole build computes each of them once.
-params = dict(profile=profile, datasets=datasets, scale=scale, epochs=epochs, min_steps=min_steps, width=width,
-              seed=seed, ladder_targets=ladder_targets, max_per_side=max_per_side, reference_models=reference_models,
-              online=online, lira_global_variance=lira_global_variance, rmia_population=rmia_population,
-              augment_shift=augment_shift, noise_queries=noise_queries, noise_sigma=noise_sigma,
-              lowfpr_target=lowfpr_target, n_boot=n_boot, overrides=overrides)
+# Part 1's attacks are configured from the lz_transfer chapter's parameters (params.transfer) and the boundary
+# attack from lz_boundary's (params.boundary), of this profile, so a whole build computes each of them once.
+params = chapter_parameters("lz_ladder", profile, overrides)  # typed: leakage.experiments.parameters.LadderParameters
 shared = ladder.same_targets(params)
-authors = notebook_parameters("lz_ladder", "paper")
+authors = chapter_parameters("lz_ladder", "paper")
 display(Markdown(
-    f"This build attacks {', '.join(f'M-{i}' for i in ladder_targets)} of {', '.join(datasets)}, "
-    f"{max_per_side} members and {max_per_side} non-members each at most; LiRA and RMIA get {reference_models} "
-    f"reference models each ({'online' if online else 'offline'}). The `paper` profile gives them "
-    f"{authors['reference_models']}; LiRA's paper used 256, RMIA's paper stresses its advantage with only a few "
-    "(down to one)."))
+    f"This build attacks {', '.join(f'M-{i}' for i in params.ladder_targets)} of {', '.join(params.datasets)}, "
+    f"{params.max_per_side} members and {params.max_per_side} non-members each at most; LiRA and RMIA get "
+    f"{params.reference_models} reference models each ({'online' if params.online else 'offline'}). The `paper` "
+    f"profile gives them {authors.reference_models}; LiRA's paper used 256, RMIA's paper stresses its advantage "
+    "with only a few (down to one)."))
 
 # %% [markdown]
 # The `default` profile attacks two targets of Fashion-MNIST {cite:p}`xiao2017fashion`, where the comparison matters most:
@@ -116,7 +92,7 @@ results = ladder.results(params, store, targets)
 table = ladder.ladder_table(results)
 scores = ladder.ladder_scores(results)
 save_table(scores, "lz-ladder-scores", profile)  # every attack's per-candidate scores: the claims' input
-record_provenance(profile, "lz-ladder", datasets={d: cached_data(d).source for d in datasets},
+record_provenance(profile, "lz-ladder", datasets={d: cached_data(d).source for d in params.datasets},
                   note="part 1's targets; candidates: max_per_side members (D_train) and non-members (D_test)")
 
 # %% [markdown]
@@ -131,33 +107,8 @@ record_provenance(profile, "lz-ladder", datasets={d: cached_data(d).source for d
 # 0 FP"), and the table leaves the TPR at that FPR out (n/a) beside its `tpr_at_0fp` column.
 
 # %% tags=["remove-input"]
-metrics = {"auc": "AUC", "tpr_at_1pct_fpr": "TPR at 1% FPR", "tpr_at_0.1pct_fpr": "TPR at 0.1% FPR"}
-threat_colour = {"label-only": sns.color_palette()[0], "score-based": sns.color_palette()[1]}
-order = list(ladder.ATTACKS)
-keys = list(dict.fromkeys(zip(table.dataset, table.model)))
-fig, axes = plt.subplots(len(keys), len(metrics), figsize=(4.0 * len(metrics), 0.38 * len(order) * len(keys) + 1.2),
-                         squeeze=False, sharey=True)
-for row, (dataset, model) in enumerate(keys):
-    part = table[(table.dataset == dataset) & (table.model == model)].set_index("attack").loc[order]
-    y = np.arange(len(order))
-    for col, (metric, name) in enumerate(metrics.items()):
-        ax = axes[row, col]
-        if metric in LOW_FPRS:  # below 1/n the sample gives the TPR at zero false positives: shown as such
-            metric, name = shown_tpr(metric, int(part.n_non_members.min()))
-        values, lo, hi = part[metric], part[f"{metric}_lo"], part[f"{metric}_hi"]
-        ax.barh(y, values, xerr=np.stack([values - lo, hi - values]), color=[threat_colour[t] for t in part.threat],
-                capsize=2)
-        border = sum(t == "label-only" for t in part.threat) - 0.5
-        ax.axhline(border, color="black", lw=0.8)
-        if metric == "auc":
-            ax.axvline(0.5, color="grey", lw=0.8, ls="--")
-        ax.set(xlim=(0.3 if metric == "auc" else 0, 1.0), title=f"{model} ({dataset}): {name}", yticks=y,
-               yticklabels=order)
-axes[0, 0].invert_yaxis()  # the y axes are shared: label-only attacks on top
-fig.tight_layout()
-columns = ["dataset", "model", "threat", "attack",
-           *[f"{m}{s}" for m in [*metrics, "tpr_at_0fp"] for s in ("", "_lo", "_hi")], "n_candidates",
-           "n_non_members"]
+fig = figures.ladder_bars(table, ladder.ladder_panels(table), list(ladder.ATTACKS))
+columns = ladder.ladder_columns()
 publish("lz-ladder", profile, table=table[columns], figure=fig)
 display(table[columns].style.hide(axis="index").format(precision=3, na_rep="n/a"))
 if not shared:
@@ -186,21 +137,9 @@ if not shared:
 
 # %% tags=["remove-input"]
 queries = ladder.query_frame(results)
-# one statistic for every target: TPR at 1% FPR if each has the 100 non-members it takes, else the TPR at 0 FP
-tpr_metric, tpr_name = shown_tpr("tpr_at_1pct_fpr", int(table.n_non_members.min()))
-long = queries.melt(id_vars=["dataset", "model", "attack", "queries"], value_vars=["auc", tpr_metric],
-                    var_name="metric", value_name="value")
-long["metric"] = long.metric.map({"auc": "AUC", tpr_metric: tpr_name})
-long["target"] = long.model + " (" + long.dataset + ")"
-grid = sns.relplot(data=long[long.queries > 0], x="queries", y="value", hue="attack", style="target",
-                   col="metric", kind="line", marker="o", height=3.3, aspect=1.35, facet_kws={"sharey": False})
-grid.set(xscale="log", xlabel="label queries per candidate (log)")
-grid.set_titles("{col_name}")
-for ax, name in zip(grid.axes.flat, ["AUC", tpr_name]):
-    ax.set(ylabel=name, ylim=(0.3, 1.02) if name == "AUC" else (0, 1.02))
-    if name == "AUC":
-        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-publish("lz-queries", profile, table=queries, figure=grid.figure)
+tpr_metric, tpr_name = ladder.query_metric(table)  # one statistic for every target
+fig = figures.query_curves(queries, tpr_metric, tpr_name)
+publish("lz-queries", profile, table=queries, figure=fig)
 
 # %% [markdown]
 # ```{glue:figure} lz-queries
@@ -220,21 +159,11 @@ publish("lz-queries", profile, table=queries, figure=grid.figure)
 # share of members an attack finds before it accuses its first non-members.
 
 # %% tags=["remove-input"]
-roc_dataset = datasets[0]
-curves = ladder.roc_frame(results, roc_dataset, lowfpr_target)
-n_non = int(table.loc[(table.dataset == roc_dataset) & (table.model == f"M-{lowfpr_target}"), "n_non_members"].iloc[0])
-floor = 1 / (2 * n_non)
-fig, ax = plt.subplots(figsize=(6.0, 4.6))
-styles = {"label-only": "--", "score-based": "-"}
-palette = dict(zip(order, sns.color_palette("tab10", len(order))))
-for attack, curve in curves.groupby("attack", sort=False):
-    ax.step(curve.fpr.clip(lower=floor), curve.tpr.clip(lower=floor), where="post", color=palette[attack],
-            ls=styles[curve.threat.iloc[0]], label=f"{attack} ({curve.threat.iloc[0]})")
-ax.plot([floor, 1], [floor, 1], color="grey", lw=0.8, ls=":")
-ax.axvline(1 / n_non, color="grey", lw=0.6)
-ax.set(xscale="log", yscale="log", xlim=(floor, 1), ylim=(floor, 1.05), xlabel="false-positive rate (log)",
-       ylabel="true-positive rate (log)", title=f"M-{lowfpr_target} ({roc_dataset}), {n_non} + {n_non} candidates")
-ax.legend(fontsize="small", loc="lower right")
+roc_dataset = params.datasets[0]
+curves = ladder.roc_frame(results, roc_dataset, params.lowfpr_target)
+n_non = ladder.non_members(table, roc_dataset, params.lowfpr_target)
+fig = figures.low_fpr_roc(curves, n_non, list(ladder.ATTACKS),
+                          title=f"M-{params.lowfpr_target} ({roc_dataset}), {n_non} + {n_non} candidates")
 publish("lz-lowfpr", profile, table=curves, figure=fig)
 
 # %% [markdown]
@@ -254,8 +183,7 @@ publish("lz-lowfpr", profile, table=curves, figure=fig)
 # the attacker trains, and the wall time of the query-based attacks.
 
 # %% tags=["remove-input"]
-cost = table[["dataset", "model", "threat", "attack", "queries_per_candidate", "other_queries", "models_trained",
-              "seconds"]]
+cost = ladder.cost_table(table)
 publish("lz-ladder-cost", profile, table=cost)
 
 # %% [markdown]
@@ -276,6 +204,6 @@ publish("lz-ladder-cost", profile, table=cost)
 # choice of candidates, not retraining.
 
 # %% tags=["remove-input"]
-evidence = chapter_claims(scores, reference_models=reference_models, n_boot=n_boot, seed=seed)
+evidence = chapter_claims(scores, reference_models=params.reference_models, n_boot=params.n_boot, seed=params.seed)
 record_evidence(profile, "lz_ladder", evidence)[["claim", "paper", "ours", "n", "verdict", "needed", "note"]] \
     .style.hide(axis="index")

@@ -20,29 +20,24 @@
 # build and measures their train and test accuracy.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-datasets = ["digits"]  # data sets to train targets on
-scale = 0.1  # multiplier on every Table 7 size
-epochs = 30  # training epochs (paper: 200)
-min_steps = 300  # at least this many optimiser steps: small sets get more epochs (paper: 0)
-width = 16  # channels of the first conv layer
-seed = 0  # seed of the splits, initialisation and batch order
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
 import pandas as pd
-import matplotlib.pyplot as plt
-import seaborn as sns
-from IPython.display import Markdown
 
+from leakage.chapters import chapter_parameters
 from leakage.config import describe
 from leakage.data.vision import cached_data
-from leakage.experiments.targets import paper_targets, train_target
+from leakage.experiments import part1
+from leakage.figures.lz_targets import accuracy_curves
 from leakage.publish import publish, set_style
 from leakage.claims import record_evidence
 from leakage.claims.lz_targets import overfitting_grows
 from leakage.results import record_provenance
 
 set_style()
+params = chapter_parameters("lz_targets", profile, overrides)  # typed: leakage.experiments.parameters.TargetsParameters
 
 # %% [markdown]
 # ## Set-up
@@ -54,32 +49,15 @@ set_style()
 # artefact key:
 
 # %% tags=["remove-input"]
-configs = {d: paper_targets(d, scale=scale, epochs=epochs, min_steps=min_steps, width=width, seed=seed)
-           for d in datasets}
-pd.DataFrame(describe(configs[datasets[0]][0])).style.hide(axis="index")
+pd.DataFrame(describe(part1.targets(params)[0])).style.hide(axis="index")
 
 # %% tags=["remove-output"]
-rows = []
-for dataset in datasets:
-    for config in configs[dataset]:
-        target = train_target(config)
-        rows.append({"dataset": dataset, "model": f"M-{config.model_index}", "train_size": target.metrics["train_size"],
-                     "test_size": target.metrics["test_size"], "shadow_size": target.metrics["shadow_size"],
-                     "train_accuracy": target.metrics["train_accuracy"],
-                     "test_accuracy": target.metrics["test_accuracy"], "parameters": target.metrics["parameters"]})
-targets = pd.DataFrame(rows)
-targets["gap"] = targets["train_accuracy"] - targets["test_accuracy"]
-record_provenance(profile, "lz-targets", datasets={d: cached_data(d).source for d in datasets},
+targets = part1.targets_frame(params)
+record_provenance(profile, "lz-targets", datasets={d: cached_data(d).source for d in params.datasets},
                   note="the richest data this profile can load offline (see the intro)")
 
 # %% tags=["remove-input"]
-long = targets.melt(id_vars=["dataset", "model", "train_size"], value_vars=["train_accuracy", "test_accuracy"],
-                    var_name="split", value_name="accuracy")
-long["split"] = long["split"].str.replace("_accuracy", "")
-grid = sns.relplot(data=long, x="train_size", y="accuracy", hue="split", col="dataset", kind="line",
-                   marker="o", height=3.2, aspect=1.3, facet_kws={"sharex": False})
-grid.set(xscale="log", ylim=(0, 1.02), xlabel="|D_train| (log scale)")
-publish("lz-targets", profile, table=targets, figure=grid.figure)
+publish("lz-targets", profile, table=targets, figure=accuracy_curves(targets))
 
 # %% [markdown]
 # ```{glue:figure} lz-targets
@@ -106,6 +84,6 @@ publish("lz-targets", profile, table=targets, figure=grid.figure)
 # trained model per size, so the CI rests on the spread of the six points).
 
 # %% tags=["remove-input"]
-evidence = overfitting_grows(targets, seed=seed)
+evidence = overfitting_grows(targets, seed=params.seed)
 (record_evidence(profile, "lz_targets", evidence)[["claim", "paper", "ours", "n", "verdict", "needed", "note"]]
  .style.hide(axis="index"))

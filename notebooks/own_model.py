@@ -34,17 +34,8 @@
 # shown, since they are what you would write.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-seed = 0  # seed of the data split, training and the attacks
-image_members = 150  # member (and non-member) images of the classifier
-image_epochs = 60  # training epochs of the classifier (it overfits its few members)
-shadow_epochs = 30  # training epochs of the attacker's shadow models (transfer, score-based)
-boundary_budget = 300  # label queries per candidate of the boundary attack
-lm_docs = 10  # Brown documents per pool (member, non-member, reference) for the language model
-lm_epochs = 8  # training epochs of the language model
-lm_width = 64  # hidden size of the language model (2 layers, 4 heads)
-code_per_set = 60  # functions per set (target in / out, shadow in / out) of the code model
-n_boot = 200  # bootstrap resamples behind every confidence interval
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
 import tempfile
@@ -57,10 +48,12 @@ import torch
 from IPython.display import Markdown, display
 
 from leakage.api import attack_classifier, attack_code_model, attack_language_model, summary_frame
+from leakage.chapters import chapter_parameters
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance
 
 set_style()
+params = chapter_parameters("own_model", profile, overrides)  # typed: experiments.parameters.OwnModelParameters
 COLUMNS = ["attack", "auc", "auc_lo", "auc_hi", "tpr_at_1pct_fpr", "tpr_at_1pct_fpr_lo", "tpr_at_1pct_fpr_hi",
            "tpr_at_0.1pct_fpr", "tpr_at_0fp", "n_members", "n_non_members"]
 
@@ -86,21 +79,24 @@ from leakage.train import TrainConfig, fit
 digits = load_digits()
 images = torch.tensor(digits.images / 16.0, dtype=torch.float32).unsqueeze(1)  # (1797, 1, 8, 8) in [0, 1]
 labels = torch.tensor(digits.target, dtype=torch.long)
-order = torch.randperm(len(images), generator=torch.Generator().manual_seed(seed))
-member, non_member, attacker = order[:image_members], order[image_members:2 * image_members], order[2 * image_members:]
+order = torch.randperm(len(images), generator=torch.Generator().manual_seed(params.seed))
+n = params.image_members
+member, non_member, attacker = order[:n], order[n:2 * n], order[2 * n:]
 
-torch.manual_seed(seed)
+torch.manual_seed(params.seed)
 model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 256), torch.nn.ReLU(), torch.nn.Linear(256, 10))
-fit(model, images[member], labels[member], TrainConfig(epochs=image_epochs, batch_size=32), seed=seed)
+fit(model, images[member], labels[member], TrainConfig(epochs=params.image_epochs, batch_size=32), seed=params.seed)
 
-shadow = ShadowConfig(arch=CNNConfig(width=8, hidden=64), train=TrainConfig(epochs=shadow_epochs, batch_size=64))
+shadow = ShadowConfig(arch=CNNConfig(width=8, hidden=64),
+                      train=TrainConfig(epochs=params.shadow_epochs, batch_size=64))
 results = {}
 for attack, config in [("baseline", None), ("transfer", TransferAttack.Config(shadow=shadow)),
                        ("score_based", ScoreBasedAttack.Config(shadow=shadow)),
-                       ("hopskipjump", BoundaryAttack.Config(budget=boundary_budget))]:
+                       ("hopskipjump", BoundaryAttack.Config(budget=params.boundary_budget))]:
     results[attack] = attack_classifier(model, (images[member], labels[member]),
                                         (images[non_member], labels[non_member]), attack, config,
-                                        attacker_data=(images[attacker], labels[attacker]), seed=seed, n_boot=n_boot)
+                                        attacker_data=(images[attacker], labels[attacker]), seed=params.seed,
+                                        n_boot=params.n_boot)
 summary_frame(results)[COLUMNS].round(3)
 
 # %% [markdown]
@@ -149,22 +145,23 @@ from leakage.experiments.llm import corpus
 from leakage.lm.corpus import PoolConfig, make_pools
 from leakage.lm.models import FinetuneConfig, ScratchConfig, build_scratch, train_lm, train_tokenizer
 
-pools = make_pools(corpus(), PoolConfig(passage_words=32, docs_per_pool=lm_docs, passages_per_doc=3, seed=seed))
+pools = make_pools(corpus(), PoolConfig(passage_words=32, docs_per_pool=params.lm_docs, passages_per_doc=3,
+                                        seed=params.seed))
 members, non_members = [p.text for p in pools.eval_members], [p.text for p in pools.eval_nonmembers]
 tokenizer = train_tokenizer([p.text for p in pools.reference], 1024)
-lm_recipe = FinetuneConfig(method="full", epochs=lm_epochs, lr=3e-3, batch_size=16, warmup_steps=10)
+lm_recipe = FinetuneConfig(method="full", epochs=params.lm_epochs, lr=3e-3, batch_size=16, warmup_steps=10)
 
 
 def small_gpt2(texts: list[str]):
-    lm = build_scratch(ScratchConfig(n_layer=2, n_embd=lm_width, n_head=4, vocab_size=1024, n_positions=129),
-                       tokenizer, seed)
-    train_lm(lm, tokenizer, texts, lm_recipe, max_tokens=128, seed=seed)
+    lm = build_scratch(ScratchConfig(n_layer=2, n_embd=params.lm_width, n_head=4, vocab_size=1024, n_positions=129),
+                       tokenizer, params.seed)
+    train_lm(lm, tokenizer, texts, lm_recipe, max_tokens=128, seed=params.seed)
     return lm.eval()
 
 
 lm, reference = small_gpt2([p.text for p in pools.members]), small_gpt2([p.text for p in pools.reference])
 lm_results = attack_language_model(lm, members, non_members, tokenizer=tokenizer, reference={"disjoint": reference},
-                                   neighbours=5, seed=seed, n_boot=n_boot)
+                                   neighbours=5, seed=params.seed, n_boot=params.n_boot)
 summary_frame(lm_results)[COLUMNS].round(3)
 
 # %% tags=["remove-input"]
@@ -188,7 +185,7 @@ with tempfile.TemporaryDirectory() as folder:
     (folder / "non_members.txt").write_text("\n".join(non_members) + "\n")
     status = leakage_cli(["score-texts", "--model", str(folder / "model"), "--members", str(folder / "members.txt"),
                           "--non-members", str(folder / "non_members.txt"), "--neighbours", "0",
-                          "--n-boot", str(n_boot), "--out", str(folder / "scores.csv")])
+                          "--n-boot", str(params.n_boot), "--out", str(folder / "scores.csv")])
     cli_scores = pd.read_csv(folder / "scores.csv")
 assert status == 0
 cli_loss = cli_scores[cli_scores.attack == "loss"].score.to_numpy()
@@ -214,7 +211,7 @@ from leakage.experiments.vp import VPDataConfig, prepare
 from leakage.vp.nmid import NMIDConfig
 from leakage.vp.splits import VPSplitConfig
 
-corpus_vp, sets = prepare(VPDataConfig(split=VPSplitConfig(per_set=code_per_set, seed=seed)))
+corpus_vp, sets = prepare(VPDataConfig(split=VPSplitConfig(per_set=params.code_per_set, seed=params.seed)))
 
 
 def labelled(name: str) -> tuple[list[str], np.ndarray]:
@@ -235,7 +232,7 @@ for level in ("none", "label"):  # one result per feature set: here only the los
     code_results[level] = attack_code_model(
         code_model, labelled("target_in"), labelled("target_out"), shadow_members=labelled("shadow_in"),
         shadow_non_members=labelled("shadow_out"), train_shadow=train_code_model, nmid=NMIDConfig(level=level),
-        feature_sets=["loss"], n_boot=n_boot, seed=seed)["loss"]
+        feature_sets=["loss"], n_boot=params.n_boot, seed=params.seed)["loss"]
 summary_frame(code_results)[COLUMNS].round(3)
 
 # %% [markdown]

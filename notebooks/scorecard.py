@@ -35,13 +35,14 @@
 # seed.
 
 # %% tags=["parameters"]
-profile = "smoke"  # whose results to summarise
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
 import pandas as pd
 from IPython.display import Markdown, display
 
-from leakage.book import CHAPTER_NOTEBOOKS
+from leakage.chapters import CHAPTER_NOTEBOOKS
 from leakage.claims import VERDICTS, load_evidence
 from leakage.claims.plot import VERDICT_COLOURS, forest_plot
 from leakage.publish import publish, set_style

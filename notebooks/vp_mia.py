@@ -13,133 +13,89 @@
 # %% [markdown]
 # # Membership leakage in vulnerability-prediction models, and NMID
 #
-# {cite:t}`liao2025exposing` attack vulnerability-prediction (VP) models, classifiers that
-# label a C/C++ function vulnerable or not, with shadow-model membership inference: an LSTM, a
-# BiGRU and CodeBERT, trained on SARD and NVD functions, leak their training set through their
-# embeddings, logits, loss and confidence (attack AUC close to 1.0; logits and loss leak most).
-# Their defence, NMID, masks and noises what the model releases at inference time, without
-# retraining; its strongest setting ("All-10") brings the attack close to random guessing (AUC
-# from about 1.0 to below 0.65) while keeping the model's predictive utility.
+# {cite:t}`liao2025exposing` attack vulnerability-prediction (VP) models, classifiers that label a C/C++ function
+# vulnerable or not, with shadow-model membership inference: an LSTM, a BiGRU and CodeBERT, trained on SARD and NVD
+# functions, leak their training set through their embeddings, logits, loss and confidence (attack AUC close to 1.0;
+# logits and loss leak most). Their defence, NMID, masks and noises what the model releases at inference time, without
+# retraining; its strongest setting ("All-10") brings the attack close to random guessing (AUC from about 1.0 to below
+# 0.65) while keeping the model's predictive utility.
 #
-# The paper does not publish its noise scales, its masking rule, its attack classifier or its
-# per-cell numbers. This page therefore defines its own masking rules, sweeps them against the
-# noise scale, and shows the whole privacy / utility trade-off; what is the paper's and what is
-# ours is said at each step.
+# The paper does not publish its noise scales, its masking rule, its attack classifier or its per-cell numbers. This
+# page therefore defines its own masking rules, sweeps them against the noise scale, and shows the whole privacy /
+# utility trade-off; what is the paper's and what is ours is said at each step.
 
 # %% tags=["parameters"]
-profile = "smoke"  # which profile's results folder to write to
-dataset = "juliet"  # 'juliet' (offline), or 'devign' / 'bigvul' read from data_path
-data_path = None  # file or folder of the data set (None: Juliet from ../shared or the shipped file)
-models = ["bilstm", "bigru", "codebert"]  # VP architectures to attack
-per_set = 40  # functions per set (target in/out, shadow in/out), half vulnerable
-max_len = 48  # tokens per function
-vocab_size = 1000  # BPE vocabulary
-max_chars = 2000  # longest function kept (characters)
-rnn_embed = 16  # token embedding size of the RNNs
-rnn_hidden = 16  # RNN units per direction
-bert_hidden = 16  # CodeBERT hidden size (reduced-size RoBERTa trained from scratch)
-bert_layers = 2  # CodeBERT encoder layers
-bert_heads = 2  # CodeBERT attention heads
-bert_intermediate = 32  # CodeBERT feed-forward size
-codebert_path = None  # pretrained checkpoint to fine-tune instead (e.g. "microsoft/codebert-base" online)
-epochs = {'bilstm': 10, 'bigru': 10, 'codebert': 10}  # training epochs per architecture
-lr = {"bilstm": 2e-3, "bigru": 2e-3, "codebert": 1e-3}  # Adam learning rate per architecture
-batch_size = 32  # training minibatch
-levels = ["none", "coarse", "top1", "label"]  # NMID masking levels swept
-sigmas = [0.0, 10.0]  # NMID noise scales swept
-attack_hidden = [64]  # attack MLP hidden layers
-attack_iter = 200  # attack MLP epochs / boosting iterations
-gbdt_check = True  # also run the gradient-boosting attack classifier (undefended)
-n_boot = 100  # bootstrap resamples for the confidence intervals
-seed = 0  # seed of splits, initialisation, batch order, noise and attack
+profile = "smoke"  # the profile whose parameters this page is computed with (leakage.experiments.parameters)
+overrides = {}  # this build's --set values (the runner fills them)
 
 # %% tags=["remove-input"]
-import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from IPython.display import Markdown, display
 
+from leakage.chapters import chapter_parameters
 from leakage.claims import record_evidence
 from leakage.claims.paper import paper_entry
 from leakage.claims.vp import vp_claims
 from leakage.config import describe
 from leakage.experiments import vp
-from leakage.experiments.vp import load_corpus, prepare, run_vp_baseline
+from leakage.figures import vp_mia as figures
 from leakage.publish import publish, set_style
 from leakage.results import record_provenance, save_table
 from leakage.vp.features import FEATURE_SETS
 
 set_style()
-# every artefact below is one of the plan's (leakage.experiments.vp.plan_tasks), built from these parameters
-params = dict(dataset=dataset, data_path=data_path, models=models, per_set=per_set, max_len=max_len,
-              vocab_size=vocab_size, max_chars=max_chars, rnn_embed=rnn_embed, rnn_hidden=rnn_hidden,
-              bert_hidden=bert_hidden, bert_layers=bert_layers, bert_heads=bert_heads,
-              bert_intermediate=bert_intermediate, codebert_path=codebert_path, epochs=epochs, lr=lr,
-              batch_size=batch_size, levels=levels, sigmas=sigmas, attack_hidden=attack_hidden,
-              attack_iter=attack_iter, gbdt_check=gbdt_check, n_boot=n_boot, seed=seed)
-NAMES = {arch: vp.model_name(arch, codebert_path) for arch in vp.MODEL_NAMES}
+params = chapter_parameters("vp_mia", profile, overrides)  # typed (VPParameters); artefacts: vp.plan_tasks(params)
+names = [vp.model_name(arch, params.codebert_path) for arch in params.models]  # display names, in order
 auc_goal = paper_entry("vp-nmid-tradeoff").value  # the paper's bound for a defended attack, drawn in the figures
 
 # %% [markdown]
 # ## Data
 #
-# The paper's functions come from NIST's SARD and from NVD. This build uses SARD's **Juliet
-# C/C++ 1.3** suite {cite:p}`nist2017juliet` (public domain), which is available offline; NVD-based sets
-# (Devign {cite:p}`zhou2019devign`, BigVul {cite:p}`fan2020ccode`) load from a user's file (`dataset`, `data_path`). From each Juliet file the
-# test-case entry points are extracted with a brace-matching C extractor: `..._bad()` is
-# vulnerable, `goodG2B()`, `goodB2G()`, `good1()`, ... are not. What gives the label away is
-# removed: comments (`/* FLAW */`, `/* FIX */`), every identifier containing bad / good / G2B /
-# B2G / CWE*n* / the CWE's or the test case's name (renamed `id0`, `id1`, ... consistently
-# within the function), the content of every string literal (each becomes `"STR"`: Juliet's fixes
-# print fixed messages), Juliet's template marker `printLine("Benign, fixed string")` in the dead
-# branches of fixed functions (removed by dead-code elimination: `if(<false>) {marker} else {fix}`
-# becomes `if(<true>) {fix}`, the vulnerable variant's shape), and the `static` that Juliet puts
-# on good functions only. Exact duplicates are dropped, and code that occurs under both
-# labels (a `goodB2G` entry point whose fix lives in a helper is textually the `bad` one) is
-# dropped entirely. A *test case* is the file name without its flow-variant suffix (`_01` to
-# `_84`), `wchar_t` read as `char`: all near-copies of a function stay in one of the four sets.
+# The paper's functions come from NIST's SARD and from NVD. This build uses SARD's **Juliet C/C++ 1.3** suite
+# {cite:p}`nist2017juliet` (public domain), which is available offline; NVD-based sets (Devign {cite:p}`zhou2019devign`,
+# BigVul {cite:p}`fan2020ccode`) load from a user's file (`dataset`, `data_path`). From each Juliet file the test-case
+# entry points are extracted with a brace-matching C extractor: `..._bad()` is vulnerable, `goodG2B()`, `goodB2G()`,
+# `good1()`, ... are not. What gives the label away is removed: comments (`/* FLAW */`, `/* FIX */`), every identifier
+# containing bad / good / G2B / B2G / CWE*n* / the CWE's or the test case's name (renamed `id0`, `id1`, ... consistently
+# within the function), the content of every string literal (each becomes `"STR"`: Juliet's fixes print fixed messages),
+# Juliet's template marker `printLine("Benign, fixed string")` in the dead branches of fixed functions (removed by
+# dead-code elimination: `if(<false>) {marker} else {fix}` becomes `if(<true>) {fix}`, the vulnerable variant's shape),
+# and the `static` that Juliet puts on good functions only. Exact duplicates are dropped, and code that occurs under
+# both labels (a `goodB2G` entry point whose fix lives in a helper is textually the `bad` one) is dropped entirely. A
+# *test case* is the file name without its flow-variant suffix (`_01` to `_84`), `wchar_t` read as `char`: all
+# near-copies of a function stay in one of the four sets.
 
 # %% tags=["remove-input"]
 data_config = vp.data_config(params)
-corpus, extraction = load_corpus(data_config.dataset, data_config.path, data_config.juliet)
-_, splits = prepare(data_config)
-sets = vp.split_frame(data_config)
-display(Markdown(
-    f"Source: {corpus.source}. Extraction over the whole suite: "
-    + ", ".join(f"{k.replace('_', ' ')} {extraction[k]:,}" for k in
-                ("files", "extracted", "duplicates_dropped", "label_conflicts_dropped", "kept") if k in extraction)
-    + f". Kept here (at most {max_chars} characters): {len(corpus):,} functions, "
-    f"{corpus.label.mean():.0%} vulnerable, {len(set(corpus.group)):,} test cases, {len(set(corpus.cwe))} CWEs. "
-    "The four sets below share no test case; each is half vulnerable; the tokenizer is learnt on `public`."))
-sets.style.hide(axis="index")
+corpus, extraction = vp.load_corpus(data_config.dataset, data_config.path, data_config.juliet)
+_, splits = vp.prepare(data_config)
+display(Markdown(vp.corpus_summary(corpus, extraction, params.max_chars) + " The four sets below share no test case; "
+                 "each is half vulnerable; the tokenizer is learnt on `public`."))
+vp.split_frame(data_config).style.hide(axis="index")
 
 # %% [markdown]
 # One function as the models see it (a vulnerable one, from the target's members):
 
 # %% tags=["remove-input"]
-candidates = [i for i in splits.target_in if corpus.label[i] == 1]
-example = min(candidates[:50], key=lambda i: abs(len(corpus.code[i]) - 600))  # a vulnerable one of typical length
-Markdown("```c\n" + corpus.code[example] + "\n```")
+Markdown("```c\n" + corpus.code[vp.typical_vulnerable_member(corpus, splits)] + "\n```")
 
 # %% [markdown]
 # ## Models
 #
-# Three classifiers, as in the paper: a **BiLSTM** and a **BiGRU** (token embedding,
-# bidirectional recurrent layer, max-pool over time, linear output), and **CodeBERT**
-# {cite:p}`feng2020codebert`, the RoBERTa architecture {cite:p}`liu2019roberta` through `transformers`
-# {cite:p}`wolf2020transformers`. Offline there are no CodeBERT weights, so the
-# default profile trains the *same architecture at a reduced size from scratch* on the corpus
-# (labelled **CodeBERT (small, scratch)** in every table and figure); with `codebert_path` (a local folder, or
-# `microsoft/codebert-base` online) the pretrained model is fine-tuned instead, with its own
-# tokenizer. The other models use a BPE tokenizer {cite:p}`sennrich2016neural` (Hugging Face `tokenizers`) whose merges stay
-# within C lexemes, learnt on the public pool. The *embedding* a gray-box attacker sees is the
-# input of the output layer: the pooled RNN state, or CodeBERT's last-layer `<s>` ([CLS]) vector.
-# Every model is trained to (near) zero training error, as an unregularised VP model overfits;
-# the shadow models follow the same recipe on the shadow half with their own seed. The full
-# configuration of the first target, as hashed into its artefact key:
+# Three classifiers, as in the paper: a **BiLSTM** and a **BiGRU** (token embedding, bidirectional recurrent layer,
+# max-pool over time, linear output), and **CodeBERT** {cite:p}`feng2020codebert`, the RoBERTa architecture
+# {cite:p}`liu2019roberta` through `transformers` {cite:p}`wolf2020transformers`. Offline there are no CodeBERT weights,
+# so the default profile trains the *same architecture at a reduced size from scratch* on the corpus (labelled
+# **CodeBERT (small, scratch)** in every table and figure); with `codebert_path` (a local folder, or
+# `microsoft/codebert-base` online) the pretrained model is fine-tuned instead, with its own tokenizer. The other models
+# use a BPE tokenizer {cite:p}`sennrich2016neural` (Hugging Face `tokenizers`) whose merges stay within C lexemes,
+# learnt on the public pool. The *embedding* a gray-box attacker sees is the input of the output layer: the pooled RNN
+# state, or CodeBERT's last-layer `<s>` ([CLS]) vector. Every model is trained to (near) zero training error, as an
+# unregularised VP model overfits; the shadow models follow the same recipe on the shadow half with their own seed. The
+# full configuration of the first target, as hashed into its artefact key:
 
 # %% tags=["remove-input"]
-pd.DataFrame(describe(vp.target_config(params, models[0]))).style.hide(axis="index")
+pd.DataFrame(describe(vp.target_config(params, params.models[0]))).style.hide(axis="index")
 
 # %% tags=["remove-output"]
 utility_table = vp.utility_frame(params)  # every target, then its shadow
@@ -148,61 +104,49 @@ record_provenance(profile, "vp-utility", datasets=provenance,
                   note="Juliet (SARD) is the paper's SARD source and works offline; NVD-based sets need a user file")
 
 # %% tags=["remove-input"]
-long = utility_table.melt(id_vars=["model", "role"], value_vars=["train_accuracy", "heldout_accuracy", "heldout_f1"],
-                          var_name="metric", value_name="value")
-long["model"] = long["model"].str.replace(" (", "\n(", regex=False)
-grid = sns.catplot(data=long, x="model", y="value", hue="metric", col="role", kind="bar", height=3.2, aspect=1.3)
-grid.set(ylim=(0, 1.02), xlabel="", ylabel="")
-grid.set_titles("{col_name}s")
-publish("vp-utility", profile, table=utility_table, figure=grid.figure)
+publish("vp-utility", profile, table=utility_table, figure=figures.utility_figure(utility_table))
 
 # %% [markdown]
 # ```{glue:figure} vp-utility
 # :name: vp-utility
 #
-# Liao et al., model utility (their VP models' accuracy / precision / recall / F1): training
-# accuracy, and accuracy and F1 on the held-out functions (the non-members of the same half,
-# unseen test cases), for the targets and the attacker's shadows of this build.
+# Liao et al., model utility (their VP models' accuracy / precision / recall / F1): training accuracy, and accuracy and
+# F1 on the held-out functions (the non-members of the same half, unseen test cases), for the targets and the attacker's
+# shadows of this build.
 # ```
 #
 # ```{glue:figure} vp-utility-table
 # :name: vp-utility-table
 #
-# Utility of every model of this build (held-out = the model's non-members, vulnerable = positive
-# class), its size, epochs, mean tokens per function, the fraction truncated at `max_len`, and the
-# training time.
+# Utility of every model of this build (held-out = the model's non-members, vulnerable = positive class), its size,
+# epochs, mean tokens per function, the fraction truncated at `max_len`, and the training time.
 # ```
-
-# %% [markdown]
-# How much of that utility needs a model of code at all? A **bag-of-tokens baseline**
-# (`leakage.vp.baseline`: logistic regression on which C tokens a function contains, no order)
-# is trained on the targets' training functions and scored on the same held-out functions:
+#
+# How much of that utility needs a model of code at all? A **bag-of-tokens baseline** (`leakage.vp.baseline`: logistic
+# regression on which C tokens a function contains, no order) is trained on the targets' training functions and scored
+# on the same held-out functions:
 
 # %% tags=["remove-input"]
-baseline = run_vp_baseline(vp.baseline_config(params))
-targets_heldout = utility_table[utility_table["role"] == "target"].set_index("model")
-baseline_table = vp.baseline_frame(utility_table, baseline)
-margin = targets_heldout["heldout_accuracy"] - baseline["majority_rate"]
-share = ((baseline["accuracy"] - baseline["majority_rate"]) / margin).where(margin > 0)
-display(baseline_table)
+baseline = vp.run_vp_baseline(vp.baseline_config(params))
+share = vp.baseline_share(utility_table, baseline)  # of each target's margin over the majority class
+display(vp.baseline_frame(utility_table, baseline))
 display(Markdown(
     f"The bag of tokens reaches accuracy {baseline['accuracy']:.3f} (F1 {baseline['f1']:.3f}) against "
     f"{baseline['majority_rate']:.3f} for the majority class, "
     + (f"that is {share.min():.0%} to {share.max():.0%} of the targets' margin over the majority class: "
        if share.notna().any() else "while no target beats the majority class: ")
-    + "that much of the utility is in which tokens Juliet's templates put in a vulnerable or a fixed "
-    "function, not in how the code runs."))
+    + "that much of the utility is in which tokens Juliet's templates put in a vulnerable or a fixed function, not in "
+    "how the code runs."))
 
 # %% [markdown]
 # ## The attack
 #
-# The paper's shadow-model attack, after {cite:t}`shokri2017membership`. The data is split into disjoint target and shadow halves,
-# each into equal numbers of members (the model's training set) and non-members, each balanced
-# on the vulnerable class. The attacker trains the shadow model, queries it on its members and
-# non-members, and trains an attack classifier (member / non-member) on what the shadow
-# releases; the classifier's member probability on the target's release is the membership score
-# (higher = member). Features, the paper's four and combinations, eight in all (the paper uses
-# eight without listing them; these are ours):
+# The paper's shadow-model attack, after {cite:t}`shokri2017membership`. The data is split into disjoint target and
+# shadow halves, each into equal numbers of members (the model's training set) and non-members, each balanced on the
+# vulnerable class. The attacker trains the shadow model, queries it on its members and non-members, and trains an
+# attack classifier (member / non-member) on what the shadow releases; the classifier's member probability on the
+# target's release is the membership score (higher = member). Features, the paper's four and combinations, eight in all
+# (the paper uses eight without listing them; these are ours):
 #
 # | feature set | released quantities | threat model |
 # | --- | --- | --- |
@@ -213,55 +157,38 @@ display(Markdown(
 # | logits+loss, loss+confidence, logits+loss+confidence | side by side | black-box |
 # | all | embedding, logits, loss, confidence | gray-box |
 #
-# The attack classifier is an MLP (its inputs pass through a quantile transform fitted on the
-# shadow's features: losses are heavy-tailed); a gradient-boosting classifier is run as a check.
-# Metrics on the target's members and non-members (equal numbers): AUC with a 95% bootstrap CI,
-# TPR at 1% FPR with its bootstrap CI, and the best F1 over thresholds.
+# The attack classifier is an MLP (its inputs pass through a quantile transform fitted on the shadow's features: losses
+# are heavy-tailed); a gradient-boosting classifier is run as a check. Metrics on the target's members and non-members
+# (equal numbers): AUC with a 95% bootstrap CI, TPR at 1% FPR with its bootstrap CI, and the best F1 over thresholds.
 
 # %% tags=["remove-output"]
 mia, mia_scores = vp.mia_frames(params)  # every model x attack classifier x feature set, undefended
 record_provenance(profile, "vp-mia", datasets=provenance, note="target and shadow halves of the same corpus")
 
 # %% tags=["remove-input"]
-classifiers = list(mia["classifier"].unique())
-fig, axes = plt.subplots(1, len(classifiers), figsize=(4.6 * len(classifiers) + 2.2, 0.55 * len(models) + 3.4),
-                         squeeze=False, sharey=True)
-for ax, classifier in zip(axes[0], classifiers):
-    heat = (mia[mia["classifier"] == classifier].pivot(index="model", columns="features", values="auc")
-            .reindex(index=[NAMES[a] for a in models], columns=list(FEATURE_SETS)))
-    sns.heatmap(heat, annot=True, fmt=".2f", vmin=0.5, vmax=1.0, cmap="rocket_r", ax=ax, annot_kws={"size": 8},
-                cbar=ax is axes[0][-1], cbar_kws={"label": "attack AUC"})
-    ax.set(title=f"{classifier.upper()} attack classifier", xlabel="", ylabel="")
-    ax.tick_params(axis="x", rotation=60)
-    ax.tick_params(axis="y", rotation=0)
-fig.tight_layout()
-publish("vp-mia", profile, table=mia, figure=fig)
+publish("vp-mia", profile, table=mia, figure=figures.mia_figure(mia, names, FEATURE_SETS))
 
 # %% [markdown]
 # ```{glue:figure} vp-mia
 # :name: vp-mia
 #
-# Liao et al., MIA on VP models (undefended): attack AUC per model and feature set, MLP attack
-# classifier (left) and the gradient-boosting check (right), on the target's members and
-# non-members of this build.
+# Liao et al., MIA on VP models (undefended): attack AUC per model and feature set, MLP attack classifier (left) and the
+# gradient-boosting check (right), on the target's members and non-members of this build.
 # ```
 #
 # ```{glue:figure} vp-mia-table
 # :name: vp-mia-table
 #
-# Every model x feature set x attack classifier: AUC with its 95% bootstrap CI, TPR at 1% FPR with
-# its CI (blank with fewer than 100 non-members: no threshold has an FPR between 0 and 1/n, so it
-# would be the TPR at zero false positives, given as `tpr_at_0fp`), the best F1 over thresholds, and
-# the numbers of members and non-members evaluated.
+# Every model x feature set x attack classifier: AUC with its 95% bootstrap CI, TPR at 1% FPR with its CI (blank with
+# fewer than 100 non-members: no threshold has an FPR between 0 and 1/n, so it would be the TPR at zero false positives,
+# given as `tpr_at_0fp`), the best F1 over thresholds, and the numbers of members and non-members evaluated.
 # ```
-
-# %% [markdown]
+#
 # ## NMID
 #
-# NMID sits between the model and its user and changes only what is released. The paper's
-# masking rule and noise scales are not public; ours (`leakage.vp.nmid`): Gaussian noise of
-# standard deviation sigma is added to the embedding and the logits, then one masking level is
-# applied, each releasing less than the one before:
+# NMID sits between the model and its user and changes only what is released. The paper's masking rule and noise scales
+# are not public; ours (`leakage.vp.nmid`): Gaussian noise of standard deviation sigma is added to the embedding and the
+# logits, then one masking level is applied, each releasing less than the one before:
 #
 # | level | embedding | logits | confidence, loss | predicted label |
 # | --- | --- | --- | --- | --- |
@@ -270,16 +197,14 @@ publish("vp-mia", profile, table=mia, figure=fig)
 # | top1 | withheld (0) | the one-hot predicted label | max softmax of the noisy logits, rounded to 1 decimal; the loss it implies | kept |
 # | label | withheld (0) | the one-hot predicted label | 1; the loss it implies | kept |
 #
-# "Kept": where noise or rounding would rank another class first, the predicted class's logit is
-# raised just above it, so the released label is the model's, and utility is untouched. Under
-# `label` nothing but the label is released, so sigma has no effect there (computed once, drawn
-# flat); every other level releases the label too, so an optimal attacker would get at least the
-# `label` AUC from them (a learned attack classifier can fall below it when noise hides the
-# correctness signal among noisy values). The attacker is adaptive: it passes its shadow's
-# outputs through the same NMID (its own noise draws) before training the attack classifier.
-# Utility is measured on the defended release. The paper's strongest setting, "All-10", is read
-# here as `top1` with the largest sigma swept (the strongest level on which noise still acts);
-# which of our levels matches the paper's is not knowable from what is public.
+# "Kept": where noise or rounding would rank another class first, the predicted class's logit is raised just above it,
+# so the released label is the model's, and utility is untouched. Under `label` nothing but the label is released, so
+# sigma has no effect there (computed once, drawn flat); every other level releases the label too, so an optimal
+# attacker would get at least the `label` AUC from them (a learned attack classifier can fall below it when noise hides
+# the correctness signal among noisy values). The attacker is adaptive: it passes its shadow's outputs through the same
+# NMID (its own noise draws) before training the attack classifier. Utility is measured on the defended release. The
+# paper's strongest setting, "All-10", is read here as `top1` with the largest sigma swept (the strongest level on which
+# noise still acts); which of our levels matches the paper's is not knowable from what is public.
 
 # %% tags=["remove-output"]
 nmid_table, nmid_scores, predictions = vp.nmid_frames(params)  # every model x level x sigma x attacker
@@ -287,128 +212,87 @@ nmid_table, nmid_scores, predictions = vp.nmid_frames(params)  # every model x l
 scores = vp.claim_scores(mia_scores, nmid_scores)
 save_table(scores, "vp-scores", profile)
 save_table(predictions, "vp-predictions", profile)
-record_provenance(profile, "vp-nmid", datasets=provenance, note="NMID applied to the released outputs")
-record_provenance(profile, "vp-frontier", datasets=provenance, note="NMID applied to the released outputs")
+for item in ("vp-nmid", "vp-frontier"):
+    record_provenance(profile, item, datasets=provenance, note="NMID applied to the released outputs")
 
 # %% tags=["remove-input"]
-panel = pd.concat([nmid_table.assign(panel="AUC, " + nmid_table["attacker"].str.split(" ").str[0] + " attacker",
-                                     value=nmid_table["auc"]),
-                   nmid_table[nmid_table["attacker"].str.startswith("gray")]
-                   .assign(panel="held-out F1, defended release", value=lambda t: t["utility_f1"])])
-grid = sns.relplot(data=panel, x="sigma", y="value", hue="level", style="level", row="panel", col="model",
-                   kind="line", marker="o", height=2.5, aspect=1.35, facet_kws={"sharey": "row"},
-                   hue_order=levels, style_order=levels,
-                   row_order=["AUC, black-box attacker", "AUC, gray-box attacker", "held-out F1, defended release"])
-for (row, _), ax in grid.axes_dict.items():
-    if row.startswith("AUC"):
-        ax.axhline(auc_goal, color="grey", lw=0.8, ls="--")
-        ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-grid.set_titles("{col_name}\n{row_name}", size="small")
-grid.set(xlabel="NMID noise sigma", ylabel="")
-publish("vp-nmid", profile, table=nmid_table, figure=grid.figure)
+publish("vp-nmid", profile, table=nmid_table, figure=figures.nmid_figure(nmid_table, params.levels, auc_goal))
 
 # %% [markdown]
 # ```{glue:figure} vp-nmid
 # :name: vp-nmid
 #
-# Liao et al., NMID: the adaptive black-box (logits+loss+confidence) and gray-box (all features)
-# attackers' AUC (dashed: the paper's 0.65, dotted: chance) and the target's held-out F1 from the
-# defended release, against the noise scale, one line per masking level.
+# Liao et al., NMID: the adaptive black-box (logits+loss+confidence) and gray-box (all features) attackers' AUC (dashed:
+# the paper's 0.65, dotted: chance) and the target's held-out F1 from the defended release, against the noise scale, one
+# line per masking level.
 # ```
 #
 # ```{glue:figure} vp-nmid-table
 # :name: vp-nmid-table
 #
-# Every model x masking level x sigma x attacker of this build: attack AUC (CI), TPR at 1% FPR (blank
-# with fewer than 100 non-members),
-# utility of the defended release (F1, accuracy), the F1 drop from the undefended model, and the
-# share of released labels equal to the model's own.
+# Every model x masking level x sigma x attacker of this build: attack AUC (CI), TPR at 1% FPR (blank with fewer than
+# 100 non-members), utility of the defended release (F1, accuracy), the F1 drop from the undefended model, and the share
+# of released labels equal to the model's own.
 # ```
 
 # %% tags=["remove-input"]
-worst = (nmid_table.groupby(["model", "level", "sigma"], as_index=False)
-         .agg(auc=("auc", "max"), utility_f1=("utility_f1", "first"), f1_drop=("f1_drop", "first")))
-fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.4), squeeze=False, sharey=True)
-for ax, arch in zip(axes[0], models):
-    part = worst[worst["model"] == NAMES[arch]]
-    sns.scatterplot(data=part, x="utility_f1", y="auc", hue="level", size="sigma", hue_order=levels,
-                    sizes=(30, 160), ax=ax, legend=ax is axes[0][-1])
-    undefended = part[(part["level"] == "none") & (part["sigma"] == 0)]
-    ax.scatter(undefended["utility_f1"], undefended["auc"], marker="*", s=250, color="black", zorder=5,
-               label="undefended")
-    ax.axhline(auc_goal, color="grey", lw=0.8, ls="--")
-    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
-    ax.set(title=NAMES[arch], xlabel="held-out F1 (defended)", ylabel="attack AUC (stronger attacker)")
-if len(axes[0]):
-    axes[0][-1].legend(bbox_to_anchor=(1.02, 1), loc="upper left", fontsize="small")
-publish("vp-frontier", profile, table=worst, figure=fig)
+worst = vp.frontier_frame(nmid_table)  # the stronger attacker per model and setting
+publish("vp-frontier", profile, table=worst, figure=figures.frontier_figure(worst, names, params.levels, auc_goal))
 
 # %% [markdown]
 # ```{glue:figure} vp-frontier
 # :name: vp-frontier
 #
-# Liao et al., the privacy / utility trade-off of NMID: every swept setting of this build as
-# (held-out F1 of the defended release, AUC of the stronger of the two adaptive attackers on the
-# target, a worst case for the defender); the star is the undefended model, dashed the paper's
-# 0.65. Down and to the right is better. Differences of a few hundredths between settings are
-# within the attack's bootstrap CIs (see the table of the previous figure).
+# Liao et al., the privacy / utility trade-off of NMID: every swept setting of this build as (held-out F1 of the
+# defended release, AUC of the stronger of the two adaptive attackers on the target, a worst case for the defender); the
+# star is the undefended model, dashed the paper's 0.65. Down and to the right is better. Differences of a few
+# hundredths between settings are within the attack's bootstrap CIs (see the table of the previous figure).
 # ```
 #
 # ```{glue:figure} vp-frontier-table
 # :name: vp-frontier-table
 #
-# The points of the frontier: per model and setting, the stronger attacker's AUC and the defended
-# utility.
+# The points of the frontier: per model and setting, the stronger attacker's AUC and the defended utility.
 # ```
-
-# %% [markdown]
+#
 # ## Claims checked
 #
-# Each of the paper's findings as a tested hypothesis (`leakage.claims.vp`), from the per-function
-# scores and predictions behind the tables above: an effect with its 95% CI, resampling the
-# target's functions (members and non-members apart, one resample for every model, feature set
-# and setting), and a verdict from the CI alone. "For every model" is tested on the worst model
-# (the minimum or maximum taken inside each resample). Readings of the paper's qualitative words
-# ("close to 1.0", "utility preserved", "random guessing") are constants of that module, each with
-# its reason; the NMID claims are tested at the paper's strongest setting as read here (the paper
-# does not say which setting takes the AUC below 0.65). Under our masking levels that keep the
-# label, the F1 drop is zero by construction.
+# Each of the paper's findings as a tested hypothesis (`leakage.claims.vp`), from the per-function scores and
+# predictions behind the tables above: an effect with its 95% CI, resampling the target's functions (members and
+# non-members apart, one resample for every model, feature set and setting), and a verdict from the CI alone. "For every
+# model" is tested on the worst model (the minimum or maximum taken inside each resample). Readings of the paper's
+# qualitative words ("close to 1.0", "utility preserved", "random guessing") are constants of that module, each with its
+# reason; the NMID claims are tested at the paper's strongest setting as read here (the paper does not say which setting
+# takes the AUC below 0.65). Under our masking levels that keep the label, the F1 drop is zero by construction.
 
 # %% tags=["remove-input"]
-mlp = mia[mia["classifier"] == "mlp"]
-best = mlp.loc[mlp.groupby("model", sort=False)["auc"].idxmax()]  # the best feature set per model, for the text below
-evidence = vp_claims(scores, predictions, n_boot=n_boot, seed=seed)
-(record_evidence(profile, "vp_mia", evidence)[["item", "claim", "paper", "ours", "n", "verdict", "needed", "note"]]
- .style.hide(axis="index"))
+evidence = record_evidence(profile, "vp_mia", vp_claims(scores, predictions, n_boot=params.n_boot, seed=params.seed))
+evidence[["item", "claim", "paper", "ours", "n", "verdict", "needed", "note"]].style.hide(axis="index")
 
 # %% [markdown]
-# Where the undefended AUC comes from in this build: a target leaks at least through which
-# functions it gets right, which alone gives an attacker AUC = 0.5 + (training accuracy - held-out
-# accuracy) / 2 (the label-only AUC); what loss, logits and confidence add is the rest.
+# Where the undefended AUC comes from in this build: a target leaks at least through which functions it gets right,
+# which alone gives an attacker AUC = 0.5 + (training accuracy - held-out accuracy) / 2 (the label-only AUC); what loss,
+# logits and confidence add is the rest.
 
 # %% tags=["remove-input"]
-bound = utility_table[utility_table["role"] == "target"].set_index("model")
-Markdown("; ".join(
-    f"{name}: training accuracy {bound.loc[name, 'train_accuracy']:.3f}, held-out accuracy "
-    f"{bound.loc[name, 'heldout_accuracy']:.3f}, label-only AUC "
-    f"{0.5 + (bound.loc[name, 'train_accuracy'] - bound.loc[name, 'heldout_accuracy']) / 2:.3f}, "
-    f"best attack AUC {best.set_index('model').loc[name, 'auc']:.3f}" for name in bound.index) + ".")
+Markdown("; ".join(f"{name}: training accuracy {r.train_accuracy:.3f}, held-out accuracy {r.heldout_accuracy:.3f}, "
+                   f"label-only AUC {r.label_only_auc:.3f}, best attack AUC {r.best_auc:.3f}"  # best: the MLP's
+                   for name, r in vp.label_only_frame(utility_table, mia).iterrows()) + ".")
 
 # %% [markdown]
 # ## What differs from the paper
 #
-# - **Data.** Juliet (SARD) only; the paper also uses NVD functions. Juliet's functions are
-#   generated from templates: even a function of an unseen test case shares most of its code with
-#   training functions, so the targets are confident on many non-members too. The label-only AUC
-#   above is most of the undefended AUC here, and the whole of it stays well below the paper's ~1.0.
-#   The paper's models (larger, on SARD and NVD, sizes not public) evidently separate members more
-#   sharply; the `paper` profile runs this code at larger sizes on a GPU.
-# - **CodeBERT.** Offline, the RoBERTa architecture at a reduced size trained from scratch (see
-#   the table of models); pass `codebert_path` to fine-tune the real checkpoint.
-# - **NMID.** The masking rules and the sigma grid are ours (the paper's are not public), and so
-#   is the reading of "All-10"; the figure shows every swept cell so that any reading can be
-#   checked against it. A label-only release still leaks through which functions the model gets
-#   right (members: nearly all of them), so no output masking that keeps the label can bring an
-#   optimal attacker below AUC = 1 - (held-out accuracy) / 2 on a model with training accuracy 1.
-# - **Sizes.** The paper's set sizes, model sizes and epochs are not all public; the profile's
-#   sizes are in the configuration table above.
+# - **Data.** Juliet (SARD) only; the paper also uses NVD functions. Juliet's functions are generated from templates:
+#   even a function of an unseen test case shares most of its code with training functions, so the targets are confident
+#   on many non-members too. The label-only AUC above is most of the undefended AUC here, and the whole of it stays well
+#   below the paper's ~1.0. The paper's models (larger, on SARD and NVD, sizes not public) evidently separate members
+#   more sharply; the `paper` profile runs this code at larger sizes on a GPU.
+# - **CodeBERT.** Offline, the RoBERTa architecture at a reduced size trained from scratch (see the table of models);
+#   pass `codebert_path` to fine-tune the real checkpoint.
+# - **NMID.** The masking rules and the sigma grid are ours (the paper's are not public), and so is the reading of
+#   "All-10"; the figure shows every swept cell so that any reading can be checked against it. A label-only release
+#   still leaks through which functions the model gets right (members: nearly all of them), so no output masking that
+#   keeps the label can bring an optimal attacker below AUC = 1 - (held-out accuracy) / 2 on a model with training
+#   accuracy 1.
+# - **Sizes.** The paper's set sizes, model sizes and epochs are not all public; the profile's sizes are in the
+#   configuration table above.

@@ -185,9 +185,9 @@ def test_run_attack_on_a_replaced_model_gives_that_models_scores(overfit_target,
 
 
 def test_the_random_reference_is_keyed_by_the_models_weights(overfit_target, tmp_path):
-    from leakage.attacks.boundary import ReferenceRun, random_reference
+    from leakage.attacks.boundary import RandomReferenceRun, random_reference
 
-    run = ReferenceRun(target=overfit_target.config, attack=BoundaryAttack.Config(budget=30, checkpoints=()),
+    run = RandomReferenceRun(target=overfit_target.config, attack=BoundaryAttack.Config(budget=30, checkpoints=()),
                        num_samples=4)
     shape = overfit_target.data.input_shape
     trained = random_reference(overfit_target.model, shape, run, Store(tmp_path))

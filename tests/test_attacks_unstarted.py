@@ -16,7 +16,7 @@ from conftest import RoughIsClassZero, brightness_images
 from leakage.api import EXTRAS, attack_classifier
 from leakage.attacks import AttackContext, LabelOnlyOracle
 from leakage.attacks.augmentation import AugmentationAttack
-from leakage.attacks.boundary import BoundaryAttack, ReferenceRun, random_reference
+from leakage.attacks.boundary import BoundaryAttack, RandomReferenceRun, random_reference
 from leakage.attacks.coverage import MethodNotAppliedWarning
 from leakage.attacks.hopskipjump import (START_SOURCES, UNSTARTED_SCORE, SearchSettings, boundary_search,
                                          start_plan)
@@ -155,7 +155,7 @@ def test_fallback_starts_change_no_number_of_a_candidate_noise_started():
 
 
 def test_algorithm_3_random_inputs_keep_the_distance_searched_and_are_warned_about(tmp_path):
-    run_config = ReferenceRun(target="rough", attack=BoundaryAttack.Config(budget=40, checkpoints=()), num_samples=5)
+    run_config = RandomReferenceRun(target="rough", attack=BoundaryAttack.Config(budget=40, checkpoints=()), num_samples=5)
     with pytest.warns(MethodNotAppliedWarning, match=r"5 of 5 random inputs \(Algorithm 3\) could not be started"):
         reference = random_reference(MODEL, (1, 8, 8), run_config, Store(tmp_path))
     assert reference["unstarted"].all() and (reference["l2"] > 1.0).all()  # uniform noise is all class 0

@@ -16,6 +16,7 @@ from leakage.audit.exposure import exposure, max_exposure
 from leakage.claims.audit_llm import exposure_falls
 from leakage.experiments import audit_llm
 from leakage.experiments.llm import corpus
+from leakage.experiments.parameters import AuditLLMParameters
 from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import FinetuneConfig, load_pretrained, prepare_for_training, train_tokenizer
 from leakage.store import Store
@@ -39,11 +40,11 @@ def tiny_llama(tmp_path_factory) -> str:
     return str(folder)
 
 
-def tiny_params(model: str, **changes) -> dict:
+def tiny_params(model: str, **changes) -> AuditLLMParameters:
     params = dict(seed=0, model=model, epsilons=[4.0], delta=1e-5, confidence=0.95, clip=1.0, docs_per_pool=2,
                   passages_per_doc=2, passage_words=12, canaries=8, canary_words=4, secrets=4, secret_digits=3,
                   alternatives=7, epochs=2, lr=1e-2, batch_size=4, score_batch_size=8, lora_r=2, max_tokens=32, min_k=0.2)
-    return {**params, **changes}
+    return AuditLLMParameters().changed(**{**params, **changes})
 
 
 # --------------------------------------------------------------------------- canaries and exposure

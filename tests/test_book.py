@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import jupytext
 import nbformat
 import pytest
@@ -13,11 +16,11 @@ import yaml
 
 from leakage import book
 from leakage.book import ALL_NOTEBOOKS, BookError, parse_overrides, prepare_notebook, run_book
+from leakage.chapters import chapter_parameters
+from leakage.parameters import ChapterParameters, parameter_field
 from leakage.experiments.plan import plan_for
 from leakage.paths import project_root
-from leakage.parameters import (ParameterError, check_parameter, declared_parameters, notebook_parameters, notebook_source,
-                                other_chapter_parameters, parameter_examples, resolve_parameters)
-from leakage.profiles import NOTEBOOK_PARAMETERS, PROFILES, UnknownProfileError
+from leakage.profiles import UnknownProfileError
 from leakage.results import notebook_timings
 
 
@@ -29,29 +32,17 @@ def toc_files() -> set[str]:
     return files
 
 
-def test_every_notebook_is_in_the_toc_and_has_every_profile():
-    assert set(ALL_NOTEBOOKS) == set(NOTEBOOK_PARAMETERS)
+def test_every_notebook_is_in_the_toc():
     assert {f"generated/{n}" for n in ALL_NOTEBOOKS} == {f for f in toc_files() if f.startswith("generated/")}
-    for name in ALL_NOTEBOOKS:
-        assert set(NOTEBOOK_PARAMETERS[name]) == set(PROFILES), name
 
 
 @pytest.mark.parametrize("name", ALL_NOTEBOOKS)
-def test_the_parameters_cell_is_the_smoke_profile_and_profiles_hold_only_changes(name):
-    declared = declared_parameters(jupytext.read(notebook_source(name)))
-    assert NOTEBOOK_PARAMETERS[name]["smoke"] == {}
-    assert notebook_parameters(name, "smoke") == {**declared, "profile": "smoke"}
-    for profile in PROFILES:
-        same = {k for k, v in NOTEBOOK_PARAMETERS[name][profile].items() if declared.get(k) == v}
-        assert not same, f"{name}: the {profile} profile repeats the cell's values of {sorted(same)}"
-
-
-@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
-@pytest.mark.parametrize("profile", PROFILES)
-def test_profiles_only_set_declared_parameters(name, profile):
-    declared = declared_parameters(jupytext.read(notebook_source(name)))
-    parameters = resolve_parameters(name, profile, {})
-    assert set(parameters) <= set(declared) and parameters["profile"] == profile
+def test_the_parameters_cell_holds_only_what_the_runner_fills(name):
+    cells = [c for c in jupytext.read(book.notebook_source(name)).cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(cells) == 1
+    namespace: dict = {}
+    exec(cells[0].source, {}, namespace)  # noqa: S102 (our own notebook)
+    assert namespace == {"profile": "smoke", "overrides": {}}, f"{name} declares parameters in its cell"
 
 
 def test_unknown_profile_notebook_and_parameter_are_clear_errors():
@@ -61,6 +52,8 @@ def test_unknown_profile_notebook_and_parameter_are_clear_errors():
         run_book("smoke", only=["nope"])
     with pytest.raises(BookError, match="no notebook of this run has a parameter learning_rate"):
         run_book("smoke", only=["lz_targets"], overrides=["learning_rate=3"], build=False)
+    with pytest.raises(BookError, match=r"hsj_budget \(declared by chapters outside this run: hsj_budget\)"):
+        run_book("smoke", only=["lz_targets"], overrides=["hsj_budget=3"], build=False)
     with pytest.raises(BookError, match="NAME=VALUE"):
         parse_overrides(["epochs"])
     with pytest.raises(BookError, match="--jobs"):
@@ -73,11 +66,11 @@ def test_overrides_parse_literals_and_words():
 
 
 @pytest.mark.parametrize("item, expected", [
-    ("datasets=fashion-mnist", "'datasets' of notebook lz_targets expects a list of str, got str 'fashion-mnist'"),
-    ("epochs=5.0", "'epochs' of notebook lz_targets expects an int, got float 5.0"),
-    ("epochs=five", "'epochs' of notebook lz_targets expects an int, got str 'five'"),
-    ("epochs=True", "expects an int, got bool"),
-    ("scale=[0.1]", "'scale' of notebook lz_targets expects a number"),
+    ("datasets=fashion-mnist", "'datasets' of chapter lz_targets expects list[str], got str 'fashion-mnist'"),
+    ("epochs=5.0", "'epochs' of chapter lz_targets expects int, got float 5.0"),
+    ("epochs=five", "'epochs' of chapter lz_targets expects int, got str 'five'"),
+    ("epochs=True", "expects int, got bool"),
+    ("scale=[0.1]", "'scale' of chapter lz_targets expects float"),
 ])
 def test_an_override_of_the_wrong_type_is_refused_before_anything_runs(item, expected):
     with pytest.raises(BookError) as err:
@@ -85,27 +78,12 @@ def test_an_override_of_the_wrong_type_is_refused_before_anything_runs(item, exp
     assert expected in str(err.value) and "for example" in str(err.value)
 
 
-def test_overrides_of_the_right_type_are_accepted_and_normalised():
-    values = parse_overrides(["datasets=['fashion-mnist']", "epochs=5", "scale=1", "memguard_sets=[('digits', 1)]",
-                              "dp_epsilon=[2.0]"])
-    lz_defences = resolve_parameters("lz_defences", "smoke", values)
-    assert lz_defences["datasets"] == ["fashion-mnist"] and lz_defences["epochs"] == 5
-    assert lz_defences["scale"] == 1.0 and isinstance(lz_defences["scale"], float)
-    assert lz_defences["memguard_sets"] == [("digits", 1)] and lz_defences["dp_epsilon"] == [2.0]
-    vp = resolve_parameters("vp_mia", "smoke", parse_overrides(["data_path=/data/function.json",
-                                                                 "epochs={'bilstm': 3}"]))
-    assert vp["data_path"] == "/data/function.json" and vp["epochs"] == {"bilstm": 3}
-    with pytest.raises(ParameterError, match="'epochs' of notebook vp_mia expects a dict of str to int"):
-        resolve_parameters("vp_mia", "smoke", parse_overrides(["epochs={'bilstm': 'x'}"]))
-
-
-@pytest.mark.parametrize("name", ALL_NOTEBOOKS)
-def test_every_profile_value_has_the_declared_type(name):
-    declared = declared_parameters(jupytext.read(notebook_source(name)))
-    examples = parameter_examples(name, declared)
-    for profile in PROFILES:
-        for key, value in NOTEBOOK_PARAMETERS[name][profile].items():
-            check_parameter(name, key, value, [declared[key]] if declared[key] not in (None, [], {}) else examples[key])
+def test_the_runner_resolves_each_chapter_once_with_the_build_overrides():
+    values = parse_overrides(["epochs=5", "hsj_budget=40"])
+    params = book.resolve_build(["lz_targets", "lz_boundary"], "default", values)
+    assert params["lz_targets"] == chapter_parameters("lz_targets", "default", values)
+    assert params["lz_boundary"].epochs == params["lz_boundary"].transfer.epochs == 5
+    assert params["lz_boundary"].hsj_budget == 40 and params["lz_targets"].datasets == ["fashion-mnist"]
 
 
 THREAD_SETTERS = ("set_num_threads", "set_num_interop_threads", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -119,7 +97,6 @@ def test_the_runner_alone_sets_every_notebooks_threads(name):
     assert "remove-cell" in first.metadata["tags"]
     for cell in notebook.cells[1:]:
         assert not any(word in cell.source for word in THREAD_SETTERS), f"{name} sets threads itself"
-    assert not [p for p in declared_parameters(notebook) if "thread" in p], f"{name} has a thread parameter"
 
 
 def test_no_stage_in_the_package_sets_threads():
@@ -128,8 +105,22 @@ def test_no_stage_in_the_package_sets_threads():
             assert not any(word in path.read_text() for word in THREAD_SETTERS), path
 
 
+@dataclass(frozen=True)
+class ToyParameters(ChapterParameters):
+    """A toy chapter's parameters: one int."""
+
+    CHAPTER: ClassVar[str] = "toy"
+    x: int = parameter_field(1, "a toy value")
+
+
+def toy(x: int = 0) -> ToyParameters:
+    return ToyParameters.resolve("smoke", {"x": x})
+
+
 def write_notebook(path: Path, body: str) -> None:
-    path.write_text('# %% tags=["parameters"]\nprofile = "smoke"\nx = 1\n\n# %%\n' + body)
+    """A notebook as the chapters are: the runner fills ``profile`` and ``overrides``; it resolves ``x``."""
+    path.write_text('# %% tags=["parameters"]\nprofile = "smoke"\noverrides = {}\n\n# %%\n'
+                    'x = overrides.get("x", 1)\n\n# %%\n' + body)
 
 
 @pytest.fixture
@@ -144,7 +135,7 @@ def sandbox(tmp_path, monkeypatch):
 def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output(tmp_path, sandbox):
     write_notebook(tmp_path / "broken.py", "y = x + 1\n\n# %%\nraise ValueError('no data for you')\n")
     with pytest.raises(BookError) as err:
-        book.execute_notebook("broken", {"profile": "smoke", "x": 2})
+        book.execute_notebook("broken", toy(2), overrides={"x": 2})
     message = str(err.value)
     assert "notebook broken" in message and "cell" in message and "ValueError: no data for you" in message
     assert (tmp_path / "generated" / "broken.failed.ipynb").exists()
@@ -153,7 +144,7 @@ def test_a_failing_cell_names_the_notebook_and_cell_and_keeps_the_partial_output
 
 def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox):
     write_notebook(tmp_path / "good.py", "print('x is', x)\n")
-    result = book.execute_notebook("good", {"profile": "smoke", "x": 41})
+    result = book.execute_notebook("good", toy(41), overrides={"x": 41})
     executed = nbformat.read(result.output, as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.outputs)
     assert "x is 41" in outputs
@@ -163,12 +154,12 @@ def test_a_good_notebook_is_executed_with_injected_parameters(tmp_path, sandbox)
     assert all("remove-cell" in c.metadata["tags"] for c in executed.cells if "parameters" in c.metadata["tags"])
     table = executed.cells[injected + 1]
     assert table.cell_type == "markdown" and "Parameters of this build (profile smoke)" in table.source
-    assert "| **`x`** | **`41`** | `1` |" in table.source and "| `profile` | `'smoke'` | |" in table.source
+    assert "| **`x`** | **`41`** | `1` | a toy value |" in table.source
 
 
 def test_stderr_goes_to_the_log_not_the_book(tmp_path, sandbox):
     write_notebook(tmp_path / "noisy.py", "import sys; print('result'); print('library chatter', file=sys.stderr)\n")
-    result = book.execute_notebook("noisy", {"profile": "smoke", "x": 0})
+    result = book.execute_notebook("noisy", toy(0), overrides={"x": 0})
     executed = nbformat.read(result.output, as_version=4)
     streams = [o for c in executed.cells for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     assert [o["name"] for o in streams] == ["stdout"] and "result" in streams[0]["text"]
@@ -180,7 +171,7 @@ def test_the_kernel_gets_the_threads_it_is_given(tmp_path, sandbox, monkeypatch)
     monkeypatch.setenv("MKL_NUM_THREADS", "1")
     write_notebook(tmp_path / "threads.py", "import os, torch\n"
                    "print('threads', os.environ['OMP_NUM_THREADS'], torch.get_num_threads())\n")
-    result = book.execute_notebook("threads", {"profile": "smoke", "x": 0}, threads=3)
+    result = book.execute_notebook("threads", toy(0), overrides={"x": 0}, threads=3)
     executed = nbformat.read(result.output, as_version=4)
     assert "threads 3 3" in "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
 
@@ -188,7 +179,7 @@ def test_the_kernel_gets_the_threads_it_is_given(tmp_path, sandbox, monkeypatch)
 def test_a_fixed_thread_count_reaches_every_notebook(tmp_path, sandbox):
     for name in ("first", "second"):
         write_notebook(tmp_path / f"{name}.py", "import os; print('threads', os.environ['OMP_NUM_THREADS'])\n")
-    params = {name: {"profile": "smoke", "x": 0} for name in ("first", "second")}
+    params = {name: toy(0) for name in ("first", "second")}
     lines: list[str] = []
     with in_process_client() as client:
         book.run_notebooks(["first", "second"], params, client, threads=3, log=lines.append)
@@ -221,7 +212,7 @@ def test_summary_pages_run_after_every_chapter_and_failures_name_the_notebook(tm
     order = tmp_path / "order.txt"
     for name in ("lz_targets", "vp_mia", "scorecard"):
         write_notebook(tmp_path / f"{name}.py", f"open({str(order)!r}, 'a').write({name!r} + '\\n')\n")
-    params = {name: {"profile": "smoke", "x": 0} for name in ("lz_targets", "vp_mia", "scorecard")}
+    params = {name: toy(0) for name in ("lz_targets", "vp_mia", "scorecard")}
     with in_process_client() as client:
         book.run_notebooks(["scorecard", "lz_targets", "vp_mia"], params, client, threads=1, log=lambda line: None)
     assert order.read_text().splitlines()[-1] == "scorecard"
@@ -244,9 +235,8 @@ def test_papermill_can_parse_every_parameter_line(name, tmp_path):
     import papermill
 
     path = tmp_path / f"{name}.ipynb"
-    nbformat.write(jupytext.read(notebook_source(name)), path)
-    inferred = papermill.inspect_notebook(str(path))
-    assert set(inferred) == set(declared_parameters(jupytext.read(notebook_source(name))))
+    nbformat.write(jupytext.read(book.notebook_source(name)), path)
+    assert set(papermill.inspect_notebook(str(path))) == {"profile", "overrides"}
 
 
 @pytest.mark.parametrize("chapter", ["lz_boundary", "lz_ladder"])
@@ -254,9 +244,9 @@ def test_a_set_value_of_part_1_reaches_the_chapters_that_reuse_its_runs(chapter)
     # `--set shadow_epochs=7` (an lz_transfer parameter): lz_boundary's and lz_ladder's part-1 attacks are that
     # chapter's runs with it, not the profile's (which would train other shadow models beside them)
     values = {"shadow_epochs": 7}
-    transfer = resolve_parameters("lz_transfer", "smoke", values)
-    reusing = resolve_parameters(chapter, "smoke", values)
-    assert reusing["overrides"] == values and "overrides" not in transfer
+    transfer = chapter_parameters("lz_transfer", "smoke", values)
+    reusing = chapter_parameters(chapter, "smoke", values)
+    assert reusing.transfer == transfer
 
     def shadows(plan) -> set:  # of part 1's shadow-model attacks (LiRA's and RMIA's models copy the target's)
         return {t.job.config.shadow for t in plan.tasks if getattr(t.job, "attack", "") in ("transfer", "score_based")}
@@ -264,12 +254,6 @@ def test_a_set_value_of_part_1_reaches_the_chapters_that_reuse_its_runs(chapter)
     reused = shadows(plan_for({chapter: reusing}))
     assert reused and reused <= shadows(plan_for({"lz_transfer": transfer}))
     assert all(s.train.epochs == 7 for s in reused)
-    assert other_chapter_parameters("lz_transfer", reusing) == transfer
-
-
-def test_the_runner_fills_overrides_itself():
-    with pytest.raises(ParameterError, match="filled by the runner"):
-        resolve_parameters("lz_boundary", "smoke", {"overrides": {"epochs": 3}})
 
 
 # --------------------------------------------------------------------------- one path, whatever the working directory
@@ -311,12 +295,13 @@ def test_path_parameters_are_made_absolute_against_the_callers_folder(tmp_path):
 
     (tmp_path / "ckpt").mkdir()
     given = {"data_path": "data/devign.json", "codebert_path": "microsoft/codebert-base", "model": "smollm2-135m",
-             "pretrained_model": "ckpt", "epochs": 3, "overrides": {"data_path": "../x.json", "codebert_path": "./cb"}}
+             "pretrained_model": "ckpt", "epochs": 3}
     out = absolute_parameter_paths(given, tmp_path)
     assert out == {"data_path": str(tmp_path / "data" / "devign.json"),
                    "codebert_path": "microsoft/codebert-base",  # a Hub id: no path written, none there
-                   "model": "smollm2-135m", "pretrained_model": str(tmp_path / "ckpt"), "epochs": 3,
-                   "overrides": {"data_path": str(tmp_path.parent / "x.json"), "codebert_path": str(tmp_path / "cb")}}
+                   "model": "smollm2-135m", "pretrained_model": str(tmp_path / "ckpt"), "epochs": 3}
+    assert absolute_parameter_paths({"data_path": "../x.json", "codebert_path": "./cb"}, tmp_path) == \
+        {"data_path": str(tmp_path.parent / "x.json"), "codebert_path": str(tmp_path / "cb")}
     assert absolute_parameter_paths({"data_path": None, "pretrained_model": ""}, tmp_path) == \
         {"data_path": None, "pretrained_model": ""}
 
@@ -348,7 +333,7 @@ def test_run_book_hands_workers_kernels_and_the_plan_check_the_same_absolute_pat
         seen["plan_store"] = store_root
         return PlanReport(done={"task": 0.0})
 
-    def run_notebooks(names, params, client, threads, log):
+    def run_notebooks(names, params, client, threads, log, overrides=None):
         seen["params"] = params
         kernel = tmp_path / "project"  # where papermill starts the kernels
         kernel.mkdir(exist_ok=True)
@@ -369,7 +354,7 @@ def test_run_book_hands_workers_kernels_and_the_plan_check_the_same_absolute_pat
     assert seen["workers"]["LEAKAGE_STORE"] == seen["plan_store"] == store
     assert seen["workers"]["LEAKAGE_RESULTS"] == str(tmp_path / "results")
     assert seen["workers"]["LEAKAGE_DATA_DIR"] == str(tmp_path / "home" / "data")
-    assert seen["params"]["vp_mia"]["data_path"] == str(caller / "data" / "devign.json")
+    assert seen["params"]["vp_mia"].data_path == str(caller / "data" / "devign.json")
     assert (caller / "relstore" / "kernel_miss").is_dir() and not (tmp_path / "project" / "relstore").exists()
 
 
@@ -385,7 +370,7 @@ def test_a_kernel_started_in_the_project_root_uses_the_runners_store(caller, tmp
                    "from leakage.store import Store\n"
                    "store = Store()\nstore.cached('kernel_miss', CNNConfig(), lambda: {'value': 1}, seed=0)\n"
                    "print('cwd', os.getcwd(), 'store', store.root)\n")
-    result = book.execute_notebook("kernel", {"profile": "smoke", "x": 0}, threads=1)
+    result = book.execute_notebook("kernel", toy(0), overrides={"x": 0}, threads=1)
     executed = nbformat.read(result.output, as_version=4)
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert f"cwd {kernel_cwd} store {caller / 'relstore'}" in printed

@@ -8,36 +8,48 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import dataclass
+from typing import ClassVar
+
 import nbformat
 import pytest
 
-from leakage.book import BookError, NotebookProgress, parameter_comments, present_parameters
+from leakage.book import BookError, NotebookProgress, present_parameters
+from leakage.parameters import ChapterParameters, parameter_field
 from leakage.progress import estimate_left, format_duration
 from leakage.results import TIMINGS_FILE, notebook_timings, record_notebook_timing
 from leakage.sphinx_csv_links import item_csv, notebook_profile
 
-DEFAULTS = ('profile = "smoke"  # which profile\'s results folder to write to\n'
-            'epochs = 30  # training epochs (paper: 200)\n'
-            'datasets = ["digits"]  # data sets | each with its targets\n'
-            'memguard_sets = [["digits", 0.1]]  # (data set, scale) pairs\n'
-            'seed = 0\n')
-INJECTED = ('# Parameters\nprofile = "default"\nepochs = 200\ndatasets = ["digits"]\n'
-            'memguard_sets = [("digits", 0.1)]\nseed = 0\n')
+
+@dataclass(frozen=True)
+class PageParameters(ChapterParameters):
+    """A page's parameters, as a chapter declares them."""
+
+    CHAPTER: ClassVar[str] = "page"
+    PROFILE_CHANGES: ClassVar = {"default": {"epochs": 200}}
+    epochs: int = parameter_field(30, "training epochs (paper: 200)")
+    datasets: list[str] = parameter_field(["digits"], "data sets | each with its targets")
+    memguard_sets: list[tuple[str, float]] = parameter_field([["digits", 0.1]], "(data set, scale) pairs")
+    seed: int = parameter_field(0, "seed of everything")
 
 
-def executed_notebook(injected: str | None = INJECTED) -> nbformat.NotebookNode:
-    """A notebook as papermill leaves it: title, the defaults cell, the injected cell, a result cell."""
-    cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nIntro."), nbformat.v4.new_code_cell(DEFAULTS)]
+CELL = 'profile = "smoke"  # the profile\noverrides = {}  # the --set values\n'
+
+
+def executed_notebook(injected: str | None = '# Parameters\nprofile = "default"\noverrides = {}\n'
+                      ) -> nbformat.NotebookNode:
+    """A notebook as papermill leaves it: title, the parameters cell, the injected cell, a result cell."""
+    cells = [nbformat.v4.new_markdown_cell("# A chapter\n\nIntro."), nbformat.v4.new_code_cell(CELL)]
     cells[1].metadata["tags"] = ["parameters", "remove-cell"]
     if injected is not None:
         cells.append(nbformat.v4.new_code_cell(injected))
         cells[-1].metadata["tags"] = ["injected-parameters"]
-    cells.append(nbformat.v4.new_code_cell("print(epochs)"))
+    cells.append(nbformat.v4.new_code_cell("print(params.epochs)"))
     return nbformat.v4.new_notebook(cells=cells)
 
 
 def test_the_parameters_table_replaces_the_parameter_cells_and_marks_changed_defaults():
-    notebook = present_parameters(executed_notebook())
+    notebook = present_parameters(executed_notebook(), PageParameters.resolve("default", {"datasets": ["a", "b"]}))
     tags = [c.metadata.get("tags", []) for c in notebook.cells]
     assert "remove-cell" in tags[1] and tags[2] == ["injected-parameters", "remove-cell"]
     assert "remove-cell" not in tags[4]  # the page's own cells stay
@@ -45,34 +57,28 @@ def test_the_parameters_table_replaces_the_parameter_cells_and_marks_changed_def
     assert table.cell_type == "markdown" and tags[3] == ["leakage-parameters"]
     lines = table.source.splitlines()
     assert lines[0] == "```{dropdown} Parameters of this build (profile default)" and lines[-1] == "```"
-    assert "the 2 in bold differ from the notebook's own defaults" in table.source
+    assert "the 2 in bold differ from the defaults, the smoke profile's" in table.source
     rows = [line for line in lines if line.startswith("| ")][2:]
     assert [re.match(r"\| \**`(\w+)`", row).group(1) for row in rows] == [
-        "profile", "epochs", "datasets", "memguard_sets", "seed"]  # the defaults cell's order
-    assert rows[0] == "| **`profile`** | **`'default'`** | `'smoke'` | which profile's results folder to write to |"
-    assert rows[1] == "| **`epochs`** | **`200`** | `30` | training epochs (paper: 200) |"
-    assert rows[2] == "| `datasets` | `['digits']` | | data sets \\| each with its targets |"  # a | escaped
-    assert rows[3].startswith("| `memguard_sets` | `[('digits', 0.1)]` | |")  # a tuple equals its JSON list
-    assert rows[4] == "| `seed` | `0` | |  |"
-    again = present_parameters(notebook)  # once per notebook, however often it is called
+        "epochs", "datasets", "memguard_sets", "seed"]  # the declared order
+    assert rows[0] == "| **`epochs`** | **`200`** | `30` | training epochs (paper: 200) |"
+    assert rows[1] == "| **`datasets`** | **`['a', 'b']`** | `['digits']` | data sets \\| each with its targets |"
+    assert rows[2].startswith("| `memguard_sets` | `[('digits', 0.1)]` | |")  # a tuple equals its JSON list
+    assert rows[3] == "| `seed` | `0` | | seed of everything |"
+    again = present_parameters(notebook, PageParameters.resolve("default"))  # once per notebook, however often
     assert sum("leakage-parameters" in c.metadata.get("tags", []) for c in again.cells) == 1
 
 
-def test_without_injected_values_the_table_shows_the_defaults_and_a_profile_is_required():
-    notebook = present_parameters(executed_notebook(injected=None))
+def test_with_the_defaults_the_table_has_no_comparison_and_a_parameters_cell_is_required():
+    notebook = present_parameters(executed_notebook(injected=None), PageParameters.resolve("smoke"))
     table = notebook.cells[2].source
-    assert "(profile smoke)" in table and "all of them the notebook's own defaults" in table
-    assert "**" not in table and "Notebook default" not in table  # nothing to compare: no such column
+    assert "(profile smoke)" in table and "all of them the defaults, the smoke profile's" in table
+    assert "**" not in table and "Smoke default" not in table  # nothing to compare: no such column
     assert "| `epochs` | `30` | training epochs (paper: 200) |" in table
-    broken = executed_notebook(injected="# Parameters\nprofile = 3\n")
-    with pytest.raises(BookError, match="'profile' string, got 3"):
-        present_parameters(broken)
-
-
-def test_parameter_comments_come_from_each_assignment_line():
-    assert parameter_comments(DEFAULTS) == {
-        "profile": "which profile's results folder to write to", "epochs": "training epochs (paper: 200)",
-        "datasets": "data sets | each with its targets", "memguard_sets": "(data set, scale) pairs"}
+    broken = executed_notebook()
+    broken.cells[1].metadata["tags"] = []
+    with pytest.raises(BookError, match="exactly one cell tagged 'parameters', found 0"):
+        present_parameters(broken, PageParameters.resolve("smoke"))
 
 
 def test_estimate_left_schedules_queued_jobs_on_free_workers_and_waits_between_stages():
@@ -153,7 +159,7 @@ PNG_1x1 = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4//8/AAX+
 def glued_notebook(profile: str) -> nbformat.NotebookNode:
     """An executed page with a glued figure (lz-fig2), a glued table (lz-tab2-table, captioned as lz-tab2) and a
     figure whose item has no CSV (lz-fig3), as ``leakage.publish.publish`` and papermill leave it."""
-    notebook = executed_notebook(injected=f'# Parameters\nprofile = "{profile}"\nepochs = 200\n')
+    notebook = executed_notebook(injected=f'# Parameters\nprofile = "{profile}"\noverrides = {{}}\n')
     glue = nbformat.v4.new_code_cell("publish(...)")
     glue.outputs = [
         nbformat.v4.new_output("display_data", data={"image/png": PNG_1x1, "text/plain": "<Figure>"},
@@ -167,8 +173,8 @@ def glued_notebook(profile: str) -> nbformat.NotebookNode:
                 "```{glue:figure} lz-tab2-table\n:name: lz-tab2\n\nTable two.\n```")
     notebook.cells += [glue, nbformat.v4.new_markdown_cell(captions)]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    notebook.metadata["papermill"] = {"parameters": {"profile": profile, "epochs": 200}}
-    return present_parameters(notebook)
+    notebook.metadata["papermill"] = {"parameters": {"profile": profile, "overrides": {}}}
+    return present_parameters(notebook, PageParameters.resolve(profile))
 
 
 def test_a_built_page_links_captions_to_csvs_and_shows_the_parameters(tmp_path):
@@ -201,7 +207,7 @@ def test_a_built_page_links_captions_to_csvs_and_shows_the_parameters(tmp_path):
     dropdown = re.search(r"<details[^>]*sd-dropdown.*?</details>", html, re.S)
     assert dropdown and "Parameters of this build (profile default)" in dropdown.group(0)
     assert "<table" in dropdown.group(0) and "<strong><code" in dropdown.group(0)
-    assert "# Parameters" not in html and "results folder to write to" in html
+    assert "# Parameters" not in html and "training epochs (paper: 200)" in html
 
 
 def test_an_executed_notebooks_profile_is_read_from_papermills_metadata(tmp_path):

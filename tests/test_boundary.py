@@ -8,7 +8,7 @@ import torch
 from conftest import Brightness, RoughIsClassZero, brightness_images
 
 from leakage.attacks import ATTACKS, AttackContext, LabelOnlyOracle, get_attack
-from leakage.attacks.boundary import (BoundaryAttack, ReferenceRun, percentile_threshold, random_reference,
+from leakage.attacks.boundary import (BoundaryAttack, RandomReferenceRun, percentile_threshold, random_reference,
                                       settings_of, unflipped_by_class)
 from leakage.attacks.hopskipjump import (START_SOURCES, UNSTARTED_SCORE, SearchSettings, boundary_search,
                                          perturbation_norms)
@@ -85,7 +85,7 @@ def linear_setup(w: torch.Tensor, n: int = 40, seed: int = 0):
 
 
 def test_configs_document_every_field():
-    for config in (BoundaryAttack.Config, ReferenceRun):
+    for config in (BoundaryAttack.Config, RandomReferenceRun):
         assert field_docs(config)
     assert "boundary" in ATTACKS or get_attack("boundary").name == "boundary"
     for bad in ({"method": "nope"}, {"norm": "l1"}, {"subspace": "wavelet"}, {"budget": 0}, {"init_eval": 20000},
@@ -225,7 +225,7 @@ def test_same_config_same_numbers(overfit_target, tmp_path):
 
 
 def test_random_reference_and_percentile_threshold(overfit_target, toy_store):
-    run = ReferenceRun(target=overfit_target.config, attack=BoundaryAttack.Config(budget=60, checkpoints=()),
+    run = RandomReferenceRun(target=overfit_target.config, attack=BoundaryAttack.Config(budget=60, checkpoints=()),
                        num_samples=12, seed=0)
     ref = random_reference(overfit_target.model, overfit_target.data.input_shape, run, toy_store)
     assert ref["l2"].shape == (12,) and ref["max_queries_per_sample"] <= 60

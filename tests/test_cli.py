@@ -279,7 +279,7 @@ def test_book_arguments_are_checked_before_a_cluster_starts(capsys, no_work, ext
     (["--threads", "0"], "--threads must be 1 or more, got 0"),
     (["--retries", "-1"], "--retries must be 0 or more, got -1"),
     (["--set", "epochs"], "--set takes NAME=VALUE"),
-    (["--set", "nonesuch=1"], "--set nonesuch: no notebook of this run has such a parameter"),
+    (["--set", "nonesuch=1"], "no notebook of this run has a parameter nonesuch"),
     (["--set", "epochs=many"], "--set epochs='many'"),
     (["--cluster-option", "queue"], "--cluster-option takes KEY=VALUE, got 'queue'"),
     (["--cluster-option", "=gpu"], "--cluster-option takes KEY=VALUE"),

@@ -18,18 +18,20 @@ from leakage.data.vision import load_vision
 from leakage.experiments.part1 import shadow_grid
 from leakage.experiments.plan import (PLANNERS, STAGES, UNPLANNED, AttackJob, Plan, Task, TargetJob, execute, plan_for,
                                       planner, task)
-from leakage.parameters import notebook_parameters
+from leakage.chapters import chapter_parameters
+from leakage.parameters import ChapterParameters
 from leakage.profiles import PROFILES
 from leakage.store import Store
 
 DASK = Path(sys.executable).with_name("dask")
 
 
-def tiny_parameters() -> dict:
+def tiny_parameters() -> dict[str, ChapterParameters]:
     """The smoke profile's part-1 parameters, trained for a few steps only (the same plan, seconds of work)."""
-    params = {**notebook_parameters("lz_transfer", "smoke"), "epochs": 1, "min_steps": 5, "shadow_epochs": 1,
-              "shadow_min_steps": 5, "max_per_side": 20, "grid_widths": [4], "grid_sizes": [300]}
-    return {"lz_targets": {k: params[k] for k in notebook_parameters("lz_targets", "smoke")}, "lz_transfer": params}
+    targets = chapter_parameters("lz_targets").changed(epochs=1, min_steps=5)
+    transfer = chapter_parameters("lz_transfer").changed(epochs=1, min_steps=5, shadow_epochs=1, shadow_min_steps=5,
+                                                         max_per_side=20, grid_widths=[4], grid_sizes=[300])
+    return {"lz_targets": targets, "lz_transfer": transfer}
 
 
 @pytest.mark.parametrize("profile", [p for p in PROFILES if p != "paper"])  # paper's data is not offline here
@@ -37,7 +39,7 @@ def test_each_profile_plan_is_a_dag_covering_every_chapter(profile, monkeypatch)
     # the real data sets, even while the session's toy target substitutes the loader (conftest.overfit_target)
     monkeypatch.setattr(vision_data, "cached_data", functools.lru_cache(maxsize=4)(load_vision))
     assert set(PLANNERS) | set(UNPLANNED) == set(CHAPTER_NOTEBOOKS)
-    params = {n: notebook_parameters(n, profile) for n in CHAPTER_NOTEBOOKS}
+    params = {n: chapter_parameters(n, profile) for n in CHAPTER_NOTEBOOKS}
     plan = plan_for(params)
     names = [t.name for t in plan.tasks]
     assert len(names) == len(set(names))
@@ -149,7 +151,7 @@ def test_a_failing_task_is_reported_with_its_job_and_the_tasks_that_needed_it_ar
 
     monkeypatch.setenv("LEAKAGE_RESULTS", str(tmp_path / "results"))
     params = tiny_parameters()
-    params["lz_transfer"] = {**params["lz_transfer"], "datasets": ["digits"]}
+    params["lz_transfer"] = params["lz_transfer"].changed(datasets=["digits"])
     plan = plan_for(params)
     broken = plan.tasks[0]
     assert isinstance(broken.job, TargetJob)

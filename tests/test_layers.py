@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("grid",),
     ("experiments",),
     ("api",),
-    ("attacks", "defenses", "lm", "vp", "claims", "audit", "certify"),
+    ("attacks", "defenses", "lm", "vp", "claims", "audit", "certify", "figures"),
     ("data", "models", "train", "membership", "publish", "analysis"),
     ("store", "metrics", "results", "inputs"),
     ("chapters", "parameters", "profiles", "registry", "permissions", "progress", "caller_state"),

@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from leakage.chapters import chapter_parameters
 from leakage.data import vision as vision_data
-from leakage.parameters import resolve_parameters
 from leakage.experiments import audit, llm
 from leakage.experiments.jobs import STAGES, execute
+from leakage.experiments.parameters import AuditParameters
 from leakage.experiments.plan import Plan, plan_for
 from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import FinetuneConfig, ScratchConfig
@@ -34,41 +35,41 @@ def toy_vision(monkeypatch):
     monkeypatch.setattr(vision_data, "cached_data", lambda name: data)  # toy images stand in for 'digits'
 
 
-def smoke(**overrides) -> dict:
-    return resolve_parameters("audit", "smoke", overrides)
+def smoke(**changes) -> AuditParameters:
+    return chapter_parameters("audit").changed(**changes)
 
 
-def old_vision_config(p: dict, epsilon: float) -> audit.VisionAuditConfig:
+def old_vision_config(p: AuditParameters, epsilon: float) -> audit.VisionAuditConfig:
     """The notebook's config builder before the plan (kept here to show the plan names the same artefacts)."""
-    train = TrainConfig(epochs=p["epochs"], batch_size=p["batch_size"], lr=p["lr"],
-                        min_steps=0 if epsilon else p["nodp_min_steps"])
-    return audit.VisionAuditConfig(dataset=p["vision_dataset"], base_size=p["vision_base"], test_size=p["vision_test"],
-                                   canaries=p["vision_canaries"], canary_kind=p["canary_kind"], epsilon=epsilon,
-                                   delta=p["delta"], arch=CNNConfig(width=p["width"]), train=train,
-                                   boundary_budget=p["boundary_budget"], seed=p["seed"])
+    train = TrainConfig(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr,
+                        min_steps=0 if epsilon else p.nodp_min_steps)
+    return audit.VisionAuditConfig(dataset=p.vision_dataset, base_size=p.vision_base, test_size=p.vision_test,
+                                   canaries=p.vision_canaries, canary_kind=p.canary_kind, epsilon=epsilon,
+                                   delta=p.delta, arch=CNNConfig(width=p.width), train=train,
+                                   boundary_budget=p.boundary_budget, seed=p.seed)
 
 
-def old_lm_config(p: dict, epsilon: float) -> audit.LMAuditConfig:
+def old_lm_config(p: AuditParameters, epsilon: float) -> audit.LMAuditConfig:
     return audit.LMAuditConfig(
-        pools=PoolConfig(passage_words=p["lm_passage_words"], docs_per_pool=p["lm_docs_per_pool"],
-                         passages_per_doc=p["lm_passages_per_doc"], seed=p["seed"]),
+        pools=PoolConfig(passage_words=p.lm_passage_words, docs_per_pool=p.lm_docs_per_pool,
+                         passages_per_doc=p.lm_passages_per_doc, seed=p.seed),
         corpus_digest=llm.corpus().digest(),
-        scratch=ScratchConfig(n_layer=p["lm_layers"], n_head=2, n_embd=p["lm_width"],
-                              n_positions=p["lm_max_tokens"] + 1, vocab_size=p["lm_vocab"]),
-        train=FinetuneConfig(method="full", epochs=p["lm_epochs"], lr=p["lm_lr"], batch_size=p["lm_batch_size"]),
-        canaries=p["lm_canaries"], canary_words=p["lm_canary_words"], epsilon=epsilon, delta=p["delta"],
-        max_tokens=p["lm_max_tokens"], seed=p["seed"])
+        scratch=ScratchConfig(n_layer=p.lm_layers, n_head=2, n_embd=p.lm_width,
+                              n_positions=p.lm_max_tokens + 1, vocab_size=p.lm_vocab),
+        train=FinetuneConfig(method="full", epochs=p.lm_epochs, lr=p.lm_lr, batch_size=p.lm_batch_size),
+        canaries=p.lm_canaries, canary_words=p.lm_canary_words, epsilon=epsilon, delta=p.delta,
+        max_tokens=p.lm_max_tokens, seed=p.seed)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "default"])
 def test_the_plan_is_a_dag_of_staged_jobs_with_stable_names(profile):
-    params = resolve_parameters("audit", profile, {})
+    params = chapter_parameters("audit", profile)
     tasks = audit.plan_tasks(params)
     plan = Plan(list(tasks))
     assert all(type(t.job) in STAGES for t in plan.tasks)
     assert [t.name for t in audit.plan_tasks(params)] == [t.name for t in tasks]  # same jobs, same names
     assert {t.name for t in plan_for({"audit": params}).tasks} == {t.name for t in tasks}
-    levels = len(params["epsilons"]) + 1
+    levels = len(params.epsilons) + 1
     assert plan.counts() == {"auditvisiontarget": levels, "auditvisionscores": levels, "lmtokenizer": 1,
                              "auditlmscores": levels}
     by_name = {t.name: t for t in tasks}
@@ -105,8 +106,8 @@ def test_after_the_plan_the_frames_compute_nothing(tmp_path, toy_vision):
     assert list(models.target_epsilon) == [np.inf, 4.0] * 2
     # the frames are the notebook's former loops over the same results
     old_eps = pd.DataFrame([row for (name, e), r in results.items()
-                            for row in audit.audit_rows(name, e, r, params["delta"], params["confidence"],
-                                                        seed=params["seed"])])
+                            for row in audit.audit_rows(name, e, r, params.delta, params.confidence,
+                                                        seed=params.seed)])
     pd.testing.assert_frame_equal(eps, old_eps)
     assert len(eps) == 2 * 3 + 2 * 4  # CNN: loss, baseline, boundary; GPT-2: four text attacks
     assert set(curve.canaries) == {10, 12, 20, 24} and set(curve.epsilon) == {"no DP", "4"}

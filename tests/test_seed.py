@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from leakage.seed import (bootstrap_rng, derive_seed, numpy_rng, rewind_generator, seed_torch, seeded_generator,
+from leakage.seed import (seeded_rng, derive_seed, numpy_rng, rewind_generator, seed_torch, seeded_generator,
                           torch_generator)
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "leakage"
@@ -24,11 +24,11 @@ def test_derived_seeds_are_stable_across_runs_and_machines():
 
 @pytest.mark.parametrize("seed", [0, 7, 2**31 - 1, 2**40])
 def test_bootstrap_rng_is_numpy_default_rng_of_the_seed_as_given(seed):
-    assert np.array_equal(bootstrap_rng(seed).integers(0, 1000, 50), np.random.default_rng(seed).integers(0, 1000, 50))
+    assert np.array_equal(seeded_rng(seed).integers(0, 1000, 50), np.random.default_rng(seed).integers(0, 1000, 50))
 
 
 def test_numpy_rng_is_bootstrap_rng_of_the_derived_seed():
-    assert np.array_equal(numpy_rng(3, "x").random(5), bootstrap_rng(derive_seed(3, "x")).random(5))
+    assert np.array_equal(numpy_rng(3, "x").random(5), seeded_rng(derive_seed(3, "x")).random(5))
 
 
 @pytest.mark.parametrize("seed", [0, 12345])
@@ -88,6 +88,6 @@ def test_the_check_finds_every_kind_of_direct_call(tmp_path):
 def test_only_leakage_seed_makes_generators_or_seeds_torch():
     offenders = [call for path in sorted(PACKAGE.rglob("*.py")) if path.name != "seed.py"
                  for call in direct_seeding_calls(path)]
-    assert not offenders, ("make generators and seed torch through leakage.seed (bootstrap_rng, numpy_rng, "
+    assert not offenders, ("make generators and seed torch through leakage.seed (seeded_rng, numpy_rng, "
                            "seeded_generator, torch_generator, seed_torch, rewind_generator), not directly:\n"
                            + "\n".join(offenders))

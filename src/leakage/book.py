@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -28,20 +27,19 @@ import subprocess
 import sys
 import tempfile
 import time
-import tokenize
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from leakage.device import thread_env
-from leakage.chapters import ALL_NOTEBOOKS, CHAPTER_NOTEBOOKS, SUMMARY_NOTEBOOKS, UNPLANNED, toc_yaml
+from leakage.chapters import (ALL_NOTEBOOKS, CHAPTER_NOTEBOOKS, SUMMARY_NOTEBOOKS, UNPLANNED, chapter_parameters,
+                              declared_anywhere, toc_yaml)
 from leakage.paths import absolute_path, pin_environment_paths, project_root, store_root
-from leakage.parameters import (OVERRIDES, ParameterError, assigned_values, notebook_source, resolve_parameters,
-                                tagged_cells)
+from leakage.parameters import ChapterParameters, ParameterError
 from leakage.profiles import check_profile
 from leakage.progress import estimate_left, format_duration
-from leakage.store import FORCE_ENV
+from leakage.store import FORCE_ENV, atomic_path
 
 PROFILE_ENV = "LEAKAGE_BOOK_PROFILE"  # the book build's profile, for leakage.sphinx_csv_links
 NOTEBOOK_EVENTS = "leakage-notebook"  # Dask event topic: a worker starts executing a notebook
@@ -61,24 +59,14 @@ class NotebookResult:
     seconds: float
 
 
+def notebook_source(name: str) -> Path:
+    """``notebooks/<name>.py``."""
+    return project_root() / "notebooks" / f"{name}.py"
+
+
 def generated_dir() -> Path:
     """``book/generated/``: executed notebooks, rendered by the book."""
     return project_root() / "book" / "generated"
-
-
-def parameter_comments(source: str) -> dict[str, str]:
-    """Parameter -> the comment ending its assignment line in a parameters cell's ``source``
-    (``epochs = 30  # training epochs`` -> ``{"epochs": "training epochs"}``); parameters without one are left out."""
-    comments = {token.start[0]: token.string.lstrip("#").strip()
-                for token in tokenize.generate_tokens(io.StringIO(source).readline)
-                if token.type == tokenize.COMMENT}
-    out = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            comment = comments.get(node.end_lineno) or comments.get(node.lineno)
-            out.update({t.id: comment for t in targets if isinstance(t, ast.Name) and comment})
-    return out
 
 
 def _as_json(value: Any) -> Any:
@@ -99,23 +87,23 @@ def parameters_markdown(values: Mapping[str, Any], defaults: Mapping[str, Any], 
                         profile: str) -> str:
     """A collapsed MyST ``{dropdown}`` (sphinx-design) titled "Parameters of this build (profile P)" holding a
     table: each parameter (the defaults' order, then any others), its value in this build and its meaning
-    (``comments``); where some value differs from the notebook's default, a "Notebook default" column shows the
-    default beside it and those rows are in bold."""
+    (``comments``); where some value differs from its default (the smoke profile's), a "Smoke default" column
+    shows the default beside it and those rows are in bold."""
     names = list(defaults) + [n for n in values if n not in defaults]
     value = {name: values.get(name, defaults.get(name)) for name in names}
     changed = [n for n in names if n not in defaults or _as_json(value[n]) != _as_json(defaults[n])]
     meaning = {name: comments.get(name, "").replace("|", "\\|") for name in names}
     if changed:
-        header = ["| Parameter | This build | Notebook default | Meaning |", "| --- | --- | --- | --- |"]
+        header = ["| Parameter | This build | Smoke default | Meaning |", "| --- | --- | --- | --- |"]
         rows = [f"| **`{n}`** | **{_code(value[n])}** | "
                 f"{_code(defaults[n]) if n in defaults else '(not a declared parameter)'} | {meaning[n]} |"
                 if n in changed else f"| `{n}` | {_code(value[n])} | | {meaning[n]} |" for n in names]
         summary = (f"The values this page was computed with; the {len(changed)} in bold differ from the "
-                   f"notebook's own defaults (shown beside them).")
+                   f"defaults, the smoke profile's (shown beside them).")
     else:
         header = ["| Parameter | This build | Meaning |", "| --- | --- | --- |"]
         rows = [f"| `{n}` | {_code(value[n])} | {meaning[n]} |" for n in names]
-        summary = "The values this page was computed with: all of them the notebook's own defaults."
+        summary = "The values this page was computed with: all of them the defaults, the smoke profile's."
     return "\n".join([
         f"```{{dropdown}} Parameters of this build (profile {profile})",
         f"{summary} Rebuild with others by `python -m leakage book --profile {profile} --set NAME=VALUE`.",
@@ -126,30 +114,32 @@ def parameters_markdown(values: Mapping[str, Any], defaults: Mapping[str, Any], 
     ])
 
 
-def present_parameters(notebook):
-    """Hide an executed notebook's parameter code cells (the ``parameters`` defaults and papermill's
+def _tagged(notebook, tag: str) -> list:
+    """The notebook's cells tagged ``tag``."""
+    return [c for c in notebook.cells if tag in c.get("metadata", {}).get("tags", [])]
+
+
+def present_parameters(notebook, parameters: ChapterParameters):
+    """Hide an executed notebook's parameter code cells (its ``parameters`` cell and papermill's
     ``injected-parameters``) with ``remove-cell``, and show instead, right after them, a markdown cell with
-    :func:`parameters_markdown` (tagged ``leakage-parameters``; one replaces any earlier one). Values are the
-    injected cell's (the defaults when nothing was injected); the profile is the value of ``profile``.
-    Modifies and returns ``notebook``."""
+    :func:`parameters_markdown` of ``parameters`` (the chapter's resolved parameters: values, defaults and
+    meanings from its class; tagged ``leakage-parameters``; one replaces any earlier one).
+    Modifies and returns ``notebook``; ``BookError`` when it has no single ``parameters`` cell."""
     import nbformat
 
-    defaults_cells = tagged_cells(notebook, "parameters")
+    defaults_cells = _tagged(notebook, "parameters")
     if len(defaults_cells) != 1:
         raise BookError(f"a notebook needs exactly one cell tagged 'parameters', found {len(defaults_cells)}")
-    injected_cells = tagged_cells(notebook, "injected-parameters")
-    defaults = assigned_values(defaults_cells[0].source, "parameters")
-    values = {**defaults, **{k: v for c in injected_cells for k, v in assigned_values(c.source, "injected").items()}}
-    profile = values.get("profile")
-    if not isinstance(profile, str):
-        raise BookError(f"a notebook's parameters need a 'profile' string, got {profile!r}")
+    injected_cells = _tagged(notebook, "injected-parameters")
     notebook.cells = [c for c in notebook.cells if PARAMETERS_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in [*defaults_cells, *injected_cells]:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
         if "remove-cell" not in tags:
             tags.append("remove-cell")
+    klass = type(parameters)
+    values = {k: v for k, v in parameters.values().items() if k != "profile"}
     table = nbformat.v4.new_markdown_cell(
-        parameters_markdown(values, defaults, parameter_comments(defaults_cells[0].source), profile))
+        parameters_markdown(values, klass.defaults(), klass.docs(), parameters.profile))
     table.metadata["tags"] = [PARAMETERS_TAG]
     last = max(notebook.cells.index(c) for c in [*defaults_cells, *injected_cells])
     notebook.cells.insert(last + 1, table)
@@ -159,7 +149,7 @@ def present_parameters(notebook):
 def parse_overrides(items: list[str]) -> dict[str, Any]:
     """``["epochs=3", "datasets=['digits']"]`` -> ``{"epochs": 3, "datasets": ["digits"]}`` (bare words stay strings).
 
-    Types are checked against each parameter's declared default by ``resolve_parameters``.
+    Types are checked against each parameter's declared type by :meth:`ChapterParameters.resolve`.
     """
     overrides: dict[str, Any] = {}
     for item in items:
@@ -183,14 +173,11 @@ def absolute_parameter_paths(values: Mapping[str, Any], cwd: str | os.PathLike[s
     made absolute against ``cwd`` (default: the working directory), once, by the runner: the plan's workers and
     the notebook kernels (which run in the project root) then read the same file. A parameter that may also be a
     Hub id or an alias is taken as a path only when it is written as one (starts with ``/``, ``~``, ``./`` or
-    ``../``) or names something that exists under ``cwd``. Empty values and None stay as they are; so do the
-    values of the :data:`OVERRIDES` dict, which are treated the same way."""
+    ``../``) or names something that exists under ``cwd``. Empty values and None stay as they are."""
     base = Path(cwd) if cwd is not None else Path.cwd()
     out = dict(values)
     for name, value in values.items():
-        if name == OVERRIDES and isinstance(value, Mapping):
-            out[name] = absolute_parameter_paths(value, base)
-        elif name in PATH_PARAMETERS and isinstance(value, str) and value:
+        if name in PATH_PARAMETERS and isinstance(value, str) and value:
             written_as_path = value.startswith(("/", "~", "./", "../")) or value in (".", "..")
             if not PATH_PARAMETERS[name] or written_as_path or (base / value).exists():
                 out[name] = str(absolute_path(value, base))
@@ -261,8 +248,13 @@ def prepare_notebook(name: str, threads: int):
     return notebook
 
 
-def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None = None) -> NotebookResult:
-    """Run ``notebooks/<name>.py`` with ``parameters`` and write ``book/generated/<name>.ipynb`` atomically.
+def execute_notebook(name: str, parameters: ChapterParameters, threads: int | None = None,
+                     overrides: Mapping[str, Any] | None = None) -> NotebookResult:
+    """Run ``notebooks/<name>.py`` and write ``book/generated/<name>.ipynb`` atomically.
+
+    The notebook receives ``profile`` (of ``parameters``, the chapter's resolved parameters) and ``overrides``
+    (the build's ``--set`` values), from which it resolves the same parameters
+    (:func:`leakage.chapters.chapter_parameters`); the page shows ``parameters`` in a table.
 
     ``threads`` fixes the kernel's CPU threads (torch's, and through :func:`leakage.device.thread_env` those of the
     BLAS libraries below it); None: every core of this machine.
@@ -282,7 +274,8 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
         nbformat.write(prepare_notebook(name, threads), source)
         try:
             with _stderr_to(log_file(name)):  # the kernel's own chatter goes to the log, not the terminal
-                papermill.execute_notebook(source, executed, parameters=parameters, kernel_name="python3",
+                given = {"profile": parameters.profile, "overrides": dict(overrides or {})}
+                papermill.execute_notebook(source, executed, parameters=given, kernel_name="python3",
                                            cwd=str(project_root()), progress_bar=False)
         except PapermillExecutionError as err:
             failed = out_dir / f"{name}.failed.ipynb"
@@ -294,19 +287,20 @@ def execute_notebook(name: str, parameters: dict[str, Any], threads: int | None 
                 f"(starting `{first_line.strip()}`): {err.ename}: {err.evalue}\n"
                 f"the notebook as executed up to the failure is at {failed}; kernel log: {log_file(name)}") from None
         move_stderr_to_log(executed, log_file(name))
-        nbformat.write(present_parameters(nbformat.read(executed, as_version=4)), executed)
+        nbformat.write(present_parameters(nbformat.read(executed, as_version=4), parameters), executed)
         os.replace(executed, output)
     (out_dir / f"{name}.failed.ipynb").unlink(missing_ok=True)
     return NotebookResult(name, output, time.perf_counter() - start)
 
 
-def _execute_on_worker(name: str, parameters: dict[str, Any], threads: int) -> NotebookResult:
+def _execute_on_worker(name: str, parameters: ChapterParameters, threads: int,
+                       overrides: Mapping[str, Any]) -> NotebookResult:
     """Dask task: tell the client that ``name`` starts (a ``leakage-notebook`` event), then execute it."""
     from distributed import get_worker
 
     with contextlib.suppress(ValueError):  # not on a Dask worker: nobody to tell
         get_worker().log_event(NOTEBOOK_EVENTS, {"name": name, "start": time.time()})
-    return execute_notebook(name, parameters, threads)
+    return execute_notebook(name, parameters, threads, overrides)
 
 
 @dataclass
@@ -358,10 +352,11 @@ class NotebookProgress:
         return ", ".join(parts)
 
 
-def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, threads: int,
-                  log: Callable[[str], None], every: float = 30.0) -> None:
-    """Execute ``names`` on ``client``'s workers, each with ``threads`` CPU threads; the summary pages after every
-    chapter of the run. Raises ``BookError`` with every failed notebook's message once all have stopped.
+def run_notebooks(names: list[str], params: Mapping[str, ChapterParameters], client, threads: int,
+                  log: Callable[[str], None], every: float = 30.0, overrides: Mapping[str, Any] | None = None) -> None:
+    """Execute ``names`` on ``client``'s workers, each with ``threads`` CPU threads and its resolved parameters
+    (``params``; ``overrides``: the build's ``--set`` values, handed to every notebook); the summary pages after
+    every chapter of the run. Raises ``BookError`` with every failed notebook's message once all have stopped.
 
     ``log`` receives a line per executed notebook and a :class:`NotebookProgress` line at the start, about a
     second after each notebook finishes, every ``every`` seconds meanwhile and at the end; each notebook's
@@ -373,8 +368,8 @@ def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, t
 
     chapters = [n for n in names if n not in SUMMARY_NOTEBOOKS]
     summaries = [n for n in names if n in SUMMARY_NOTEBOOKS]
-    previous = {profile: notebook_timings(profile) for profile in {params[n]["profile"] for n in names}}
-    expected = {n: previous[params[n]["profile"]][n] for n in names if n in previous[params[n]["profile"]]}
+    previous = {profile: notebook_timings(profile) for profile in {params[n].profile for n in names}}
+    expected = {n: previous[params[n].profile][n] for n in names if n in previous[params[n].profile]}
     workers = max(1, len(client.scheduler_info().get("workers", {})))
     tracker = NotebookProgress([chapters, summaries], expected, workers)
     errors: list[str] = []
@@ -382,8 +377,8 @@ def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, t
 
     def run(batch: list[str]) -> None:
         nonlocal seen_events
-        futures = {client.submit(_execute_on_worker, n, params[n], threads, key=f"notebook-{n}", pure=False): n
-                   for n in batch}
+        futures = {client.submit(_execute_on_worker, n, params[n], threads, dict(overrides or {}),
+                                 key=f"notebook-{n}", pure=False): n for n in batch}
         pending, report_at = set(futures), time.monotonic() + every
         while pending:
             try:
@@ -405,7 +400,7 @@ def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, t
                     continue
                 tracker.finished[name] = result.seconds
                 tracker.started.setdefault(name, time.time() - result.seconds)
-                record_notebook_timing(params[name]["profile"], name, result.seconds)
+                record_notebook_timing(params[name].profile, name, result.seconds)
                 shown = result.output.relative_to(project_root()) \
                     if result.output.is_relative_to(project_root()) else result.output
                 log(f"executed {result.name} in {result.seconds:.0f} s -> {shown}")
@@ -422,6 +417,24 @@ def run_notebooks(names: list[str], params: dict[str, dict[str, Any]], client, t
     log(tracker.line(time.time()))
     if errors:
         raise BookError("\n".join(errors))
+
+
+def resolve_build(names: list[str], profile: str, values: Mapping[str, Any]) -> dict[str, ChapterParameters]:
+    """Chapter -> its parameters under ``profile`` with the ``--set`` values ``values``, for every chapter of
+    ``names``. Raises ``BookError`` for a value of the wrong type, or one that no chapter of the run (nor a chapter
+    it reuses) declares."""
+    try:
+        params = {n: chapter_parameters(n, profile, values) for n in names}
+    except ParameterError as err:
+        raise BookError(str(err)) from None
+    used = {k for p in params.values() for k in type(p).declared()}
+    used |= {k for p in params.values() for reused in type(p).reused().values() for k in reused.declared()}
+    unused = sorted(set(values) - used)
+    if unused:
+        elsewhere = sorted(set(unused) & declared_anywhere())
+        hint = f" (declared by chapters outside this run: {', '.join(elsewhere)})" if elsewhere else ""
+        raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}{hint}")
+    return params
 
 
 def write_placeholders() -> list[str]:
@@ -443,9 +456,8 @@ def write_toc(path: Path) -> None:
     text = toc_yaml()
     if path.exists() and path.read_text() == text:
         return
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".toc-", delete=False) as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def build_html(profile: str | None = None) -> Path:
@@ -468,7 +480,7 @@ def build_html(profile: str | None = None) -> Path:
     return root / "_build" / "html"
 
 
-def compute_plan(params: dict[str, dict[str, Any]], client, threads: int, log=print) -> None:
+def compute_plan(params: Mapping[str, ChapterParameters], client, threads: int, log=print) -> None:
     """Compute the plan of the notebooks in ``params`` on ``client``'s workers (``threads`` torch threads per
     task). Raises ``BookError`` listing the failed tasks (with their job and traceback) when any failed."""
     from leakage.experiments.plan import plan_for
@@ -521,13 +533,7 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
     chapters = [n for n in CHAPTER_NOTEBOOKS if not only or n in only]
     summaries = [n for n in SUMMARY_NOTEBOOKS if not only or n in only or chapters]
     values = absolute_parameter_paths(parse_overrides(overrides or []))
-    try:
-        params = {n: absolute_parameter_paths(resolve_parameters(n, profile, values)) for n in chapters + summaries}
-    except ParameterError as err:
-        raise BookError(str(err)) from None
-    unused = sorted(set(values) - {k for p in params.values() for k in p})
-    if unused:
-        raise BookError(f"no notebook of this run has a parameter {', '.join(unused)}")
+    params = resolve_build(chapters + summaries, profile, values)
 
     os.environ.setdefault("LEAKAGE_PROGRESS", "0")
     if force:
@@ -540,7 +546,7 @@ def run_book(profile: str, *, only: list[str] | None = None, jobs: int = 2, forc
         if plan:
             compute_plan(params, client, share, log)
         since = time.time()
-        run_notebooks(chapters + summaries, params, client, share, log)
+        run_notebooks(chapters + summaries, params, client, share, log, overrides=values)
     finally:
         cluster = client.cluster
         client.close()

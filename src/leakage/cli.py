@@ -271,8 +271,7 @@ def _literal(text: str):
 
 def run_plan_command(args: argparse.Namespace) -> int:
     """The ``run`` command: build the plan of the profile's notebooks and compute it on Dask."""
-    from leakage.book import CHAPTER_NOTEBOOKS, absolute_parameter_paths, parse_overrides
-    from leakage.parameters import resolve_parameters
+    from leakage.book import CHAPTER_NOTEBOOKS, absolute_parameter_paths, parse_overrides, resolve_build
     from leakage.experiments.plan import plan_for
     from leakage.grid import make_client, run_plan
     from leakage.paths import pin_environment_paths, store_root
@@ -288,10 +287,7 @@ def run_plan_command(args: argparse.Namespace) -> int:
     if unknown:
         raise BookError(f"unknown notebook {', '.join(unknown)}; known: {', '.join(CHAPTER_NOTEBOOKS)}")
     values = absolute_parameter_paths(parse_overrides(args.overrides))
-    params = {n: resolve_parameters(n, args.profile, values) for n in CHAPTER_NOTEBOOKS if not args.only or n in args.only}
-    unused = sorted(set(values) - {k for p in params.values() for k in p})
-    if unused:
-        raise BookError(f"--set {', '.join(unused)}: no notebook of this run has such a parameter")
+    params = resolve_build([n for n in CHAPTER_NOTEBOOKS if not args.only or n in args.only], args.profile, values)
     options = {}
     for item in args.cluster_options:
         key, sep, value = item.partition("=")

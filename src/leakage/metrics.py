@@ -28,7 +28,7 @@ from scipy import special
 from scipy.stats import rankdata
 
 from leakage.checks import check_finite, check_membership
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 #: The low FPRs every attack reports a TPR at: metric name -> FPR (a fraction).
 LOW_FPRS: dict[str, float] = {"tpr_at_1pct_fpr": 0.01, "tpr_at_0.1pct_fpr": 0.001}
@@ -313,7 +313,7 @@ def bootstrap_auc(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 10
         raise ValueError(f"n_boot and chunk must be positive, got {n_boot} and {chunk}")
     if not 0 < level < 1:
         raise ValueError(f"level must be in (0, 1), got {level}")
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
     aucs = []
@@ -403,7 +403,7 @@ def bootstrap_tprs(scores: np.ndarray, is_member: np.ndarray, max_fprs: tuple[fl
     for fpr in max_fprs:
         if not 0 <= fpr <= 1:
             raise ValueError(f"max_fpr must be in [0, 1], got {fpr}")
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     pos, neg = np.flatnonzero(is_member), np.flatnonzero(~is_member)
     labels = np.r_[np.ones(len(pos), bool), np.zeros(len(neg), bool)]
     values = np.empty((n_boot, len(max_fprs)))

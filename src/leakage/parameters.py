@@ -1,192 +1,214 @@
-"""The parameter layer: every chapter's parameters, resolved once and type-checked.
+"""The parameter layer: every chapter's parameters as one typed object, resolved once.
 
-A chapter's notebook declares its parameters in a cell tagged ``parameters``, whose values are the smoke
-profile's; :data:`leakage.profiles.NOTEBOOK_PARAMETERS` holds what the other profiles change; the book's
-``--set NAME=VALUE`` values come last. :func:`resolve_parameters` applies the three in that order and checks
-every value's type against the declared default and the profiles' values; the runner (:mod:`leakage.book`),
-the plan (:mod:`leakage.experiments.plan`) and a chapter that reuses another's runs
-(:func:`other_chapter_parameters`) all resolve through it, so they name the same artefacts.
+A chapter's parameters are a frozen dataclass deriving from :class:`ChapterParameters` (declared in
+:mod:`leakage.experiments.parameters`): every field a :func:`~leakage.config.doc_field` whose default is the
+smoke profile's value, and a class attribute ``PROFILE_CHANGES`` (profile -> the values it changes; a subclass's
+changes are added to its bases'). :meth:`ChapterParameters.resolve` applies, in this order, the defaults, the
+profile's changes and the build's ``--set NAME=VALUE`` values (those the class declares; the others are for other
+chapters), and checks every value against the field's type hint (pydantic, strict: ``5.0`` is no ``int``, ``True``
+is no ``int``; an ``int`` is accepted for a ``float`` and made one; a list for a tuple). A field whose type is
+another chapter's parameters class names a chapter whose runs this one reuses: it is resolved with the same
+profile and ``--set`` values, so both chapters name the same artefacts.
 
-This module sits below the experiments (it imports only :mod:`leakage.profiles` and :mod:`leakage.paths`):
-errors are :class:`ParameterError`, which the runner reports as its own.
+The runner (:mod:`leakage.book`), the plan (:mod:`leakage.experiments.plan`) and the notebooks (which receive
+only ``profile`` and ``overrides``) all resolve through it. Errors are :class:`ParameterError` (a ``ValueError``)
+naming the chapter, the parameter, the expected type and an example.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
+import typing
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
-from leakage.chapters import ALL_NOTEBOOKS
-from leakage.paths import project_root
-from leakage.profiles import NOTEBOOK_PARAMETERS, check_profile
+from leakage.config import doc_field
+from leakage.profiles import PROFILES, check_profile
+
+P = TypeVar("P", bound="ChapterParameters")
 
 
 class ParameterError(ValueError):
-    """A parameter that is not declared, has the wrong type, or a notebook without a parameters cell."""
+    """A parameter that no chapter declares, a value of the wrong type, or a profile that changes an undeclared one."""
 
 
-def notebook_source(name: str) -> Path:
-    """``notebooks/<name>.py``."""
-    return project_root() / "notebooks" / f"{name}.py"
+@dataclass(frozen=True)
+class ChapterParameters:
+    """Base of every chapter's parameters: the profile, and the machinery that resolves and checks the rest."""
+
+    profile: str = doc_field("smoke", "which profile's values these are (its results folder receives the tables)")
+
+    #: The chapter (notebook) these parameters are of, for messages.
+    CHAPTER: ClassVar[str] = ""
+    #: Profile -> the values it changes from the fields' defaults (the smoke profile's); added to the bases'.
+    PROFILE_CHANGES: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Refuse a parameter named like one of this class's methods (it would hide the method)."""
+        super().__init_subclass__(**kwargs)
+        clash = sorted(set(cls.__dict__.get("__annotations__", {})) & _RESERVED)
+        if clash:
+            raise TypeError(f"{cls.__name__}: a parameter may not be named {', '.join(clash)} "
+                            f"(a method of ChapterParameters)")
+
+    def __post_init__(self) -> None:
+        """Check every declared value against its type (however the object was made: resolved, constructed or
+        copied with changes) and hold it in its declared form (a tuple for a tuple, a float for a float)."""
+        for name in self.declared():
+            value = getattr(self, name)
+            object.__setattr__(self, name, self.check(name, value, f"{name}={value!r}"))
+
+    # ---------------------------------------------------------------- declared names, types and docs
+
+    @classmethod
+    def reused(cls) -> dict[str, type[ChapterParameters]]:
+        """Field -> the parameters class of a chapter whose runs this one reuses (resolved alongside)."""
+        hints = _hints(cls)
+        return {f.name: hints[f.name] for f in dataclasses.fields(cls)
+                if isinstance(hints[f.name], type) and issubclass(hints[f.name], ChapterParameters)}
+
+    @classmethod
+    def declared(cls) -> tuple[str, ...]:
+        """The parameters ``--set`` and the profiles may change (every field but ``profile`` and the reused)."""
+        reused = cls.reused()
+        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "profile" and f.name not in reused)
+
+    @classmethod
+    def defaults(cls) -> dict[str, Any]:
+        """Parameter -> its default (the smoke profile's value), for every declared parameter."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        return {name: _default(fields[name]) for name in cls.declared()}
+
+    @classmethod
+    def docs(cls) -> dict[str, str]:
+        """Parameter -> its one-line meaning (the field's doc), for every declared parameter."""
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        return {name: fields[name].metadata.get("doc", "") for name in cls.declared()}
+
+    @classmethod
+    def type_name(cls, name: str) -> str:
+        """The declared type of parameter ``name`` in words (``int``, ``list[str]``, ``str | None``)."""
+        hint = _hints(cls)[name]
+        return hint.__name__ if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+    @classmethod
+    def profile_changes(cls, profile: str) -> dict[str, Any]:
+        """What ``profile`` changes from the defaults: the bases' ``PROFILE_CHANGES`` first, then the class's."""
+        check_profile(profile)
+        changes: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            own = klass.__dict__.get("PROFILE_CHANGES", {})
+            changes.update(own.get(profile, {}))
+        return changes
+
+    # ---------------------------------------------------------------- resolution
+
+    @classmethod
+    def resolve(cls: type[P], profile: str = "smoke", overrides: Mapping[str, Any] | None = None) -> P:
+        """The parameters of ``profile`` with ``overrides`` (the build's ``--set`` values: those this class
+        declares are applied, the rest are left to other chapters), the reused chapters' resolved alike.
+
+        Raises ``UnknownProfileError`` for an unknown profile and :class:`ParameterError` for a value of the
+        wrong type, a profile change of a parameter the class does not declare, or an override of ``profile``.
+        """
+        check_profile(profile)
+        overrides = dict(overrides or {})
+        if "profile" in overrides:
+            raise ParameterError("'profile' is chosen with --profile, not with --set")
+        declared = cls.declared()
+        changes = cls.profile_changes(profile)
+        unknown = sorted(set(changes) - set(declared))
+        if unknown:
+            raise ParameterError(f"profile {profile} changes {', '.join(unknown)}, which chapter {cls._chapter()} "
+                                 f"does not declare; its parameters are: {', '.join(declared)}")
+        defaults = cls.defaults()
+        values: dict[str, Any] = {}
+        for name in declared:
+            if name in overrides:
+                values[name] = cls.check(name, overrides[name], f"--set {name}={overrides[name]!r}")
+            elif name in changes:
+                values[name] = cls.check(name, changes[name], f"profile {profile}'s {name}={changes[name]!r}")
+            else:
+                values[name] = cls.check(name, defaults[name], f"the default {name}={defaults[name]!r}")
+        for name, reused in cls.reused().items():
+            values[name] = reused.resolve(profile, overrides)
+        return cls(profile=profile, **values)
+
+    @classmethod
+    def check(cls, name: str, value: Any, given: str) -> Any:
+        """``value`` as parameter ``name`` holds it (an int made a float for a float, a list a tuple for a tuple),
+        or a :class:`ParameterError` that starts with ``given`` (where the value came from) and names the
+        chapter, the expected type and an example (the default)."""
+        adapter = _adapter(cls, name)
+        try:
+            return adapter.validate_json(json.dumps(value), strict=True)
+        except (TypeError, ValueError) as err:  # not JSON-able, or pydantic's ValidationError (a ValueError)
+            example = cls.defaults()[name]
+            raise ParameterError(
+                f"{given}: parameter {name!r} of chapter {cls._chapter()} expects {cls.type_name(name)}, got "
+                f"{type(value).__name__} {value!r}; for example: --set \"{name}={example!r}\"") from (
+                None if not isinstance(err, TypeError) else err)
+
+    def values(self) -> dict[str, Any]:
+        """Parameter -> value, ``profile`` first, for every declared parameter (not the reused chapters')."""
+        return {"profile": self.profile, **{name: getattr(self, name) for name in self.declared()}}
+
+    def changed(self: P, **values: Any) -> P:
+        """A copy with ``values`` replaced, each checked as :meth:`resolve` checks an override."""
+        unknown = sorted(set(values) - set(self.declared()) - set(self.reused()))
+        if unknown:
+            raise ParameterError(f"chapter {self._chapter()} has no parameter {', '.join(unknown)}")
+        return dataclasses.replace(self, **values)  # checked by __post_init__
+
+    @classmethod
+    def _chapter(cls) -> str:
+        return cls.CHAPTER or cls.__name__
 
 
-
-def tagged_cells(notebook, tag: str) -> list:
-    """The notebook's cells tagged ``tag``."""
-    return [c for c in notebook.cells if tag in c.get("metadata", {}).get("tags", [])]
+_RESERVED = frozenset(name for name, value in vars(ChapterParameters).items()  # its methods
+                      if not name.startswith("_") and (isinstance(value, (classmethod, staticmethod)) or callable(value)))
 
 
-def assigned_values(source: str, where: str) -> dict[str, Any]:
-    """Names and values a parameters cell's ``source`` assigns (``where`` names the cell in errors)."""
-    namespace: dict[str, Any] = {}
-    exec(compile(source, f"<{where}>", "exec"), {}, namespace)  # noqa: S102 (our own notebooks, papermill's cell)
-    return namespace
+def check_parameter_classes(classes: Mapping[str, type[ChapterParameters]]) -> None:
+    """Resolve every class of ``classes`` (chapter -> class) under every profile: a default or profile value of
+    the wrong type, or a profile change of an undeclared parameter, raises :class:`ParameterError`."""
+    for klass in classes.values():
+        for profile in PROFILES:
+            klass.resolve(profile)
 
 
-def declared_parameters(notebook) -> dict[str, Any]:
-    """Names and default values assigned in the notebook's ``parameters`` cell."""
-    cells = tagged_cells(notebook, "parameters")
-    if len(cells) != 1:
-        raise ParameterError(f"a notebook needs exactly one cell tagged 'parameters', found {len(cells)}")
-    return assigned_values(cells[0].source, "parameters")
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
+@functools.cache
+def _adapter(cls: type, name: str):
+    from pydantic import TypeAdapter
 
-def _conforms(value: Any, example: Any) -> bool:
-    """Whether ``value`` has the shape of ``example`` (a declared default or a profile's value).
-
-    bool, int and str must match exactly (an int is not a bool, 5.0 is not an int); a float accepts an
-    int; None (an optional path or name) accepts None or a str; a list or tuple accepts a list or tuple
-    whose every element conforms to some element of the example (any element, if the example is empty);
-    a dict likewise for its keys and its values.
-    """
-    if isinstance(example, bool):
-        return isinstance(value, bool)
-    if isinstance(example, int):
-        return isinstance(value, int) and not isinstance(value, bool)
-    if isinstance(example, float):
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if isinstance(example, str):
-        return isinstance(value, str)
-    if example is None:
-        return value is None or isinstance(value, str)
-    if isinstance(example, (list, tuple)):
-        return isinstance(value, (list, tuple)) and (
-            not example or all(any(_conforms(v, e) for e in example) for v in value))
-    if isinstance(example, dict):
-        return isinstance(value, dict) and (not example or all(
-            any(_conforms(k, e) for e in example) and any(_conforms(v, e) for e in example.values())
-            for k, v in value.items()))
-    return isinstance(value, type(example))
+    return TypeAdapter(_hints(cls)[name])
 
 
-def _type_name(example: Any) -> str:
-    """What ``_conforms`` expects, in words: 'an int', 'a list of str', 'a dict of str to int', ..."""
-    def of(values) -> str:
-        names = sorted({_type_name(v).split(" ", 1)[1] for v in values})
-        return " or ".join(names) if names else "anything"
-
-    if isinstance(example, bool):
-        return "a bool"
-    if isinstance(example, int):
-        return "an int"
-    if isinstance(example, float):
-        return "a number"
-    if isinstance(example, str):
-        return "a str"
-    if example is None:
-        return "a str or None"
-    if isinstance(example, (list, tuple)):
-        return f"a list of {of(example)}"
-    if isinstance(example, dict):
-        return f"a dict of {of(example)} to {of(example.values())}"
-    return f"a {type(example).__name__}"
+def _default(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    raise ParameterError(f"parameter {field.name!r} has no default (the smoke profile's value)")
 
 
-def parameter_examples(name: str, declared: dict[str, Any]) -> dict[str, list[Any]]:
-    """Parameter -> its declared default and its values in every profile (what an override's type is checked
-    against)."""
-    examples = {key: [value] for key, value in declared.items()}
-    for profile_values in NOTEBOOK_PARAMETERS.get(name, {}).values():
-        for key, value in profile_values.items():
-            examples.setdefault(key, []).append(value)
-    return examples
+def parameter_field(default: Any, doc: str) -> Any:
+    """A parameter with a default (the smoke profile's value; a list or dict is copied for each instance) and a
+    one-line meaning (shown on the page's parameter table)."""
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(default_factory=lambda: json.loads(json.dumps(default)), metadata={"doc": doc})
+    return doc_field(default, doc)
 
 
-def check_parameter(notebook: str, name: str, value: Any, examples: list[Any]) -> Any:
-    """``value`` if it conforms to one of ``examples`` (the parameter's declared default and its value in
-    every profile), as a float for a float parameter given an int and as a list for a tuple; else a
-    ``ParameterError`` that names the parameter, the expected type and an example."""
-    if not any(_conforms(value, e) for e in examples):
-        example = next((e for e in examples[1:] if e not in (None, [], {})), examples[0])
-        wanted = " or ".join(dict.fromkeys(_type_name(e) for e in examples))
-        raise ParameterError(f"--set {name}={value!r}: parameter {name!r} of notebook {notebook} expects {wanted}, "
-                        f"got {type(value).__name__} {value!r}; for example: --set \"{name}={example!r}\"")
-    if isinstance(value, int) and not isinstance(value, bool) and all(isinstance(e, float) for e in examples):
-        return float(value)
-    return list(value) if isinstance(value, tuple) else value
-
-
-#: The parameter through which the runner hands a chapter this build's ``--set`` values, when the chapter declares it:
-#: a chapter that reuses another's artefacts (lz_boundary and lz_ladder reuse lz_transfer's and lz_boundary's runs)
-#: resolves that chapter's parameters with them (:func:`other_chapter_parameters`), so both name the same runs.
-OVERRIDES = "overrides"
-
-
-def resolve_parameters(name: str, profile: str, overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """The profile's parameters for notebook ``name`` with ``overrides`` applied to those it declares (checked
-    against the declared default's type); a notebook that declares :data:`OVERRIDES` also gets all of them.
-    Raises ``ParameterError`` for a notebook without a source, an override of the wrong type, a profile value the
-    notebook does not declare, or an attempt to ``--set`` :data:`OVERRIDES` itself."""
-    path = notebook_source(name)
-    if not path.exists():
-        raise ParameterError(f"notebook {name!r} has no source file {path}")
-    if OVERRIDES in overrides:
-        raise ParameterError(f"{OVERRIDES!r} is filled by the runner with the --set values; it cannot be set itself")
-    declared = declared_defaults(name)
-    examples = parameter_examples(name, declared)
-    given = {k: check_parameter(name, k, v, examples[k]) for k, v in overrides.items() if k in declared}
-    if OVERRIDES in declared:
-        given[OVERRIDES] = dict(overrides)
-    parameters = {**notebook_parameters(name, profile), **given}
-    unknown = sorted(set(parameters) - set(declared))
-    if unknown:
-        raise ParameterError(f"notebook {name} has no parameter {', '.join(unknown)}; "
-                        f"its parameters are: {', '.join(sorted(declared))}")
-    return parameters
-
-
-def other_chapter_parameters(name: str, params: Mapping[str, Any]) -> dict[str, Any]:
-    """Chapter ``name``'s parameters as this build resolves them, for the chapter whose parameters are ``params``
-    and which reuses ``name``'s artefacts: ``params["profile"]`` with the build's ``--set`` values
-    (``params["overrides"]``, filled by the runner; none when absent). Raises ``ParameterError`` as
-    :func:`resolve_parameters`."""
-    return resolve_parameters(name, params["profile"], params.get(OVERRIDES, {}))
-
-
-def notebook_parameters(notebook: str, profile: str) -> dict[str, Any]:
-    """Every parameter ``notebook`` gets under ``profile``: its ``parameters`` cell's values with the profile's
-    changes, ``profile`` itself included (a new dict each call). Raises ``ValueError`` for an unknown notebook
-    or profile. A chapter that reuses another's runs reads that chapter's parameters with the build's ``--set``
-    values through :func:`other_chapter_parameters` instead (e.g. ``lz_boundary`` those of
-    ``lz_transfer``, whose shadow models it reuses)."""
-    check_profile(profile)
-    if notebook not in ALL_NOTEBOOKS:
-        raise ValueError(f"unknown notebook {notebook!r}; known: {', '.join(ALL_NOTEBOOKS)}")
-    return {**_cell_values(notebook), "profile": profile, **NOTEBOOK_PARAMETERS.get(notebook, {}).get(profile, {})}
-
-
-def declared_defaults(notebook: str) -> dict[str, Any]:
-    """The values of ``notebook``'s ``parameters`` cell, i.e. the parameters it declares (a new dict each call).
-    Raises ``FileNotFoundError`` when the notebook has no source."""
-    return dict(_cell_values(notebook))
-
-
-@functools.lru_cache(maxsize=32)
-def _cell_values(notebook: str) -> dict[str, Any]:
-    """The values of ``notebook``'s ``parameters`` cell (read once per process; callers copy)."""
-    import jupytext
-
-    return declared_parameters(jupytext.read(notebook_source(notebook)))
+def reused_field(parameters: type[ChapterParameters], doc: str) -> Any:
+    """A field holding the parameters of a chapter whose runs this one reuses (resolved with the same profile and
+    ``--set`` values)."""
+    return dataclasses.field(default_factory=parameters, metadata={"doc": doc})

@@ -6,7 +6,7 @@ Every generator the package makes, and every seeding of torch's global generator
 
 - derived streams, one per named sub-task: :func:`derive_seed`, :func:`numpy_rng`, :func:`torch_generator`;
 - exact streams, the seed used as given (the numbers computed so far were drawn this way, so they stay):
-  :func:`bootstrap_rng`, :func:`seeded_generator`, :func:`seed_torch`, :func:`rewind_generator`.
+  :func:`seeded_rng`, :func:`seeded_generator`, :func:`seed_torch`, :func:`rewind_generator`.
 """
 
 from __future__ import annotations
@@ -46,8 +46,9 @@ def torch_generator(seed: int, *labels: object, device: str | torch.device = "cp
     return seeded_generator(derive_seed(seed, *labels), device)
 
 
-def bootstrap_rng(seed: int | None) -> np.random.Generator:
-    """A NumPy generator for resampling (bootstrap, permutation): exactly ``np.random.default_rng(seed)``.
+def seeded_rng(seed: int | None) -> np.random.Generator:
+    """A NumPy generator seeded with ``seed`` as given: exactly ``np.random.default_rng(seed)``; for resampling
+    (bootstrap, permutation) and for picking examples to show.
 
     The seed is used as given (no :func:`derive_seed`), so the streams of the claims' intervals stay the ones
     they were computed with. ``None`` draws fresh entropy from the OS (not reproducible).

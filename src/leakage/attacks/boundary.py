@@ -241,7 +241,7 @@ def unflipped_by_class(labels: np.ndarray, flipped: np.ndarray, start_source: np
 
 
 @dataclass(frozen=True)
-class ReferenceRun:
+class RandomReferenceRun:
     """Algorithm 3: uniform random inputs attacked through one target's oracle."""
 
     target: Any = doc_field(None, "the target's config (whose oracle answers)")
@@ -252,7 +252,7 @@ class ReferenceRun:
                                "random_reference fills it in")
 
 
-def random_reference(model: torch.nn.Module, input_shape: tuple[int, ...], run: ReferenceRun,
+def random_reference(model: torch.nn.Module, input_shape: tuple[int, ...], run: RandomReferenceRun,
                      store: Store | None = None) -> dict[str, np.ndarray]:
     """Attack ``run.num_samples`` uniform random inputs of ``input_shape`` through a label-only oracle of
     ``model``, moving each away from the label the target gives it (they have no true label).

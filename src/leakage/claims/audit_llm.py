@@ -27,7 +27,7 @@ import pandas as pd
 from leakage.claims.audit import no_dp_leaks, validity
 from leakage.claims.core import LEVEL, Evidence, hypothesis, not_comparable, require_columns
 from leakage.claims.stats import percentile_ci
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "audit_llm"
 EXPOSURE_COLUMNS = ("target_epsilon", "secret", "included", "exposure")
@@ -50,7 +50,7 @@ def exposure_falls(exposure: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0,
         return not_comparable("audit-llm-exposure", chapter=CHAPTER, claim=claim,
                               reason=f"only {len(paired)} included secret(s): too few to resample")
     diff = (paired[np.inf] - paired[smallest]).to_numpy(float)
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     boot = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(1)
     low, high = percentile_ci(boot, level)
     ours = (f"mean exposure {paired[np.inf].mean():.2f} bits without DP vs {paired[smallest].mean():.2f} at eps "

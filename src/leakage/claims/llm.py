@@ -28,7 +28,7 @@ import pandas as pd
 from leakage.claims.core import Evidence, hypothesis, not_comparable, require_columns, sides, sizes
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples, paired_auc_difference
 from leakage.metrics import _check, roc_auc
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "llm_mia"
 LOSS = "loss"
@@ -87,7 +87,7 @@ def pooled_paired_auc_difference(pairs: list[tuple[np.ndarray, np.ndarray]], is_
         raise ValueError("pooled_paired_auc_difference needs at least one pair of score arrays")
     checked = [(_check(a, is_member)[0], _check(b, is_member)[0]) for a, b in pairs]
     _, is_member = _check(checked[0][0], is_member)
-    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, seeded_rng(seed))
     point = np.mean([roc_auc(a, is_member) - roc_auc(b, is_member) for a, b in checked])
     boot = np.mean([resampled_aucs(a, sample, labels) - resampled_aucs(b, sample, labels) for a, b in checked], axis=0)
     return (float(point), *percentile_ci(boot))

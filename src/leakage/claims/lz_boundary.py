@@ -37,7 +37,7 @@ from leakage.claims.core import (LEVEL, PAPER_TOLERANCE, Evidence, enough_per_si
 from leakage.claims.paper import paper_entry, paper_table
 from leakage.claims.stats import resampled_aucs, percentile_ci, ols_slopes, stratified_resamples
 from leakage.metrics import roc_auc
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "lz_boundary"
 NORMS: tuple[str, ...] = ("l0", "l1", "l2", "linf")
@@ -77,7 +77,7 @@ def _wide(frame: pd.DataFrame, column: str) -> tuple[list, np.ndarray, np.ndarra
 
 def _paired_aucs(scores: np.ndarray, is_member: np.ndarray, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """(AUC per column (C,), bootstrapped AUCs (B, C)), one stratified resample of candidates for all columns."""
-    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, seeded_rng(seed))
     point = np.array([roc_auc(scores[:, c], is_member) for c in range(scores.shape[1])])
     return point, np.stack([resampled_aucs(scores[:, c], sample, labels) for c in range(scores.shape[1])], 1)
 
@@ -145,7 +145,7 @@ def _too_few(claim_id: str, claim: str, statistic: str, why: str, ours: str = ""
 def _mean_ci(values: np.ndarray, n_boot: int, seed: int) -> tuple[float, float, float]:
     """(mean, 95% percentile-bootstrap CI) of one side's values."""
     values = np.asarray(values, float)
-    boot = values[bootstrap_rng(seed).integers(0, len(values), (n_boot, len(values)))].mean(1)
+    boot = values[seeded_rng(seed).integers(0, len(values), (n_boot, len(values)))].mean(1)
     return (float(values.mean()), *percentile_ci(boot))
 
 
@@ -167,7 +167,7 @@ def perturbation_larger(scores: pd.DataFrame, dataset: str, method: str = "HopSk
                   & (scores.measure == "l2")]
     if part.empty:
         return not_comparable(claim_id, chapter=CHAPTER, claim=claim, reason=f"no {method} run on {dataset}")
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     parts = []
     for model in model_order(part.model):
         _, values, is_member = _wide(part[part.model == model], "measure")
@@ -438,7 +438,7 @@ def threshold_band(scores: pd.DataFrame, reference: pd.DataFrame, dataset: str, 
         return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"])
     pool = _reference_pool(ref)
     ts = np.arange(T_BAND[0], T_BAND[1] + 1, step)
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     sample, labels = stratified_resamples(is_member, n_boot, rng)
     pools = pool[rng.integers(0, len(pool), (n_boot, len(pool)))]
     everyone = 2 * is_member.sum() / (len(is_member) + is_member.sum())
@@ -492,7 +492,7 @@ def acr_larger(radii: pd.DataFrame, dataset: str, certified: str = "target", *, 
     if not all(enough_per_side(m) for _, _, m in groups):
         return _too_few(claim_id, claim, statistic,
                         "; ".join(f"{g}: {sizes(*sides(m), UNIT)['n']}" for g, _, m in groups))
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     point = np.mean([_mean_gap(v, m) for _, v, m in groups])
     boot = np.mean([_boot_mean_gaps(v, m, n_boot, rng) for _, v, m in groups], 0)
     larger = sum(_mean_gap(v, m) > 0 for _, v, m in groups)
@@ -506,7 +506,7 @@ def _boot_gap_trend(groups: list[tuple[str, np.ndarray, np.ndarray]], n_boot: in
                     ) -> tuple[float, float, float]:
     """(slope of the ACR gap on the target index, 95% CI): two-stage bootstrap, targets with replacement and,
     within each, its candidates (members and non-members separately)."""
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     x = np.arange(len(groups), dtype=float)
     point = np.array([_mean_gap(v, m) for _, v, m in groups])
     gaps = np.stack([_boot_mean_gaps(v, m, n_boot, rng) for _, v, m in groups], 1)  # (B, T)

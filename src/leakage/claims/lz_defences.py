@@ -32,7 +32,7 @@ from leakage.claims.core import (PAPER_TOLERANCE, Evidence, equivalence, hypothe
 from leakage.claims.lz_transfer import deciding, paired_aucs
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import percentile_ci
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "lz_defences"
 SCORE_COLUMNS = ("dataset", "model", "defence", "strength", "attack", "candidate", "is_member", "score")
@@ -147,7 +147,7 @@ def strong_defences_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed: int =
             continue
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *chosen]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
-                                                     rng=bootstrap_rng(seed))
+                                                     rng=seeded_rng(seed))
         per = {_name(*c): (float(point[0] - point[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
                for i, c in enumerate(chosen)}
         out.append(_each_setting(
@@ -180,7 +180,7 @@ def strong_defences_cost(accuracy: pd.DataFrame, *, n_boot: int = 1000, seed: in
         if wide.isna().any().any():
             raise ValueError("every setting must be evaluated on the same held-out examples")
         correct = wide.to_numpy(float)  # (N, S)
-        pick = bootstrap_rng(seed).integers(0, len(correct), (n_boot, len(correct)))
+        pick = seeded_rng(seed).integers(0, len(correct), (n_boot, len(correct)))
         boot = correct[pick].mean(1)  # (B, S)
         acc = correct.mean(0)
         per = {_name(*c): (float(acc[0] - acc[i + 1]), *percentile_ci(boot[:, 0] - boot[:, i + 1]))
@@ -211,7 +211,7 @@ def augmentation_does_not_cut(scores: pd.DataFrame, *, n_boot: int = 1000, seed:
             continue
         settings = [(UNDEFENDED, strongest(part, UNDEFENDED)), *((AUGMENTATION, p) for p in policies)]
         point, boot, _, members, non = _leakage_boot(scores, dataset, settings, n_boot=n_boot,
-                                                     rng=bootstrap_rng(seed))
+                                                     rng=seeded_rng(seed))
         per = {f"{AUGMENTATION} {p}": (float(point[i + 1] - point[0]), *percentile_ci(boot[:, i + 1] - boot[:, 0]))
                for i, p in enumerate(policies)}
         out.append(_each_setting(
@@ -241,7 +241,7 @@ def memguard_chance(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     out = []
     for dataset in memguard["dataset"].unique():
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
-                                                rng=bootstrap_rng(seed))
+                                                rng=seeded_rng(seed))
         low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             "lz-tab6-memguard-chance", chapter=CHAPTER,
@@ -261,7 +261,7 @@ def memguard_published(memguard: pd.DataFrame, *, n_boot: int = 1000, seed: int 
         wanted = paper_entry(claim_id).dataset
         dataset, comparable = (wanted, True) if wanted in datasets else (datasets[0], False)
         point, boot, members, non = paired_aucs(_memguard_cells(memguard, dataset, SCORE_BASED), n_boot=n_boot,
-                                                rng=bootstrap_rng(seed))
+                                                rng=seeded_rng(seed))
         low, high = percentile_ci(boot[:, 1])
         out.append(equivalence(
             claim_id, chapter=CHAPTER, claim=f"score-based AUC behind MemGuard matches the paper's ({wanted}, M-2)",
@@ -278,7 +278,7 @@ def memguard_label_only_unchanged(memguard: pd.DataFrame, *, n_boot: int = 1000,
     |AUC(with) - AUC(without)|, each attack's candidates resampled once for both (paired)."""
     require_columns(memguard, MEMGUARD_COLUMNS, "MemGuard")
     out = []
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     for dataset in memguard["dataset"].unique():
         attacks = [a for a in LABEL_ONLY if (memguard.loc[memguard["dataset"] == dataset, "attack"] == a).any()]
         claim = f"MemGuard leaves the label-only AUCs unchanged, worst attack ({dataset})"

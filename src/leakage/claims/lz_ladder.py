@@ -41,7 +41,7 @@ from leakage.claims.stats import percentile_ci, resampled_aucs, stratified_resam
 from leakage.metrics import allowed_false_positives, fpr_resolution
 from leakage.metrics import resampled_tprs as _batched_tprs
 from leakage.metrics import roc_auc, tpr_at_fpr
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "lz_ladder"
 LABEL_ONLY, SCORE_BASED = "label-only", "score-based"
@@ -162,7 +162,7 @@ def rmia_vs_lira(scores: pd.DataFrame, dataset: str, *, reference_models: int, n
     if untestable is not None:
         return untestable
     parts = []
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     for model in model_order(part.model):
         attacks, _, values, is_member = matrices[model]
         if not enough_per_side(is_member):
@@ -223,7 +223,7 @@ def label_only_vs_score_based(scores: pd.DataFrame, dataset: str, *, name: str =
     if not enough_per_side(is_member):
         return _too_few(claim_id, claim, statistic, sizes(*sides(is_member), UNIT)["n"], null=-PAPER_TOLERANCE,
                         direction=direction)
-    point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=bootstrap_rng(seed))
+    point, boot = paired_statistics(values, is_member, name, n_boot=n_boot, rng=seeded_rng(seed))
     effect = float(point[label_only].max() - point[score_based].max())
     low, high = percentile_ci(boot[:, label_only].max(1) - boot[:, score_based].max(1))
     best_label = attacks[label_only[int(np.argmax(point[label_only]))]]

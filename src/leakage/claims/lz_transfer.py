@@ -35,7 +35,7 @@ from leakage.claims.core import (PAPER_TOLERANCE, Evidence, equivalence, hypothe
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples, auc_ci, auc_trend, mean_difference
 from leakage.metrics import roc_auc
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "lz_transfer"
 SCORE_COLUMNS = ("dataset", "model", "attack", "variant", "candidate", "is_member", "score")
@@ -119,7 +119,7 @@ def _per_target(scores: pd.DataFrame, dataset: str, pairs: list[tuple[str, str]]
                 combine) -> dict[str, tuple[float, float, float, int, int]]:
     """Per target: (statistic, CI low, high, members, non-members) of ``combine(aucs)`` over the cells
     ``pairs`` (attack, variant), e.g. a paired difference; each target's candidates resampled on their own."""
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     out = {}
     for model in model_order(scores.loc[scores["dataset"] == dataset, "model"]):
         cells = [_cell(scores, dataset, model, a, v) for a, v in pairs]
@@ -236,7 +236,7 @@ def shadow_size_helps(grid: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0) 
     cells = [grid[(grid["shadow_width"] == w) & (grid["shadow_size"] == s)] for w in widths for s in (small, large)]
     if any(c.empty for c in cells):
         raise ValueError("the Fig. 3 grid lacks a (width, size) cell")
-    point, boot, n_members, n_non = paired_aucs(cells, n_boot=n_boot, rng=bootstrap_rng(seed))
+    point, boot, n_members, n_non = paired_aucs(cells, n_boot=n_boot, rng=seeded_rng(seed))
     gains = {w: float(point[2 * i + 1] - point[2 * i]) for i, w in enumerate(widths)}
     effect = float(np.mean(list(gains.values())))
     low, high = percentile_ci((boot[:, 1::2] - boot[:, 0::2]).mean(1))

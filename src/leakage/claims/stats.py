@@ -18,7 +18,7 @@ from scipy.stats import binomtest, rankdata
 from leakage.checks import check_finite
 from leakage.claims.core import LEVEL
 from leakage.metrics import _auc_from_ranks, _check, roc_auc
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 
 def percentile_ci(values: np.ndarray, level: float = LEVEL) -> tuple[float, float]:
@@ -53,7 +53,7 @@ def auc_ci(scores: np.ndarray, is_member: np.ndarray, *, n_boot: int = 1000, see
     ``scores`` (N,) higher = member (finite or +/-inf, no NaN); ``is_member`` (N,) bool.
     """
     scores, is_member = _check(scores, is_member)
-    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, seeded_rng(seed))
     return (roc_auc(scores, is_member), *percentile_ci(resampled_aucs(scores, sample, labels)))
 
 
@@ -66,7 +66,7 @@ def paired_auc_difference(scores_a: np.ndarray, scores_b: np.ndarray, is_member:
     """
     scores_a, is_member = _check(scores_a, is_member)
     scores_b, _ = _check(scores_b, is_member)
-    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, seeded_rng(seed))
     diff = resampled_aucs(scores_a, sample, labels) - resampled_aucs(scores_b, sample, labels)
     return (roc_auc(scores_a, is_member) - roc_auc(scores_b, is_member), *percentile_ci(diff))
 
@@ -83,7 +83,7 @@ def mean_difference(members: np.ndarray, non_members: np.ndarray, *, n_boot: int
         raise ValueError("mean_difference needs at least one member and one non-member value")
     check_finite("members' values", members)
     check_finite("non-members' values", non_members)
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     boot = (members[rng.integers(0, len(members), (n_boot, len(members)))].mean(1)
             - non_members[rng.integers(0, len(non_members), (n_boot, len(non_members)))].mean(1))
     return (float(members.mean() - non_members.mean()), *percentile_ci(boot))
@@ -109,7 +109,7 @@ def auc_trend(groups: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray | None 
     if len(groups) < 3:
         raise ValueError(f"a trend across targets needs at least 3 targets, got {len(groups)}")
     x = np.arange(len(groups), dtype=float) if x is None else np.asarray(x, float)
-    rng = bootstrap_rng(seed)
+    rng = seeded_rng(seed)
     point, boot = [], []
     for scores, is_member in groups:
         scores, is_member = _check(scores, is_member)
@@ -130,7 +130,7 @@ def value_trend(values: np.ndarray, x: np.ndarray | None = None, *, n_boot: int 
     if len(values) < 3:
         raise ValueError(f"a trend needs at least 3 points, got {len(values)}")
     x = np.arange(len(values), dtype=float) if x is None else np.asarray(x, float)
-    pick = bootstrap_rng(seed).integers(0, len(values), (n_boot, len(values)))
+    pick = seeded_rng(seed).integers(0, len(values), (n_boot, len(values)))
     return (float(ols_slopes(x[None], values[None])[0]), *percentile_ci(ols_slopes(x[pick], values[pick])))
 
 

@@ -24,7 +24,7 @@ from leakage.claims.core import Evidence, equivalence, hypothesis, not_comparabl
 from leakage.claims.paper import paper_entry
 from leakage.claims.stats import resampled_aucs, percentile_ci, stratified_resamples
 from leakage.metrics import roc_auc
-from leakage.seed import bootstrap_rng
+from leakage.seed import seeded_rng
 
 CHAPTER = "vp_mia"
 ATTACK_CLASSIFIER = "mlp"  # the chapter's attack classifier; gradient boosting is only its check
@@ -68,7 +68,7 @@ def _auc_matrix(scores: pd.DataFrame, keys: list[str], *, n_boot: int, seed: int
     n_members, n_non = int(is_member.sum()), int((~is_member).sum())
     if not n_members or not n_non:
         raise ValueError("the scores need members and non-members")
-    sample, labels = stratified_resamples(is_member, n_boot, bootstrap_rng(seed))
+    sample, labels = stratified_resamples(is_member, n_boot, seeded_rng(seed))
     values = wide.to_numpy(float)
     point = np.array([roc_auc(values[:, c], is_member) for c in range(values.shape[1])])
     boot = np.stack([resampled_aucs(values[:, c], sample, labels) for c in range(values.shape[1])], 1)
@@ -243,7 +243,7 @@ def nmid_utility(predictions: pd.DataFrame, *, n_boot: int = 1000, seed: int = 0
     labels = wide["label"][models].to_numpy(int).astype(bool)
     undefended, defended = (wide[c][models].to_numpy(int).astype(bool) for c in ("undefended", "defended"))
     n = len(wide)
-    pick = bootstrap_rng(seed).integers(0, n, (n_boot, n))
+    pick = seeded_rng(seed).integers(0, n, (n_boot, n))
     drops = {m: float(_f1(labels[:, j], undefended[:, j]) - _f1(labels[:, j], defended[:, j]))
              for j, m in enumerate(models)}
     boot = np.max([_f1(labels[pick, j], undefended[pick, j]) - _f1(labels[pick, j], defended[pick, j])

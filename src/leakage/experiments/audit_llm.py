@@ -36,6 +36,7 @@ from leakage.device import describe_device, get_device
 from leakage.experiments import llm
 from leakage.experiments.audit import AuditScores, audit_rows, dp_hooks, dp_record, epsilon_label
 from leakage.experiments.jobs import Task, stage, task
+from leakage.experiments.parameters import AuditLLMParameters
 from leakage.lm.attacks import AttackInputs, run_attacks
 from leakage.lm.corpus import PoolConfig
 from leakage.lm.models import (SMOLLM2, FinetuneConfig, load_pretrained, pad_batch, per_text_loss,
@@ -266,28 +267,28 @@ def finetune_audit(config: FinetuneAuditConfig, store: Store | None = None) -> F
 # --------------------------------------------------------------------------- the chapter: configs, plan, frames
 
 
-def levels(params: Mapping[str, Any]) -> list[float]:
-    """The chapter's epsilons: 0 (no DP) first, then the notebook's ``epsilons``."""
-    return [0.0, *params["epsilons"]]
+def levels(params: AuditLLMParameters) -> list[float]:
+    """The chapter's epsilons: 0 (no DP) first, then the chapter's ``epsilons``."""
+    return [0.0, *params.epsilons]
 
 
-def canary_set_config(params: Mapping[str, Any]) -> CanarySetConfig:
-    """The canary set of the ``audit_llm`` notebook's parameters, on the Brown corpus this machine reads."""
+def canary_set_config(params: AuditLLMParameters) -> CanarySetConfig:
+    """The canary set of the ``audit_llm`` chapter's parameters, on the Brown corpus this machine reads."""
     return CanarySetConfig(
-        model=params["model"], corpus_digest=llm.corpus().digest(),
-        pools=PoolConfig(passage_words=params["passage_words"], docs_per_pool=params["docs_per_pool"],
-                         passages_per_doc=params["passages_per_doc"], seed=params["seed"]),
-        canaries=params["canaries"], canary_words=params["canary_words"], secrets=params["secrets"],
-        secret_digits=params["secret_digits"], alternatives=params["alternatives"], max_tokens=params["max_tokens"],
-        batch_size=params["score_batch_size"], seed=params["seed"])
+        model=params.model, corpus_digest=llm.corpus().digest(),
+        pools=PoolConfig(passage_words=params.passage_words, docs_per_pool=params.docs_per_pool,
+                         passages_per_doc=params.passages_per_doc, seed=params.seed),
+        canaries=params.canaries, canary_words=params.canary_words, secrets=params.secrets,
+        secret_digits=params.secret_digits, alternatives=params.alternatives, max_tokens=params.max_tokens,
+        batch_size=params.score_batch_size, seed=params.seed)
 
 
-def finetune_config(params: Mapping[str, Any], epsilon: float) -> FinetuneAuditConfig:
-    """The fine-tuning run at ``epsilon`` (0: no DP) of the ``audit_llm`` notebook's parameters."""
-    train = FinetuneConfig(method="lora", epochs=params["epochs"], lr=params["lr"], batch_size=params["batch_size"],
-                           lora_r=params["lora_r"], lora_alpha=2 * params["lora_r"])
+def finetune_config(params: AuditLLMParameters, epsilon: float) -> FinetuneAuditConfig:
+    """The fine-tuning run at ``epsilon`` (0: no DP) of the ``audit_llm`` chapter's parameters."""
+    train = FinetuneConfig(method="lora", epochs=params.epochs, lr=params.lr, batch_size=params.batch_size,
+                           lora_r=params.lora_r, lora_alpha=2 * params.lora_r)
     return FinetuneAuditConfig(canary_set=canary_set_config(params), train=train, epsilon=epsilon,
-                               delta=params["delta"], clip=params["clip"], min_k=params["min_k"])
+                               delta=params.delta, clip=params.clip, min_k=params.min_k)
 
 
 @dataclass(frozen=True)
@@ -317,21 +318,21 @@ def run_finetune_job(job: AuditFinetuneJob, store: Store) -> dict[str, Any]:
     return {attack: roc_auc(s, result.words.included) for attack, s in result.words.scores.items()}
 
 
-def plan_tasks(params: Mapping[str, Any]) -> list[Task]:
+def plan_tasks(params: AuditLLMParameters) -> list[Task]:
     """The ``audit_llm`` chapter's tasks: the pretrained model's statistics once, then one fine-tuning run per
     epsilon of :func:`levels` after it. Lists tasks only (reads the corpus's and the weights' digests)."""
     base = task(AuditFinetuneBaseJob(canary_set_config(params)))
     return [base, *(task(AuditFinetuneJob(finetune_config(params, eps)), (base,)) for eps in levels(params))]
 
 
-def audit_results(params: Mapping[str, Any], store: Store | None = None) -> dict[float, FinetuneAudit]:
+def audit_results(params: AuditLLMParameters, store: Store | None = None) -> dict[float, FinetuneAudit]:
     """epsilon (0: no DP) -> its run's audit, loaded from ``store`` (computed when :func:`plan_tasks`' tasks
     did not run)."""
     store = store or Store()
     return {eps: finetune_audit(finetune_config(params, eps), store) for eps in levels(params)}
 
 
-def adapter_check_error(params: Mapping[str, Any], store: Store | None = None) -> float:
+def adapter_check_error(params: AuditLLMParameters, store: Store | None = None) -> float:
     """The adapter-gradient check's largest relative error (:func:`adapter_gradient_check`) on this build's model."""
     return float(base_payload(canary_set_config(params), store)["adapter_check_error"])
 
@@ -347,12 +348,12 @@ def models_frame(results: Mapping[float, FinetuneAudit]) -> pd.DataFrame:
                          for eps, r in results.items()])
 
 
-def eps_frame(results: Mapping[float, FinetuneAudit], params: Mapping[str, Any]) -> pd.DataFrame:
+def eps_frame(results: Mapping[float, FinetuneAudit], params: AuditLLMParameters) -> pd.DataFrame:
     """Every run x attack's bounds (:func:`leakage.experiments.audit.audit_rows` at the parameters' ``delta``
     and ``confidence``; threshold splits from ``seed``), with an ``epsilon`` label: the ``audit-llm`` table."""
     frame = pd.DataFrame([row for (name, eps), scores in _words(results).items()
-                          for row in audit_rows(name, eps, scores, params["delta"], params["confidence"],
-                                                seed=params["seed"])])
+                          for row in audit_rows(name, eps, scores, params.delta, params.confidence,
+                                                seed=params.seed)])
     frame["epsilon"] = frame.target_epsilon.map(epsilon_label)
     return frame
 
@@ -375,16 +376,16 @@ def exposure_frame(results: Mapping[float, FinetuneAudit]) -> pd.DataFrame:
                       for eps, r in results.items()], ignore_index=True)
 
 
-def exposure_ceiling(params: Mapping[str, Any]) -> float:
+def exposure_ceiling(params: AuditLLMParameters) -> float:
     """The largest exposure this build can measure: log2(alternatives + 1) bits."""
-    return max_exposure(params["alternatives"])
+    return max_exposure(params.alternatives)
 
 
-def uses(params: Mapping[str, Any]) -> dict[str, Any]:
+def uses(params: AuditLLMParameters) -> dict[str, Any]:
     """What the page states about this build's sizes: base passages, canaries, secrets, candidates per secret."""
     cs = canary_set_config(params)
     texts = canary_texts(cs)
     return {"base_passages": len(texts.base), "canaries": cs.canaries, "canaries_in": int(texts.words_in.sum()),
             "secrets": cs.secrets, "secrets_in": int(texts.secrets_in.sum()), "candidates": cs.alternatives + 1,
-            "epochs": params["epochs"], "max_exposure": exposure_ceiling(params)}
+            "epochs": params.epochs, "max_exposure": exposure_ceiling(params)}
 

@@ -36,6 +36,7 @@ from leakage.device import describe_device
 from leakage.experiments import part1
 from leakage.experiments.jobs import Task, stage, task
 from leakage.experiments.label_only import CandidateConfig, run_attack
+from leakage.experiments.parameters import DefencesParameters
 from leakage.experiments.targets import Target, TargetConfig, behind_memguard, paper_targets, train_target
 from leakage.inputs import module_digest
 from leakage.metrics import roc_auc
@@ -77,58 +78,58 @@ class Table6(NamedTuple):
 # --------------------------------------------------------------------------- configs from the parameters
 
 
-def defence_settings(params: Mapping[str, Any]) -> list[Setting]:
-    """Fig. 13's settings from the notebook's parameters (``l2``, ``l1``, ``dropout``, ``augment``, ``dp_noise``,
+def defence_settings(params: DefencesParameters) -> list[Setting]:
+    """Fig. 13's settings from the chapter's parameters (``l2``, ``l1``, ``dropout``, ``augment``, ``dp_noise``,
     ``dp_epsilon``, ``adv_reg``): the undefended target first, then each defence at each strength, in that order."""
     settings = [Setting("none", "-", DefenceConfig(), 0.0)]
-    settings += [Setting("L2", f"{v:g}", DefenceConfig(l2=v), 0.0) for v in params["l2"]]
-    settings += [Setting("L1", f"{v:g}", DefenceConfig(l1=v), 0.0) for v in params["l1"]]
-    settings += [Setting("dropout", f"{v:g}", DefenceConfig(), v) for v in params["dropout"]]
-    settings += [Setting("augmentation", v, DefenceConfig(augment=v), 0.0) for v in params["augment"]]
-    settings += [Setting("DP-SGD", f"noise {v:g}", DefenceConfig(dp_noise=v), 0.0) for v in params["dp_noise"]]
-    settings += [Setting("DP-SGD", f"eps {v:g}", DefenceConfig(dp_epsilon=v), 0.0) for v in params["dp_epsilon"]]
-    settings += [Setting("adv. reg.", f"{v:g}", DefenceConfig(adv_reg=v), 0.0) for v in params["adv_reg"]]
+    settings += [Setting("L2", f"{v:g}", DefenceConfig(l2=v), 0.0) for v in params.l2]
+    settings += [Setting("L1", f"{v:g}", DefenceConfig(l1=v), 0.0) for v in params.l1]
+    settings += [Setting("dropout", f"{v:g}", DefenceConfig(), v) for v in params.dropout]
+    settings += [Setting("augmentation", v, DefenceConfig(augment=v), 0.0) for v in params.augment]
+    settings += [Setting("DP-SGD", f"noise {v:g}", DefenceConfig(dp_noise=v), 0.0) for v in params.dp_noise]
+    settings += [Setting("DP-SGD", f"eps {v:g}", DefenceConfig(dp_epsilon=v), 0.0) for v in params.dp_epsilon]
+    settings += [Setting("adv. reg.", f"{v:g}", DefenceConfig(adv_reg=v), 0.0) for v in params.adv_reg]
     return settings
 
 
-def defended_target(params: Mapping[str, Any], setting: Setting) -> TargetConfig:
+def defended_target(params: DefencesParameters, setting: Setting) -> TargetConfig:
     """M-``victim`` of the first of ``datasets`` trained with ``setting``'s defence (``scale``, ``epochs``,
     ``min_steps``, ``width``, ``seed``, ``victim`` of the parameters)."""
-    return paper_targets(params["datasets"][0], scale=params["scale"], epochs=params["epochs"],
-                         min_steps=params["min_steps"], width=params["width"], seed=params["seed"],
-                         defence=setting.config, dropout=setting.dropout)[params["victim"]]
+    return paper_targets(params.datasets[0], scale=params.scale, epochs=params.epochs,
+                         min_steps=params.min_steps, width=params.width, seed=params.seed,
+                         defence=setting.config, dropout=setting.dropout)[params.victim]
 
 
-def attack_runs(params: Mapping[str, Any], shadow: ShadowConfig) -> dict[str, tuple[str, Any, CandidateConfig]]:
+def attack_runs(params: DefencesParameters, shadow: ShadowConfig) -> dict[str, tuple[str, Any, CandidateConfig]]:
     """Label -> (registered attack name, its config, candidates) of the chapter's four attacks, their shadows
     configured by ``shadow``: the baseline, the transfer attack, the boundary attack (``boundary_budget`` label
     queries, ``boundary_per_side`` members and non-members) and the score-based attack (ML-Leaks' top-3 MLP)."""
-    seed = params["seed"]
+    seed = params.seed
     return {
         "baseline": ("baseline", None, CandidateConfig(seed=seed)),
         "transfer": ("transfer", TransferAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
-        "boundary": ("boundary", BoundaryAttack.Config(budget=params["boundary_budget"], seed=seed),
-                     CandidateConfig(max_per_side=params["boundary_per_side"], seed=seed)),
+        "boundary": ("boundary", BoundaryAttack.Config(budget=params.boundary_budget, seed=seed),
+                     CandidateConfig(max_per_side=params.boundary_per_side, seed=seed)),
         "score-based": ("score_based", ScoreBasedAttack.Config(shadow=shadow), CandidateConfig(seed=seed)),
     }
 
 
-def memguard_config(params: Mapping[str, Any]) -> MemGuardConfig:
+def memguard_config(params: DefencesParameters) -> MemGuardConfig:
     """MemGuard's config in Table 6: the defaults, seeded by ``seed``."""
-    return MemGuardConfig(seed=params["seed"])
+    return MemGuardConfig(seed=params.seed)
 
 
-def memguard_target(params: Mapping[str, Any], dataset: str, scale: float) -> TargetConfig:
+def memguard_target(params: DefencesParameters, dataset: str, scale: float) -> TargetConfig:
     """The undefended M-2 of ``dataset`` at ``scale`` that Table 6 puts behind MemGuard."""
-    return paper_targets(dataset, scale=scale, epochs=params["epochs"], min_steps=params["min_steps"],
-                         width=params["width"], seed=params["seed"])[MEMGUARD_VICTIM]
+    return paper_targets(dataset, scale=scale, epochs=params.epochs, min_steps=params.min_steps,
+                         width=params.width, seed=params.seed)[MEMGUARD_VICTIM]
 
 
-def memguard_attack_runs(params: Mapping[str, Any],
+def memguard_attack_runs(params: DefencesParameters,
                          config: TargetConfig) -> dict[str, tuple[str, Any, CandidateConfig]]:
     """:func:`attack_runs` against ``config`` in Table 6: a smaller data set's D_shadow may hold fewer samples than
     ``shadow_size``, and then its shadows use all of it (size 0). Loads the data set to size its D_shadow."""
-    size = params["shadow_size"]
+    size = params.shadow_size
     available = len(make_splits(config.split, len(vision.cached_data(config.split.dataset))).shadow)
     return attack_runs(params, dataclasses.replace(part1.shadow(params), size=size if size <= available else 0))
 
@@ -216,7 +217,7 @@ def memguard_attack_task(config: TargetConfig, memguard: MemGuardConfig, attack:
 # --------------------------------------------------------------------------- the plan
 
 
-def plan_tasks(params: Mapping[str, Any]) -> list[Task]:
+def plan_tasks(params: DefencesParameters) -> list[Task]:
     """The ``lz_defences`` chapter's tasks, each once: every defended target of Fig. 13 and the four attacks on it;
     for Table 6, each M-2, MemGuard's classifier in front of it and the four attacks without and with MemGuard."""
     tasks: dict[str, Task] = {}
@@ -232,7 +233,7 @@ def plan_tasks(params: Mapping[str, Any]) -> list[Task]:
         add(*(part1.attack_task(config, name, attack_config, candidates)
               for name, attack_config, candidates in attack_runs(params, shadow).values()))
     memguard = memguard_config(params)
-    for dataset, scale in params["memguard_sets"]:
+    for dataset, scale in params.memguard_sets:
         config = memguard_target(params, dataset, scale)
         add(part1.target_task(config), memguard_task(config, memguard))
         for name, attack_config, candidates in memguard_attack_runs(params, config).values():
@@ -275,18 +276,18 @@ def held_out_correct(target: Target) -> pd.DataFrame:
     return pd.DataFrame({"example": test, "correct": predicted == target.data.y[test].numpy()})
 
 
-def figure13(params: Mapping[str, Any], store: Store | None = None) -> Figure13:
+def figure13(params: DefencesParameters, store: Store | None = None) -> Figure13:
     """Li & Zhang, Fig. 13 on this build: the four attacks against M-``victim`` of the first data set under every
     setting of :func:`defence_settings`, loaded from ``store`` (None: the default store; cache hits once the
     plan ran). AUCs are on [0, 1], 0.5 = chance; ``dp_epsilon`` is inf for a target without DP-SGD."""
     store = store or Store()
-    dataset, victim = params["datasets"][0], params["victim"]
+    dataset, victim = params.datasets[0], params.victim
     runs = attack_runs(params, part1.shadow(params))
     rows, score_frames, accuracy_frames = [], [], []
     for setting in defence_settings(params):
         target = train_target(defended_target(params, setting), store)
         keys = {"dataset": dataset, "model": f"M-{victim}", "defence": setting.defence, "strength": setting.strength}
-        for attack, result in attack_all(target, runs, store, params["n_boot"]).items():
+        for attack, result in attack_all(target, runs, store, params.n_boot).items():
             rows.append({**keys, "test_accuracy": target.metrics["test_accuracy"],
                          "train_accuracy": target.metrics["train_accuracy"],
                          "dp_epsilon": target.metrics["dp_epsilon"], "attack": attack, **metric_columns(result)})
@@ -297,18 +298,18 @@ def figure13(params: Mapping[str, Any], store: Store | None = None) -> Figure13:
     return Figure13(pd.DataFrame(rows), pd.concat(score_frames, ignore_index=True), accuracy)
 
 
-def table6(params: Mapping[str, Any], store: Store | None = None) -> Table6:
+def table6(params: DefencesParameters, store: Store | None = None) -> Table6:
     """Li & Zhang, Table 6 on this build: the four attacks against M-2 of each of ``memguard_sets`` without and with
     MemGuard, loaded from ``store`` (None: the default store; cache hits once the plan ran)."""
     store = store or Store()
     memguard = memguard_config(params)
     rows, score_frames = [], []
-    for dataset, scale in params["memguard_sets"]:
+    for dataset, scale in params.memguard_sets:
         config = memguard_target(params, dataset, scale)
         target = train_target(config, store)
         runs = memguard_attack_runs(params, config)
-        plain = attack_all(target, runs, store, params["n_boot"])
-        defended = attack_all(guarded_target(target, memguard, store), runs, store, params["n_boot"])
+        plain = attack_all(target, runs, store, params.n_boot)
+        defended = attack_all(guarded_target(target, memguard, store), runs, store, params.n_boot)
         for attack in runs:
             rows.append({"dataset": dataset, "model": f"M-{MEMGUARD_VICTIM}", "attack": attack,
                          "auc_without": plain[attack].metrics["auc"],
@@ -322,6 +323,13 @@ def table6(params: Mapping[str, Any], store: Store | None = None) -> Table6:
 def setting_labels(table: pd.DataFrame) -> pd.Series:
     """``defence strength`` of each row of a Fig. 13 table (the x axis of its plots)."""
     return table["defence"] + " " + table["strength"].astype(str)
+
+
+def dp_guarantees(table: pd.DataFrame) -> pd.DataFrame:
+    """The DP-SGD guarantees of a Fig. 13 table: one row per DP-SGD setting (``strength``, ``dp_epsilon`` at
+    delta = 1/|D_train| from opacus' RDP accountant, ``test_accuracy``); empty when no setting uses DP-SGD."""
+    rows = table[table.defence == "DP-SGD"].drop_duplicates("strength")
+    return rows[["strength", "dp_epsilon", "test_accuracy"]]
 
 
 def frontier(table: pd.DataFrame) -> pd.DataFrame:

@@ -10,12 +10,11 @@ Dask; the notebooks then load every planned artefact from the store (cache hits)
 from __future__ import annotations
 
 import graphlib
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from leakage.chapters import PLANNERS, UNPLANNED  # noqa: F401 (declared with the chapters)
+from leakage.chapters import PLANNERS, UNPLANNED, chapter  # noqa: F401 (declared with the chapters)
+from leakage.parameters import ChapterParameters
 from leakage.experiments.jobs import STAGES, Task, execute, task  # noqa: F401 (the plan's vocabulary)
 from leakage.experiments.part1 import AttackJob, TargetJob  # noqa: F401
 
@@ -52,16 +51,12 @@ class Plan:
 
 def planner(notebook: str):
     """The ``plan_tasks`` function of ``notebook`` (None for a notebook that computes nothing)."""
-    target = PLANNERS.get(notebook)
-    if target is None:
-        return None
-    module, _, function = target.partition(":")
-    return getattr(importlib.import_module(module), function)
+    return chapter(notebook).planner()
 
 
-def plan_for(parameters: Mapping[str, Mapping[str, Any]]) -> Plan:
-    """The plan of a build: ``parameters`` maps each notebook that runs to its resolved parameters (as the
-    book runner injects them); every notebook's tasks, each planned once."""
+def plan_for(parameters: Mapping[str, ChapterParameters]) -> Plan:
+    """The plan of a build: ``parameters`` maps each chapter that runs to its resolved parameters
+    (:func:`leakage.chapters.chapter_parameters`); every chapter's tasks, each planned once."""
     tasks: dict[str, Task] = {}
     for notebook, params in parameters.items():
         function = planner(notebook)
