@@ -4,8 +4,8 @@ Each chapter's parameters class (:mod:`leakage.experiments.parameters`) holds th
 defaults and what the other profiles change (``PROFILE_CHANGES``); :mod:`leakage.parameters` resolves them.
 
 - ``smoke``: CI; the whole book in minutes on 2 CPU cores; tiny, on data that ships with scikit-learn.
-- ``default``: a CPU laptop, about 47 minutes on 2 cores (see the README); real data available offline (Fashion-MNIST from
-  Debian's ``dataset-fashion-mnist``), sizes that carry the papers' effects.
+- ``default``: a CPU laptop, about 70 minutes on 2 cores (see the README); real data available offline
+  (Fashion-MNIST from Debian's ``dataset-fashion-mnist``), sizes that carry the papers' effects.
 - ``paper``: the papers' own data sets, sizes, epochs and query budgets; for a GPU, with downloaded data.
 """
 
@@ -17,7 +17,7 @@ PROFILES: tuple[str, ...] = ("smoke", "default", "paper")
 # What each profile costs, measured with the command in the README (see its "Profiles" section).
 PROFILE_COST = {
     "smoke": "a few minutes on 2 CPU cores",
-    "default": "about 47 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
+    "default": "about 70 minutes on 2 CPU cores (measured from a fresh clone, set-up included; see the README)",
     "paper": "hours on one GPU; needs the downloaded data sets",
 }
 
