@@ -134,3 +134,43 @@ def test_the_arrow_finder_sees_late_imports(tmp_path):
     (package / "high.py").write_text("from leakage.low.helper import f\nimport leakage.low\n")
     assert set(import_arrows(package)) == {("low", "high"), ("high", "low")}
     assert cycles(import_arrows(package)) == [["high", "low"]]
+
+
+def module_arrows(package: Path = PACKAGE) -> dict[tuple[str, str], list[str]]:
+    """(importing module, imported module) between the modules of ``package`` (an import of a name from a package
+    counts as an import of that name's module when one exists), from every import statement, typing-only ones
+    included."""
+    root = package.parent
+    modules = {".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+               for p in package.rglob("*.py")}
+    arrows: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for path in package.rglob("*.py"):
+        module = ".".join(path.relative_to(root).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module in modules:
+                names = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules else node.module
+                         for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name in modules]
+            else:
+                continue
+            for name in names:
+                if name != module:
+                    arrows[module, name].append(f"line {node.lineno}")
+    return dict(arrows)
+
+
+def test_no_two_modules_import_each_other():
+    found = cycles(module_arrows())
+    assert not found, f"module import cycles: {found}"
+
+
+def test_the_module_walker_sees_typing_only_imports(tmp_path):
+    package = tmp_path / "leakage"
+    (package / "part").mkdir(parents=True)
+    for init in (package / "__init__.py", package / "part" / "__init__.py"):
+        init.write_text("")
+    (package / "part" / "configs.py").write_text("from leakage.part.data import digest\n")
+    (package / "part" / "data.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from leakage.part.configs import Config\n")
+    assert cycles(module_arrows(package)) == [["leakage.part.configs", "leakage.part.data"]]

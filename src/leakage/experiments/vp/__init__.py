@@ -21,13 +21,14 @@ from leakage.experiments.vp.baseline import run_vp_baseline
 from leakage.experiments.vp.configs import (ROLES, VP_DATASETS, VPAttackRunConfig, VPBaselineRunConfig, VPDataConfig,
                                             VPModelRunConfig, shadow_of)
 from leakage.experiments.vp.data import (corpus_summary, encode_set, load_corpus, load_tokenizer, prepare,
-                                         source_digest, source_path, typical_vulnerable_member)
+                                         typical_vulnerable_member)
 from leakage.experiments.vp.frames import (baseline_frame, baseline_share, claim_scores, frontier_frame,
                                            label_only_frame, mia_frames, nmid_frames, release_predictions,
                                            scores_frame, split_frame, utility_frame)
 from leakage.experiments.vp.jobs import (VPAttackJob, VPBaselineJob, VPModelJob, VPTokenizerJob, attack_task,
                                          model_task, plan_tasks, tokenizer_tasks)
 from leakage.experiments.vp.models import VPModelRun, train_vp_model, utility
+from leakage.experiments.vp.sources import source_digest, source_path
 from leakage.experiments.vp.runs import (ATTACKERS, MODEL_NAMES, SCORE_KEYS, attack_config, baseline_config,
                                          data_config, model_config, model_name, nmid_attacks, target_config,
                                          undefended_attacks)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from leakage.config import doc_field
-from leakage.experiments.vp.data import source_digest
+from leakage.experiments.vp.sources import source_digest
 from leakage.seed import derive_seed
 from leakage.train import TrainConfig
 from leakage.vp.attack import AttackConfig

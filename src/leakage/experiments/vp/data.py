@@ -9,41 +9,19 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-from leakage.inputs import path_digest
+from leakage.experiments.vp.configs import VPDataConfig
+from leakage.experiments.vp.sources import source_digest
 from leakage.seed import numpy_rng
 from leakage.store import Store
 from leakage.vp.juliet import JulietConfig, VPCorpus, load_juliet
-from leakage.vp.juliet import source_path as juliet_source_path
 from leakage.vp.models import VPModelConfig
 from leakage.vp.realworld import load_realworld
-from leakage.vp.realworld import source_path as realworld_source_path
 from leakage.vp.splits import VPSplits, make_vp_splits
 from leakage.vp.tokenizer import CodeTokenizer, PretrainedTokenizer
-
-if TYPE_CHECKING:
-    from leakage.experiments.vp.configs import VPDataConfig
-
-def source_path(dataset: str, path: str | None) -> Path:
-    """The file or folder the corpus of ``dataset`` is read from: for Juliet the ``path`` argument, else
-    ``$LEAKAGE_JULIET``, else the shared archive or the shipped derived file (:func:`leakage.vp.juliet.source_path`);
-    for Devign / BigVul the file at ``path``. Raises ``DataUnavailableError`` when it is missing."""
-    if dataset == "juliet":
-        return juliet_source_path(path)
-    if not path:
-        raise ValueError(f"data set {dataset!r} is read from a file: give its path")
-    return realworld_source_path(dataset, path)
-
-
-def source_digest(dataset: str, path: str | None) -> str:
-    """16-hex-digit content digest of :func:`source_path` (a folder: all its files), cached by size and mtime."""
-    return path_digest(source_path(dataset, path))
-
 
 def load_corpus(dataset: str, path: str | None, juliet: JulietConfig) -> tuple[VPCorpus, dict[str, int]]:
     """(corpus, extraction statistics) of a data config.
